@@ -1,0 +1,46 @@
+"""Analysis parameters: every threshold the pipeline uses, in one frozen record.
+
+Each field names its unit. Defaults and their rationale are documented in ``docs/processing.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnalysisParams:
+    """Thresholds of the analysis pipeline (units in the names)."""
+
+    # s1 clean/resample
+    target_fs_hz: float = 50.0
+    max_interp_gap_s: float = 0.5
+    # s2 orientation
+    gravity_lowpass_hz: float = 1.0
+    complementary_cutoff_hz: float = 0.3
+    speed_lowpass_hz: float = 4.0
+    # s3 activity
+    still_speed_dps: float = 5.0
+    moving_speed_dps: float = 8.0
+    walking_dyn_acc_g: float = 0.12
+    activity_window_s: float = 1.0
+    # s4 sets
+    merge_gap_s: float = 6.0
+    set_margin_s: float = 1.5
+    min_reps_per_set: int = 3
+    # s5 reps
+    min_rom_deg: float = 10.0
+    phase_speed_fraction: float = 0.05
+    min_rep_duration_s: float = 0.9
+    max_rep_duration_s: float = 20.0
+    partial_rom_fraction: float = 0.6
+    # s6 exercise
+    seated_axis_vertical_deg: float = 45.0
+    standing_tilt_max_deg: float = 45.0
+    bridge_tilt_min_deg: float = 115.0
+    clam_axis_thigh_max_deg: float = 65.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of all parameters (stored with results)."""
+        return asdict(self)
