@@ -1,0 +1,599 @@
+"""Crash-safe spool files: every raw BLE notification of one sensor session, append-only.
+
+A spool is written while recording and read back later (by the sync flow, by ``analyze``). It is built
+so that a crash, a ``kill -9`` or a power cut costs at most the last second of data and never the rest:
+
+- the file is only ever appended to; a finished spool ends with an END chunk and is never rewritten;
+- every chunk is length-prefixed and CRC32-checked, so a torn or corrupt tail is detected and the valid
+  prefix still reads;
+- each chunk is handed to the OS with one ``write()`` as it arrives (a killed process loses nothing that
+  was appended), and the file is ``fsync``'d at least once a second (a power cut loses at most ~1 s);
+- the writer holds an exclusive ``flock`` on the file for its whole life, so :func:`finished_spools` can
+  tell a spool whose writer died (pick it up) from one still being recorded (leave it alone).
+
+The byte layout is documented in ``docs/spool-format.md``. Host times (``host_time_s``) are seconds on
+the host's monotonic clock (``time.monotonic()``); the header's ``host_monotonic_ref_s`` and
+``host_started_at_utc`` tie that clock to UTC.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import errno
+import fcntl
+import json
+import logging
+import os
+import re
+import struct
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from ingest.errors import SpoolError
+
+logger = logging.getLogger(__name__)
+
+#: First 8 bytes of every spool. The high byte and the CR LF catch text-mode transfers (as in PNG).
+MAGIC = b"\x89HSPOOL\n"
+#: The only format version this module writes and reads.
+FORMAT_VERSION = 1
+#: Suffix of spool files in the spool directory.
+SPOOL_SUFFIX = ".spool"
+
+# Preamble after the magic: version u16, flags u16, header JSON length u32, header JSON CRC32 u32.
+_PREAMBLE = struct.Struct("<HHII")
+# Chunk header: payload length u32, chunk type u8, CRC32 u32 (over length, type and payload bytes).
+_CHUNK_HEAD = struct.Struct("<IBI")
+_TIME = struct.Struct("<d")
+_END_BODY = struct.Struct("<dQ")
+#: Larger lengths are treated as corruption (a BLE notification is at most ~512 bytes).
+MAX_CHUNK_PAYLOAD = 1 << 20
+#: Largest header JSON accepted when reading.
+MAX_HEADER_BYTES = 1 << 20
+
+
+class ChunkType(enum.IntEnum):
+    """The ``type`` byte of a chunk."""
+
+    DATA = 0x01  # one raw notification of one stream
+    EVENT = 0x02  # a link-state event (connected, lost, reconnected, ...), JSON body
+    END = 0x7F  # the writer closed the spool; always the last chunk
+
+
+class SpoolEventKind(enum.StrEnum):
+    """Link-state events recorded so gaps can be reconstructed from the spool alone."""
+
+    CONNECTED = "connected"
+    LOST = "lost"
+    RECONNECTED = "reconnected"
+    STREAM_STARTED = "stream_started"
+    STREAM_STOPPED = "stream_stopped"
+    STALLED = "stalled"
+    NOTE = "note"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpoolHeader:
+    """Everything needed to decode a spool's raw notifications and place them in time.
+
+    ``streams`` maps a stream name (``"acc"``, ``"gyro"``, ...) to its settings as negotiated with the
+    sensor, e.g. ``{"acc": {"fs_hz": 52, "range_g": 8, "resolution_bits": 16, "factor": 0.000244}}``.
+    ``host_monotonic_ref_s`` is ``time.monotonic()`` at the UTC instant ``host_started_at_utc``;
+    ``sensor_time_ref_s``, when known, is the sensor clock (s) at that same instant.
+    """
+
+    session_id: str
+    profile: str
+    side: str | None = None
+    device_address: str | None = None
+    device_name: str | None = None
+    streams: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    host_started_at_utc: datetime
+    host_monotonic_ref_s: float
+    sensor_time_ref_s: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        profile: str,
+        side: str | None = None,
+        device_address: str | None = None,
+        device_name: str | None = None,
+        streams: Mapping[str, Mapping[str, Any]] | None = None,
+        sensor_time_ref_s: float | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> SpoolHeader:
+        """A header for a session starting now: fresh session id, UTC and monotonic clocks read together."""
+        return cls(
+            session_id=uuid.uuid4().hex,
+            profile=profile,
+            side=side,
+            device_address=device_address,
+            device_name=device_name,
+            streams=dict(streams or {}),
+            host_started_at_utc=datetime.now(UTC),
+            host_monotonic_ref_s=time.monotonic(),
+            sensor_time_ref_s=sensor_time_ref_s,
+            extra=dict(extra or {}),
+        )
+
+    def host_time_to_utc(self, host_time_s: float) -> datetime:
+        """The UTC wall-clock instant of a host monotonic time."""
+        return self.host_started_at_utc + timedelta(seconds=host_time_s - self.host_monotonic_ref_s)
+
+    def to_json_bytes(self) -> bytes:
+        """The header as UTF-8 JSON (the on-disk form)."""
+        started = self.host_started_at_utc
+        if started.tzinfo is None:
+            raise SpoolError("host_started_at_utc must be timezone-aware (UTC)")
+        doc = {
+            "format_version": self.format_version,
+            "session_id": self.session_id,
+            "profile": self.profile,
+            "side": self.side,
+            "device_address": self.device_address,
+            "device_name": self.device_name,
+            "streams": {k: dict(v) for k, v in self.streams.items()},
+            "host_started_at_utc": started.astimezone(UTC).isoformat(),
+            "host_monotonic_ref_s": float(self.host_monotonic_ref_s),
+            "sensor_time_ref_s": None if self.sensor_time_ref_s is None else float(self.sensor_time_ref_s),
+            "extra": dict(self.extra),
+        }
+        try:
+            return json.dumps(doc, sort_keys=True, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as e:
+            raise SpoolError(f"spool header is not JSON-serialisable: {e}") from e
+
+    @classmethod
+    def from_json_bytes(cls, data: bytes) -> SpoolHeader:
+        """Parse the on-disk header; raises :class:`SpoolError` on anything malformed."""
+        try:
+            doc = json.loads(data.decode("utf-8"))
+            sensor_ref = doc.get("sensor_time_ref_s")
+            return cls(
+                format_version=int(doc["format_version"]),
+                session_id=str(doc["session_id"]),
+                profile=str(doc["profile"]),
+                side=doc.get("side"),
+                device_address=doc.get("device_address"),
+                device_name=doc.get("device_name"),
+                streams={str(k): dict(v) for k, v in dict(doc.get("streams") or {}).items()},
+                host_started_at_utc=datetime.fromisoformat(doc["host_started_at_utc"]),
+                host_monotonic_ref_s=float(doc["host_monotonic_ref_s"]),
+                sensor_time_ref_s=None if sensor_ref is None else float(sensor_ref),
+                extra=dict(doc.get("extra") or {}),
+            )
+        except (
+            UnicodeDecodeError,
+            json.JSONDecodeError,
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+        ) as e:
+            raise SpoolError(f"spool header is malformed: {e}") from e
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpoolChunk:
+    """One raw notification as received: stream name, host receive time (monotonic s), bytes."""
+
+    stream: str
+    host_time_s: float
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpoolEvent:
+    """A link-state event; ``details`` holds whatever the recorder added (reason, attempt, ...)."""
+
+    kind: str
+    host_time_s: float
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Spool:
+    """A spool as read from disk.
+
+    ``finished`` is True when the END chunk is present (the writer closed it). ``truncated_tail`` is True
+    when bytes after the last valid chunk could not be read (torn write or corruption); ``valid_bytes`` is
+    the length of the readable prefix and ``tail_bytes`` the number of bytes ignored after it.
+    """
+
+    path: Path
+    header: SpoolHeader
+    chunks: tuple[SpoolChunk, ...]
+    events: tuple[SpoolEvent, ...]
+    finished: bool
+    truncated_tail: bool
+    valid_bytes: int
+    tail_bytes: int = 0
+    end_host_time_s: float | None = None
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """The stream names present in the data chunks, in order of first appearance."""
+        return tuple(dict.fromkeys(c.stream for c in self.chunks))
+
+
+def _chunk_bytes(ctype: ChunkType, body: bytes) -> bytes:
+    if len(body) > MAX_CHUNK_PAYLOAD:
+        raise SpoolError(f"chunk payload of {len(body)} bytes exceeds {MAX_CHUNK_PAYLOAD}")
+    length_type = struct.pack("<IB", len(body), int(ctype))
+    crc = zlib.crc32(body, zlib.crc32(length_type))
+    return _CHUNK_HEAD.pack(len(body), int(ctype), crc) + body
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-") or "x"
+
+
+def new_spool_path(spool_dir: Path, header: SpoolHeader) -> Path:
+    """A unique file name for a new spool: ``<UTC start>_<profile>_<device>_<session8>.spool``."""
+    stamp = header.host_started_at_utc.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    device = _safe_name(header.device_address or header.device_name or "unknown")
+    return Path(spool_dir) / f"{stamp}_{_safe_name(header.profile)}_{device}_{header.session_id[:8]}.spool"
+
+
+class SpoolWriter:
+    """Appends raw notifications to a new spool file; use as a context manager.
+
+    >>> with SpoolWriter.open(path, header) as w:          # doctest: +SKIP
+    ...     w.append("acc", notification_bytes, time.monotonic())
+
+    The file appears under ``path`` only once magic and header are on disk (written under a hidden
+    temporary name, then hard-linked, never renamed over an existing file), already locked. Every
+    ``append`` is one ``write()`` to the OS; a background thread ``fsync``s within ``fsync_interval_s``
+    of the first unsynced write, and ``close`` syncs, appends the END chunk and syncs again.
+    Not thread-safe for concurrent appends from several threads other than via the internal lock.
+    """
+
+    def __init__(self, path: Path, header: SpoolHeader, *, fd: int, fsync_interval_s: float) -> None:
+        self.path = path
+        self.header = header
+        self._fd: int | None = fd
+        self._lock = threading.Lock()
+        self._dirty = False
+        self._last_sync = time.monotonic()
+        self._n_chunks = 0
+        self._n_bytes = 0
+        self._fsync_interval_s = fsync_interval_s
+        self._stop = threading.Event()
+        self._syncer = threading.Thread(target=self._sync_loop, name=f"spool-fsync-{path.name}", daemon=True)
+        self._syncer.start()
+
+    @classmethod
+    def open(cls, path: Path | str, header: SpoolHeader, *, fsync_interval_s: float = 0.5) -> SpoolWriter:
+        """Create ``path`` (must not exist), write magic and header, lock it, and return the writer.
+
+        ``fsync_interval_s`` bounds how long appended data may sit unsynced (at most 1 s).
+        """
+        if not 0 < fsync_interval_s <= 1.0:
+            raise ValueError(f"fsync_interval_s must be in (0, 1], got {fsync_interval_s}")
+        path = Path(path)
+        if path.exists():
+            raise SpoolError(f"spool {path} already exists; a spool is never rewritten", path=path)
+        header_json = header.to_json_bytes()
+        preamble = MAGIC + _PREAMBLE.pack(header.format_version, 0, len(header_json), zlib.crc32(header_json))
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        try:
+            # The lock belongs to the inode, so it covers the final name too once linked.
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _write_all(fd, preamble + header_json)
+            os.fsync(fd)
+            try:
+                os.link(tmp, path)  # fails if path exists: never replaces another spool
+            except FileExistsError as e:
+                raise SpoolError(f"spool {path} already exists; a spool is never rewritten", path=path) from e
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+            _fsync_dir(path.parent)
+        except BaseException:
+            os.close(fd)
+            raise
+        logger.info("spool opened: %s (profile %s, session %s)", path, header.profile, header.session_id)
+        return cls(path, header, fd=fd, fsync_interval_s=fsync_interval_s)
+
+    # -- context manager ---------------------------------------------------------------------------
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # Close (END chunk) even on error: the data written so far is complete and the writer is gone.
+        self.close()
+
+    # -- writing -----------------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+    @property
+    def n_chunks(self) -> int:
+        """Data and event chunks appended so far."""
+        return self._n_chunks
+
+    @property
+    def bytes_written(self) -> int:
+        """Bytes appended after the header so far."""
+        return self._n_bytes
+
+    def append(self, stream: str, payload: bytes, host_time_s: float) -> None:
+        """Store one raw notification of ``stream`` received at ``host_time_s`` (host monotonic s)."""
+        name = stream.encode("utf-8")
+        if not 0 < len(name) < 256:
+            raise ValueError(f"stream name must be 1-255 UTF-8 bytes, got {stream!r}")
+        body = _TIME.pack(float(host_time_s)) + bytes((len(name),)) + name + bytes(payload)
+        self._write_chunk(ChunkType.DATA, body)
+
+    def event(self, kind: SpoolEventKind | str, host_time_s: float, **details: Any) -> None:
+        """Record a link-state event (``connected``, ``lost``, ``reconnected``, ...) with JSON details."""
+        doc = {"kind": str(kind), **details}
+        try:
+            body = _TIME.pack(float(host_time_s)) + json.dumps(doc, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"event details are not JSON-serialisable: {e}") from e
+        self._write_chunk(ChunkType.EVENT, body)
+
+    def _write_chunk(self, ctype: ChunkType, body: bytes) -> None:
+        data = _chunk_bytes(ctype, body)
+        with self._lock:
+            if self._fd is None:
+                raise SpoolError(f"spool {self.path} is closed", path=self.path)
+            _write_all(self._fd, data)
+            self._n_bytes += len(data)
+            if ctype != ChunkType.END:
+                self._n_chunks += 1
+            self._dirty = True
+
+    def sync(self) -> None:
+        """Flush to stable storage now (``fsync``)."""
+        with self._lock:
+            if self._fd is not None and self._dirty:
+                os.fsync(self._fd)
+                self._dirty = False
+                self._last_sync = time.monotonic()
+
+    def _sync_loop(self) -> None:
+        # A timer rather than syncing inside append: fsync can block for tens of ms and append runs on
+        # the BLE event loop; and data must reach the disk even when notifications stop (link lost).
+        tick = self._fsync_interval_s / 2
+        while not self._stop.wait(tick):
+            try:
+                if self._dirty and time.monotonic() - self._last_sync >= tick:
+                    self.sync()
+            except OSError:
+                logger.exception("fsync of spool %s failed", self.path)
+
+    def close(self, host_time_s: float | None = None) -> None:
+        """Sync, append the END chunk (marks the spool finished), sync, unlock. Idempotent."""
+        if self._fd is None:
+            return
+        self._stop.set()
+        if self._syncer is not threading.current_thread():
+            self._syncer.join()
+        t = time.monotonic() if host_time_s is None else host_time_s
+        try:
+            self._write_chunk(ChunkType.END, _END_BODY.pack(float(t), self._n_chunks))
+            self.sync()
+        finally:
+            with self._lock:
+                fd, self._fd = self._fd, None
+            if fd is not None:
+                os.close(fd)  # releases the flock
+        logger.info("spool closed: %s (%d chunks, %d bytes)", self.path, self._n_chunks, self._n_bytes)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the new directory entry durable; not supported everywhere (then the file fsync must do).
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+# -- reading ----------------------------------------------------------------------------------------
+
+
+def _read_header(data: bytes | memoryview, path: Path) -> tuple[SpoolHeader, int]:
+    if len(data) < len(MAGIC) or bytes(data[: len(MAGIC)]) != MAGIC:
+        raise SpoolError(f"{path} is not a hipsync spool (bad magic bytes)", path=path)
+    pos = len(MAGIC)
+    if len(data) < pos + _PREAMBLE.size:
+        raise SpoolError(f"{path}: spool header is truncated ({len(data)} bytes)", path=path)
+    version, _flags, hlen, hcrc = _PREAMBLE.unpack_from(data, pos)
+    if version != FORMAT_VERSION:
+        raise SpoolError(
+            f"{path}: spool format version {version} is not supported (this hipsync reads version "
+            f"{FORMAT_VERSION})",
+            path=path,
+            offset=len(MAGIC),
+        )
+    pos += _PREAMBLE.size
+    if hlen > MAX_HEADER_BYTES or len(data) < pos + hlen:
+        raise SpoolError(f"{path}: spool header is truncated or has a bad length ({hlen} bytes)", path=path)
+    hbytes = bytes(data[pos : pos + hlen])
+    if zlib.crc32(hbytes) != hcrc:
+        raise SpoolError(f"{path}: spool header fails its CRC check", path=path)
+    try:
+        return SpoolHeader.from_json_bytes(hbytes), pos + hlen
+    except SpoolError as e:
+        raise SpoolError(f"{path}: {e.message}", path=path, offset=pos) from e
+
+
+def _iter_chunks(data: memoryview, pos: int) -> Iterator[tuple[int, int, memoryview]]:
+    """Yield ``(offset_after, type, body)`` for every valid chunk; stops at the first invalid one."""
+    n = len(data)
+    head = _CHUNK_HEAD.size
+    while pos + head <= n:
+        length, ctype, crc = _CHUNK_HEAD.unpack_from(data, pos)
+        end = pos + head + length
+        if length > MAX_CHUNK_PAYLOAD or end > n:
+            return
+        body = data[pos + head : end]
+        if zlib.crc32(body, zlib.crc32(data[pos : pos + 5])) != crc:
+            return
+        yield end, ctype, body
+        pos = end
+
+
+def read_spool(path: Path | str) -> Spool:
+    """Read a spool, finished or not, stopping at the first torn or corrupt chunk.
+
+    Raises :class:`SpoolError` when the file is not a spool, has an unsupported version or a bad header.
+    Chunks of an unknown type are skipped (they are length-delimited and CRC-checked like all others).
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise SpoolError(f"cannot read spool {path}: {e}", path=path) from e
+    data = memoryview(raw)
+    header, pos = _read_header(data, path)
+    chunks: list[SpoolChunk] = []
+    events: list[SpoolEvent] = []
+    finished = False
+    end_time: float | None = None
+    valid = pos
+    for after, ctype, body in _iter_chunks(data, pos):
+        if finished:
+            # Nothing may follow END; if something does, the file was tampered with: stop trusting it.
+            break
+        valid = after
+        if len(body) < _TIME.size:
+            logger.warning("%s: chunk at %d too short for its timestamp; skipped", path, after)
+            continue
+        (t,) = _TIME.unpack_from(body, 0)
+        if ctype == ChunkType.DATA:
+            if len(body) < _TIME.size + 1 or len(body) < _TIME.size + 1 + body[_TIME.size]:
+                logger.warning("%s: data chunk ending at %d is malformed; skipped", path, after)
+                continue
+            nlen = body[_TIME.size]
+            name_end = _TIME.size + 1 + nlen
+            stream = bytes(body[_TIME.size + 1 : name_end]).decode("utf-8", errors="replace")
+            chunks.append(SpoolChunk(stream=stream, host_time_s=t, payload=bytes(body[name_end:])))
+        elif ctype == ChunkType.EVENT:
+            try:
+                doc = json.loads(bytes(body[_TIME.size :]).decode("utf-8"))
+                kind = str(doc.pop("kind"))
+            except (UnicodeDecodeError, json.JSONDecodeError, KeyError, AttributeError, TypeError):
+                logger.warning("%s: event chunk ending at %d is malformed; skipped", path, after)
+                continue
+            events.append(SpoolEvent(kind=kind, host_time_s=t, details=doc))
+        elif ctype == ChunkType.END:
+            finished = True
+            end_time = t
+        else:
+            logger.warning("%s: unknown chunk type %#x ending at %d; skipped", path, ctype, after)
+    tail = len(data) - valid
+    if tail:
+        logger.warning("%s: %d unreadable bytes after offset %d (torn or corrupt tail)", path, tail, valid)
+    return Spool(
+        path=path,
+        header=header,
+        chunks=tuple(chunks),
+        events=tuple(events),
+        finished=finished,
+        truncated_tail=tail > 0,
+        valid_bytes=valid,
+        tail_bytes=tail,
+        end_host_time_s=end_time,
+    )
+
+
+def read_spool_header(path: Path | str) -> SpoolHeader:
+    """Only the header (cheap: reads the first bytes)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            start = f.read(len(MAGIC) + _PREAMBLE.size)
+            if len(start) == len(MAGIC) + _PREAMBLE.size and start[: len(MAGIC)] == MAGIC:
+                hlen = _PREAMBLE.unpack_from(start, len(MAGIC))[2]
+                start += f.read(min(hlen, MAX_HEADER_BYTES))
+    except OSError as e:
+        raise SpoolError(f"cannot read spool {path}: {e}", path=path) from e
+    return _read_header(start, path)[0]
+
+
+def is_finished(path: Path | str) -> bool:
+    """True when the spool ends with a valid END chunk (reads only the last bytes)."""
+    size_end = _CHUNK_HEAD.size + _END_BODY.size
+    try:
+        with Path(path).open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            if size < len(MAGIC) + _PREAMBLE.size + size_end:
+                return False
+            f.seek(size - size_end)
+            tail = f.read(size_end)
+    except OSError:
+        return False
+    length, ctype, crc = _CHUNK_HEAD.unpack_from(tail, 0)
+    if length != _END_BODY.size or ctype != ChunkType.END:
+        return False
+    return bool(zlib.crc32(tail[_CHUNK_HEAD.size :], zlib.crc32(tail[:5])) == crc)
+
+
+def writer_alive(path: Path | str) -> bool:
+    """True while some process (this one included) holds the writer's lock on the spool."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return True
+        raise
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def finished_spools(spool_dir: Path | str) -> list[Path]:
+    """Spools ready for import: closed ones, and unfinished ones whose writer is gone (crashed, killed).
+
+    A spool still locked by a live writer is left out. Sorted by name (names start with the UTC time).
+    """
+    d = Path(spool_dir)
+    if not d.is_dir():
+        return []
+    out: list[Path] = []
+    for p in sorted(d.glob(f"*{SPOOL_SUFFIX}")):
+        if p.name.startswith(".") or not p.is_file():
+            continue
+        if is_finished(p) or not writer_alive(p):
+            out.append(p)
+    return out
