@@ -1,0 +1,325 @@
+"""Spool files: round trip, torn and corrupt tails, kill -9 of a live writer, finished_spools."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ingest.errors import SpoolError
+from ingest.spool import (
+    MAGIC,
+    Spool,
+    SpoolHeader,
+    SpoolWriter,
+    finished_spools,
+    is_finished,
+    new_spool_path,
+    read_spool,
+    read_spool_header,
+    writer_alive,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _header(**kw: object) -> SpoolHeader:
+    base: dict[str, object] = {
+        "session_id": "s-0001",
+        "profile": "polar-verity-sense",
+        "side": "left",
+        "device_address": "A0:9E:1A:00:00:01",
+        "device_name": "Polar Sense 0000ABCD",
+        "streams": {"acc": {"fs_hz": 52, "range_g": 8, "factor": 0.000244}, "gyro": {"fs_hz": 52}},
+        "host_started_at_utc": datetime(2026, 11, 24, 7, 0, 0, tzinfo=UTC),
+        "host_monotonic_ref_s": 1000.0,
+        "sensor_time_ref_s": 123.5,
+    }
+    base.update(kw)
+    return SpoolHeader(**base)  # type: ignore[arg-type]
+
+
+def _write(path: Path, n: int = 20, *, close: bool = True) -> list[tuple[str, bytes, float]]:
+    """Write n data chunks (and two events); return what was appended."""
+    written = []
+    w = SpoolWriter.open(path, _header())
+    w.event("connected", 1000.0, rssi=-60)
+    for i in range(n):
+        stream = "acc" if i % 3 else "gyro"
+        payload = bytes((i * 7 + k) % 256 for k in range(5 + i % 11))
+        t = 1000.0 + 0.02 * i
+        w.append(stream, payload, t)
+        written.append((stream, payload, t))
+        if i == n // 2:
+            w.event("lost", t, reason="test")
+    if close:
+        w.close(host_time_s=1000.0 + 0.02 * n)
+    else:
+        # Simulate a writer that vanished: drop the fd without the END chunk.
+        w._stop.set()
+        fd = w._fd
+        w._fd = None
+        assert fd is not None
+        os.close(fd)
+    return written
+
+
+def _as_tuples(spool: Spool) -> list[tuple[str, bytes, float]]:
+    return [(c.stream, c.payload, c.host_time_s) for c in spool.chunks]
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "a.spool"
+    written = _write(path)
+    spool = read_spool(path)
+    assert spool.header == _header()
+    assert _as_tuples(spool) == written
+    assert [(e.kind, dict(e.details)) for e in spool.events] == [
+        ("connected", {"rssi": -60}),
+        ("lost", {"reason": "test"}),
+    ]
+    assert spool.finished and not spool.truncated_tail and spool.tail_bytes == 0
+    assert spool.end_host_time_s == pytest.approx(1000.4)
+    assert spool.streams == ("gyro", "acc")
+    assert is_finished(path)
+    assert read_spool_header(path) == _header()
+
+
+def test_header_new_and_path(tmp_path: Path) -> None:
+    h = SpoolHeader.new(profile="witmotion-wt901", side="right", device_address="11:22:33:44:55:66")
+    p = new_spool_path(tmp_path, h)
+    assert p.suffix == ".spool" and "witmotion-wt901" in p.name and "11-22-33-44-55-66" in p.name
+    assert (h.host_time_to_utc(h.host_monotonic_ref_s + 2.5) - h.host_started_at_utc).total_seconds() == 2.5
+
+
+def test_existing_file_is_never_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "a.spool"
+    _write(path, 3)
+    before = path.read_bytes()
+    with pytest.raises(SpoolError, match="already exists"):
+        SpoolWriter.open(path, _header())
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["a.spool"]  # no temp file left behind
+
+
+def test_append_after_close_raises(tmp_path: Path) -> None:
+    w = SpoolWriter.open(tmp_path / "a.spool", _header())
+    w.close()
+    w.close()  # idempotent
+    with pytest.raises(SpoolError, match="closed"):
+        w.append("acc", b"x", 1.0)
+
+
+def test_truncation_at_every_byte_of_the_tail(tmp_path: Path) -> None:
+    src = tmp_path / "full.spool"
+    written = _write(src, 12)
+    full = src.read_bytes()
+    # Every cut in the last ~160 bytes (several chunks and the END chunk) must read a prefix of what was
+    # written, never garbage, and say whether bytes were left over.
+    n_data_seen: list[int] = []
+    cut_dir = tmp_path / "cuts"
+    cut_dir.mkdir()
+    for cut in range(len(full) - 160, len(full)):
+        p = cut_dir / f"{cut}.spool"
+        p.write_bytes(full[:cut])
+        spool = read_spool(p)
+        got = _as_tuples(spool)
+        assert got == written[: len(got)]
+        assert not spool.finished
+        assert spool.valid_bytes + spool.tail_bytes == cut
+        assert spool.truncated_tail == (spool.tail_bytes > 0)
+        n_data_seen.append(len(got))
+        p.unlink()
+    # The cuts covered several chunk boundaries, including the full data set without the END chunk.
+    assert min(n_data_seen) <= len(written) - 3
+    assert max(n_data_seen) == len(written)
+
+
+def test_truncated_header_and_not_a_spool(tmp_path: Path) -> None:
+    src = tmp_path / "full.spool"
+    _write(src, 2)
+    full = src.read_bytes()
+    header_end = full.index(b"}", len(MAGIC)) + 1
+    bad = tmp_path / "bad.spool"
+    for cut in [0, 3, len(MAGIC), len(MAGIC) + 5, header_end - 1]:
+        bad.write_bytes(full[:cut])
+        with pytest.raises(SpoolError) as ei:
+            read_spool(bad)
+        assert ei.value.path == bad
+    bad.write_bytes(b"time,ax,ay,az\n0,0,0,1\n")
+    with pytest.raises(SpoolError, match="not a hipsync spool"):
+        read_spool(bad)
+    with pytest.raises(SpoolError, match="cannot read"):
+        read_spool(tmp_path / "missing.spool")
+
+
+def test_wrong_version_is_a_clear_error(tmp_path: Path) -> None:
+    src = tmp_path / "full.spool"
+    _write(src, 2)
+    data = bytearray(src.read_bytes())
+    data[len(MAGIC)] = 9
+    src.write_bytes(bytes(data))
+    with pytest.raises(SpoolError, match="version 9 is not supported"):
+        read_spool(src)
+
+
+def test_corrupt_header_is_detected(tmp_path: Path) -> None:
+    src = tmp_path / "full.spool"
+    _write(src, 2)
+    data = bytearray(src.read_bytes())
+    i = data.index(b"polar-verity-sense")
+    data[i] ^= 0x20
+    src.write_bytes(bytes(data))
+    with pytest.raises(SpoolError, match="CRC"):
+        read_spool(src)
+
+
+def test_flipped_byte_inside_any_chunk_is_detected(tmp_path: Path) -> None:
+    src = tmp_path / "full.spool"
+    written = _write(src, 8)
+    full = src.read_bytes()
+    prefix = read_spool(src)
+    # Chunk boundaries: the prefixes that read without leftover bytes.
+    bounds = []
+    p = tmp_path / "cut.spool"
+    for cut in range(len(full) + 1):
+        p.write_bytes(full[:cut])
+        try:
+            s = read_spool(p)
+        except SpoolError:
+            continue
+        if s.tail_bytes == 0:
+            bounds.append(cut)
+    assert bounds[-1] == len(full) and prefix.finished
+    start, end = bounds[5], bounds[6]  # chunk index 5 after the header: a data chunk
+    p.write_bytes(full[:start])
+    kept = len(read_spool(p).chunks)
+    for pos in range(start, end):
+        data = bytearray(full)
+        data[pos] ^= 0x01
+        p.write_bytes(bytes(data))
+        spool = read_spool(p)
+        assert spool.truncated_tail and not spool.finished, pos
+        assert _as_tuples(spool) == written[:kept], pos
+        assert spool.valid_bytes == start
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["acc", "gyro", "pmd", "ü"]),
+            st.binary(max_size=300),
+            st.floats(allow_nan=False, allow_infinity=False, width=64),
+        ),
+        max_size=30,
+    )
+)
+def test_round_trip_property(tmp_path: Path, items: list[tuple[str, bytes, float]]) -> None:
+    path = tmp_path / f"p{time.monotonic_ns()}.spool"
+    with SpoolWriter.open(path, _header()) as w:
+        for stream, payload, t in items:
+            w.append(stream, payload, t)
+    spool = read_spool(path)
+    assert _as_tuples(spool) == items
+    assert spool.finished and not spool.truncated_tail
+    path.unlink()
+
+
+def test_background_fsync_runs_without_further_appends(tmp_path: Path) -> None:
+    with SpoolWriter.open(tmp_path / "a.spool", _header(), fsync_interval_s=0.2) as w:
+        w.append("acc", b"abc", 1.0)
+        deadline = time.monotonic() + 10.0
+        while w._dirty and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not w._dirty
+
+
+def test_finished_spools_skips_live_writer_picks_closed_and_abandoned(tmp_path: Path) -> None:
+    closed = tmp_path / "20260101T000000Z_a.spool"
+    abandoned = tmp_path / "20260101T000001Z_b.spool"
+    _write(closed, 3)
+    _write(abandoned, 3, close=False)
+    live = SpoolWriter.open(tmp_path / "20260101T000002Z_c.spool", _header())
+    try:
+        live.append("acc", b"x", 1.0)
+        (tmp_path / "notes.txt").write_text("not a spool")
+        assert writer_alive(live.path) and not writer_alive(closed) and not writer_alive(abandoned)
+        assert finished_spools(tmp_path) == [closed, abandoned]
+        assert read_spool(abandoned).finished is False
+    finally:
+        live.close()
+    assert finished_spools(tmp_path) == [closed, abandoned, live.path]
+    assert finished_spools(tmp_path / "nope") == []
+
+
+_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from ingest.spool import SpoolHeader, SpoolWriter
+    path = Path(sys.argv[1])
+    h = SpoolHeader.new(profile="polar-verity-sense", side="left", streams={"acc": {"fs_hz": 52}})
+    w = SpoolWriter.open(path, h)
+    w.event("connected", time.monotonic())
+    i = 0
+    while True:
+        w.append("acc", i.to_bytes(4, "little") * 20, time.monotonic())
+        # Report progress only after append returned: the parent compares it with what survived.
+        sys.stdout.write(f"{i}\\n")
+        sys.stdout.flush()
+        i += 1
+        time.sleep(0.005)
+    """
+)
+
+
+@pytest.mark.slow
+def test_kill_9_while_appending_loses_at_most_a_second(tmp_path: Path) -> None:
+    path = tmp_path / "killed.spool"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(path)], stdout=subprocess.PIPE, env=env, cwd=REPO_ROOT, text=True
+    )
+    assert proc.stdout is not None
+    try:
+        # Wait for the child to be writing, then let it run ~2 s of appends.
+        first = proc.stdout.readline()
+        assert first.strip() == "0", first
+        t_end = time.monotonic() + 2.0
+        last = 0
+        while time.monotonic() < t_end:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            last = int(line)
+        assert path.exists()
+        assert writer_alive(path)
+        assert path not in finished_spools(tmp_path)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=10)
+        rest = proc.stdout.read()
+    assert proc.returncode == -signal.SIGKILL
+    reported = [int(x) for x in rest.split()] or [last]
+    last = max(last, *reported)
+    spool = read_spool(path)
+    assert not spool.finished
+    assert [e.kind for e in spool.events] == ["connected"]
+    counters = [int.from_bytes(c.payload[:4], "little") for c in spool.chunks]
+    assert counters == list(range(len(counters)))  # an intact, gap-free prefix
+    # At ~200 appends/s, one second is ~200 chunks; write-through means nothing reported is lost at all.
+    assert counters[-1] >= last - 200
+    assert counters[-1] >= last
+    span = spool.chunks[-1].host_time_s - spool.chunks[0].host_time_s
+    assert span > 1.0
+    assert finished_spools(tmp_path) == [path]
