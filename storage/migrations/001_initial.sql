@@ -61,7 +61,7 @@ CREATE TABLE sets (
     velocity_loss  DOUBLE,                  -- fraction 0-1 of mean concentric speed lost
     tempo_consistency DOUBLE,
     resistance     VARCHAR,                 -- as the user writes it: band:red, ankle:2kg, bodyweight
-    load_value     DOUBLE,                  -- band level (1-6), kg, or 1 for bodyweight
+    load_value     DOUBLE,                  -- band level (1-5, see docs/schema.md), kg, or 1 for bodyweight
     load_unit      VARCHAR,                 -- band_level | kg | bodyweight
     load_source    VARCHAR                  -- plan | user | NULL
 );
