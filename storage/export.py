@@ -1,0 +1,69 @@
+"""Export the database to Parquet or CSV files with DuckDB's ``COPY`` (``hipsync export``).
+
+One file per table: ``sessions``, ``sets``, ``reps``, ``analysis_runs``, ``plans``, ``devices`` and, with
+``include_samples``, ``samples`` (large: ~10-30 bytes per sample in Parquet). Columns and units are those of
+``docs/schema.md``. The export reads through a read-only connection, so it can run during a sync.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from storage.db import DEFAULT_LOCK_TIMEOUT_S, connect_readonly
+
+log = logging.getLogger(__name__)
+
+__all__ = ["EXPORT_TABLES", "ExportFormat", "export"]
+
+ExportFormat = Literal["parquet", "csv"]
+
+# Table name -> ORDER BY clause; both constants (identifiers never come from the caller).
+EXPORT_TABLES: dict[str, str] = {
+    "sessions": "started_at, session_id",
+    "sets": "started_at, set_index",
+    "reps": "session_id, set_id, rep_index",
+    "analysis_runs": "created_at, run_id",
+    "plans": "valid_from, exercise",
+    "devices": "device_id",
+}
+_SAMPLES_ORDER = "session_id, t_s"
+_COPY_OPTIONS: dict[str, str] = {
+    "parquet": "(FORMAT parquet, COMPRESSION zstd)",
+    "csv": "(FORMAT csv, HEADER true)",
+}
+
+
+def _sql_string(text: str) -> str:
+    """A SQL string literal: COPY's target cannot be a bound parameter, so quotes are doubled."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def export(
+    db_path: Path | str,
+    out_dir: Path | str,
+    format: ExportFormat = "parquet",
+    include_samples: bool = False,
+    *,
+    timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+) -> dict[str, Path]:
+    """Write one ``<table>.<format>`` per table into ``out_dir`` (created); returns table -> file."""
+    if format not in _COPY_OPTIONS:
+        raise ValueError(f"format must be 'parquet' or 'csv', got {format!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = dict(EXPORT_TABLES)
+    if include_samples:
+        tables["samples"] = _SAMPLES_ORDER
+    written: dict[str, Path] = {}
+    with connect_readonly(db_path, timeout_s=timeout_s) as con:
+        for table, order in tables.items():
+            target = (out / f"{table}.{format}").resolve()
+            con.execute(
+                f"COPY (SELECT * FROM {table} ORDER BY {order}) TO {_sql_string(str(target))} "
+                f"{_COPY_OPTIONS[format]}"
+            )
+            written[table] = target
+            log.info("exported %s to %s", table, target)
+    return written

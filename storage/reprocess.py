@@ -1,0 +1,212 @@
+"""Re-analyse stored sessions when the analysis algorithm changes.
+
+A session is *stale* when it has samples and its current analysis run was produced by another
+``algorithm_version`` than the one running now (or it has no run, e.g. the analysis failed at import).
+For each stale session the samples are read back (short read), analysed (no connection held), and then, in
+ONE write transaction, the old sets and reps are replaced by the new ones, the old run is kept with
+``is_current = FALSE``, and the new run becomes current. Readers see either the old or the new analysis.
+
+User-entered loads (``load_source = 'user'``, from ``hipsync log``) follow the sets: each new set takes
+the user load of the old set it overlaps most in time (a positive overlap is required); other new sets take
+the plan in effect on the session's date.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from processing.records import ExerciseSet, Recording, SessionAnalysis, Side
+from storage.db import connect, transaction
+from storage.errors import NotFoundError
+from storage.plan import Resistance
+from storage.sync import resolve_loads, write_analysis
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ReprocessResult", "load_recording", "replace_analysis", "reprocess", "stale_sessions"]
+
+AnalyzeFn = Callable[[Recording], SessionAnalysis]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReprocessResult:
+    """One re-analysed session: versions before/after, new set and rep counts, user loads carried over."""
+
+    session_id: str
+    old_version: str | None
+    new_version: str
+    n_sets: int
+    n_reps: int
+    kept_user_loads: int
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _OldSet:
+    start_s: float
+    end_s: float
+    resistance: str
+
+
+def stale_sessions(con: duckdb.DuckDBPyConnection, version: str, *, force: bool = False) -> list[str]:
+    """Sessions with samples whose current run is not ``version`` (all of them with ``force``)."""
+    rows = con.execute(
+        "SELECT s.session_id FROM sessions s WHERE s.status IN ('analysed', 'imported') "
+        "AND (? OR NOT EXISTS (SELECT 1 FROM analysis_runs r WHERE r.session_id = s.session_id "
+        "AND r.is_current AND r.algorithm_version = ?)) ORDER BY s.started_at",
+        [force, version],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def load_recording(con: duckdb.DuckDBPyConnection, session_id: str) -> Recording:
+    """A stored session's samples as a :class:`Recording` (float64 arrays, insertion order)."""
+    meta = con.execute(
+        "SELECT started_at, sample_rate_hz, side, profile, has_gyro FROM sessions WHERE session_id = ?",
+        [session_id],
+    ).fetchone()
+    if meta is None:
+        raise NotFoundError(f"no session {session_id}")
+    started_at, fs_hz, side, profile, has_gyro = meta
+    # No ORDER BY: DuckDB keeps insertion order (preserve_insertion_order), which is the recording's order
+    # even where timestamps repeat or run backwards.
+    tbl = con.execute(
+        "SELECT t_s, ax_g, ay_g, az_g, gx_dps, gy_dps, gz_dps FROM samples WHERE session_id = ?", [session_id]
+    ).fetch_arrow_table()
+
+    def col(name: str) -> np.ndarray:
+        return np.asarray(tbl.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+    accel = np.column_stack([col("ax_g"), col("ay_g"), col("az_g")])
+    gyro = np.column_stack([col("gx_dps"), col("gy_dps"), col("gz_dps")]) if has_gyro else None
+    return Recording(
+        time_s=col("t_s"),
+        accel_g=accel.reshape(-1, 3),
+        gyro_dps=None if gyro is None else gyro.reshape(-1, 3),
+        fs_hz=fs_hz,
+        side=Side(side) if side in ("left", "right") else None,
+        profile=profile,
+        started_at=started_at,
+    )
+
+
+def _carry_user_loads(
+    new_sets: Sequence[ExerciseSet],
+    old: Sequence[_OldSet],
+    planned: Sequence[tuple[Resistance | None, str | None]],
+) -> tuple[list[tuple[Resistance | None, str | None]], int]:
+    out: list[tuple[Resistance | None, str | None]] = []
+    kept = 0
+    for s, plan_load in zip(new_sets, planned, strict=True):
+        best: _OldSet | None = None
+        best_overlap = 0.0
+        for o in old:
+            overlap = min(s.end_s, o.end_s) - max(s.start_s, o.start_s)
+            if overlap > best_overlap:
+                best, best_overlap = o, overlap
+        if best is not None:
+            out.append((Resistance.parse(best.resistance), "user"))
+            kept += 1
+        else:
+            out.append(plan_load)
+    return out, kept
+
+
+def replace_analysis(
+    con: duckdb.DuckDBPyConnection, session_id: str, analysis: SessionAnalysis
+) -> tuple[int, int, int]:
+    """In one transaction: retire the current run, swap the sets/reps; returns (sets, reps, kept loads)."""
+    with transaction(con):
+        row = con.execute("SELECT started_at FROM sessions WHERE session_id = ?", [session_id]).fetchone()
+        if row is None:
+            raise NotFoundError(f"no session {session_id}")
+        started_at: datetime = row[0].astimezone(UTC)
+        old = [
+            _OldSet(start_s=float(a), end_s=float(b), resistance=str(c))
+            for a, b, c in con.execute(
+                "SELECT start_s, end_s, resistance FROM sets WHERE session_id = ? AND load_source = 'user' "
+                "AND resistance IS NOT NULL",
+                [session_id],
+            ).fetchall()
+        ]
+        planned = resolve_loads(con, analysis.sets, started_at, None)
+        resolved, kept = _carry_user_loads(analysis.sets, old, planned)
+        con.execute("DELETE FROM reps WHERE session_id = ?", [session_id])
+        con.execute("DELETE FROM sets WHERE session_id = ?", [session_id])
+        con.execute(
+            "UPDATE analysis_runs SET is_current = FALSE WHERE session_id = ? AND is_current", [session_id]
+        )
+        n_sets, n_reps = write_analysis(con, session_id, started_at, analysis, resolved)
+        con.execute(
+            "UPDATE sessions SET status = 'analysed', status_reason = NULL WHERE session_id = ?", [session_id]
+        )
+    return n_sets, n_reps, kept
+
+
+def reprocess(
+    db_path: Path | str,
+    *,
+    force: bool = False,
+    session_ids: Sequence[str] | None = None,
+    analyze_fn: AnalyzeFn | None = None,
+    version: str | None = None,
+    progress: Callable[[int, int, ReprocessResult], None] | None = None,
+) -> list[ReprocessResult]:
+    """Re-analyse every stale session (or ``session_ids``; all with ``force``).
+
+    ``analyze_fn`` defaults to :func:`processing.analyze` and ``version`` to
+    :data:`processing.ALGORITHM_VERSION`; pass both to run another analysis. A session whose analysis
+    raises is reported with ``error`` and left as it was.
+    """
+    if analyze_fn is None or version is None:
+        import processing
+
+        analyze_fn = analyze_fn or processing.analyze
+        version = version or processing.ALGORITHM_VERSION
+    db = Path(db_path)
+    with connect(db) as con:
+        todo = list(session_ids) if session_ids is not None else stale_sessions(con, version, force=force)
+    results: list[ReprocessResult] = []
+    for i, sid in enumerate(todo, start=1):
+        with connect(db) as con:
+            rec = load_recording(con, sid)
+            row = con.execute(
+                "SELECT algorithm_version FROM analysis_runs WHERE session_id = ? AND is_current", [sid]
+            ).fetchone()
+        old_version = None if row is None else str(row[0])
+        try:
+            analysis = analyze_fn(rec)
+        except Exception as e:  # one bad session must not stop the others; it keeps its old analysis
+            log.exception("re-analysis of %s failed", sid)
+            res = ReprocessResult(
+                session_id=sid,
+                old_version=old_version,
+                new_version=version,
+                n_sets=0,
+                n_reps=0,
+                kept_user_loads=0,
+                error=f"{type(e).__name__}: {e}",
+            )
+        else:
+            with connect(db) as con:
+                n_sets, n_reps, kept = replace_analysis(con, sid, analysis)
+            res = ReprocessResult(
+                session_id=sid,
+                old_version=old_version,
+                new_version=analysis.algorithm_version,
+                n_sets=n_sets,
+                n_reps=n_reps,
+                kept_user_loads=kept,
+            )
+            log.info("re-analysed %s: %s -> %s", sid, old_version, analysis.algorithm_version)
+        results.append(res)
+        if progress:
+            progress(i, len(todo), res)
+    return results
