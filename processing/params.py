@@ -24,17 +24,26 @@ class AnalysisParams:
     still_speed_dps: float = 5.0
     moving_speed_dps: float = 8.0
     walking_dyn_acc_g: float = 0.12
+    walking_speed_dps: float = 30.0
+    walking_window_s: float = 3.0
     activity_window_s: float = 1.0
+    min_walking_for_reference_s: float = 4.0
     # s4 sets
-    merge_gap_s: float = 6.0
-    set_margin_s: float = 1.5
+    merge_gap_s: float = 8.0
+    set_margin_s: float = 2.0
+    min_window_s: float = 3.0
     min_reps_per_set: int = 3
+    min_set_rom_deg: float = 6.0
+    max_rom_cv: float = 0.25
+    min_peak_speed_dps: float = 5.0
+    max_walking_overlap: float = 0.3
     # s5 reps
-    min_rom_deg: float = 10.0
+    min_rom_deg: float = 5.0
+    min_return_fraction: float = 0.5
     phase_speed_fraction: float = 0.05
-    min_rep_duration_s: float = 0.9
+    min_rep_duration_s: float = 1.0
     max_rep_duration_s: float = 20.0
-    partial_rom_fraction: float = 0.6
+    partial_rom_fraction: float = 0.72
     # s6 exercise
     seated_axis_vertical_deg: float = 45.0
     standing_tilt_max_deg: float = 45.0

@@ -1,0 +1,143 @@
+"""Step 3: activity (walking, moving, still) and posture (standing, sitting, side-lying, supine).
+
+Mounting invariant by construction:
+- walking: sustained impacts (moving std of ``|a|`` above ``walking_dyn_acc_g``) together with a large thigh
+  angular speed (above ``walking_speed_dps``), both averaged over ``walking_window_s``. Slow exercise reps
+  have little impact acceleration; walking has heel strikes at every step.
+- the thigh's long axis ``thigh_axis`` in the sensor frame is the mean gravity direction while walking (the
+  thigh swings symmetrically about vertical), and the mediolateral axis is the principal gyro axis while
+  walking (flexion/extension). Without enough walking (``min_walking_for_reference_s``) both are unknown and
+  posture is ``unknown``.
+- posture from the thigh tilt (angle between gravity and the thigh axis): < 35 deg standing; > 115 deg
+  supine (knee above hip, as in a bridge); in between, side-lying if the mediolateral axis is within 45 deg
+  of vertical, else sitting (a supine person with straight legs also lands here: a thigh sensor cannot tell).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from processing.filters import FloatArray, moving_mean
+from processing.orientation import Motion, principal_axis
+from processing.params import AnalysisParams
+
+
+class Activity(enum.IntEnum):
+    """Per-sample activity code."""
+
+    STILL = 0
+    MOVING = 1
+    WALKING = 2
+
+
+class Posture(enum.StrEnum):
+    """Posture of a still or exercising period (from the thigh only)."""
+
+    STANDING = "standing"
+    SITTING = "sitting"
+    SIDE_LYING = "side_lying"
+    SUPINE = "supine"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActivityResult:
+    """Per-sample activity plus the thigh reference axes.
+
+    Attributes:
+        activity: (n,) int8 codes of :class:`Activity`.
+        thigh_axis: (3,) unit thigh long axis (knee to hip) in the sensor frame, or None.
+        mediolateral_axis: (3,) unit flexion axis in the sensor frame (sign arbitrary), or None.
+    """
+
+    activity: npt.NDArray[np.int8]
+    thigh_axis: FloatArray | None
+    mediolateral_axis: FloatArray | None
+
+    @property
+    def walking(self) -> npt.NDArray[np.bool_]:
+        return np.asarray(self.activity == Activity.WALKING)
+
+
+def _angle_deg(a: FloatArray, b: FloatArray) -> float:
+    c = float(np.dot(a, b) / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))
+    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
+
+
+def classify_activity(
+    motion: Motion, fs_hz: float, params: AnalysisParams | None = None
+) -> tuple[ActivityResult, dict[str, Any]]:
+    """Label every sample still / moving / walking and find the thigh reference axes.
+
+    Quality keys: ``walking_s``, ``moving_s``, ``still_s`` (seconds of each), ``thigh_axis_source``
+    (``"walking"`` or ``"none"``), ``walking_tilt_spread_deg`` (deg, std of the gravity angle to the thigh
+    axis while walking; large values mean the reference is unreliable).
+    """
+    p = params or AnalysisParams()
+    w = max(3, round(p.walking_window_s * fs_hz))
+    dyn = moving_mean(motion.dyn_acc_g, w)
+    spd = moving_mean(motion.speed_dps, w)
+    walking = (dyn > p.walking_dyn_acc_g) & (spd > p.walking_speed_dps)
+    moving = moving_mean(motion.speed_dps, max(1, round(0.5 * fs_hz))) > p.moving_speed_dps
+    act = np.zeros(motion.speed_dps.shape[0], dtype=np.int8)
+    act[moving] = Activity.MOVING
+    act[walking] = Activity.WALKING
+
+    thigh = ml = None
+    spread = None
+    if walking.sum() >= p.min_walking_for_reference_s * fs_hz:
+        g = motion.gravity[walking]
+        thigh = g.mean(axis=0)
+        thigh = thigh / max(float(np.linalg.norm(thigh)), 1e-9)
+        spread = float(np.std(np.degrees(np.arccos(np.clip(g @ thigh, -1.0, 1.0)))))
+        if motion.gyro_dps is not None:
+            ml = principal_axis(motion.gyro_dps[walking])
+        else:
+            centred = g - g.mean(axis=0)
+            _, vecs = np.linalg.eigh(centred.T @ centred)
+            ml = np.cross(thigh, vecs[:, -1])
+            ml = ml / max(float(np.linalg.norm(ml)), 1e-9)
+    quality: dict[str, Any] = {
+        "walking_s": round(float(walking.sum() / fs_hz), 2),
+        "moving_s": round(float((act == Activity.MOVING).sum() / fs_hz), 2),
+        "still_s": round(float((act == Activity.STILL).sum() / fs_hz), 2),
+        "thigh_axis_source": "walking" if thigh is not None else "none",
+        "walking_tilt_spread_deg": None if spread is None else round(spread, 2),
+    }
+    return ActivityResult(activity=act, thigh_axis=thigh, mediolateral_axis=ml), quality
+
+
+def classify_posture(
+    gravity: FloatArray,
+    thigh_axis: FloatArray | None,
+    mediolateral_axis: FloatArray | None,
+) -> tuple[Posture, dict[str, Any]]:
+    """Posture from one gravity direction (3,) (e.g. the rest position of a set) and the thigh axes.
+
+    Quality keys: ``thigh_tilt_deg`` (deg between gravity and the thigh axis; 0 upright, 90 horizontal,
+    >90 knee above hip), ``mediolateral_vertical_deg`` (deg between gravity and the mediolateral axis,
+    folded to 0-90).
+    """
+    if thigh_axis is None:
+        return Posture.UNKNOWN, {"thigh_tilt_deg": None, "mediolateral_vertical_deg": None}
+    tilt = _angle_deg(gravity, thigh_axis)
+    ml_vert = None
+    if mediolateral_axis is not None:
+        ml_vert = _angle_deg(gravity, mediolateral_axis)
+        ml_vert = min(ml_vert, 180.0 - ml_vert)
+    q: dict[str, Any] = {
+        "thigh_tilt_deg": round(tilt, 1),
+        "mediolateral_vertical_deg": None if ml_vert is None else round(ml_vert, 1),
+    }
+    if tilt < 35.0:
+        return Posture.STANDING, q
+    if tilt > 115.0:
+        return Posture.SUPINE, q
+    if 55.0 <= tilt <= 125.0 and ml_vert is not None:
+        return (Posture.SIDE_LYING if ml_vert < 45.0 else Posture.SITTING), q
+    return Posture.UNKNOWN, q

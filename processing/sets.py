@@ -1,0 +1,128 @@
+"""Step 4: candidate set windows and set acceptance.
+
+Candidate windows are runs of movement (angular speed above ``moving_speed_dps``, walking excluded) merged
+across pauses shorter than ``merge_gap_s`` (top holds and bottom pauses), padded by ``set_margin_s`` of rest
+on each side, and at least ``min_window_s`` long.
+
+A window becomes a set when its reps (from :mod:`processing.reps`) look like a deliberate exercise:
+- at least ``min_reps_per_set`` reps of at least ``min_rom_deg`` whose rise and return agree (the smaller at
+  least ``min_return_fraction`` of the larger), lasting ``min_rep_duration_s``-``max_rep_duration_s``;
+- the median ROM at least ``min_set_rom_deg`` and the median concentric peak speed at least
+  ``min_peak_speed_dps``;
+- consistent ranges: robust coefficient of variation of the ROM (1.4826 MAD / median) at most
+  ``max_rom_cv``. Passive legs are moved by the pelvis and the other leg: their excursions are irregular
+  (on the real MEx clam recordings the still side varies 0.3-0.5) whereas deliberate reps repeat the same
+  range (0.05-0.1 on the real sets), even when small (UCI low-amplitude reps, 7 deg).
+- reps overlapping walking by more than ``max_walking_overlap`` are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from processing.filters import runs
+from processing.params import AnalysisParams
+from processing.reps import RepCandidate
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Window:
+    """A candidate set: samples ``[start, stop)`` of the clean grid."""
+
+    start: int
+    stop: int
+
+
+def find_candidate_windows(
+    activity: npt.NDArray[np.int8], fs_hz: float, params: AnalysisParams | None = None
+) -> tuple[list[Window], dict[str, Any]]:
+    """Candidate set windows from the per-sample activity codes (1 = moving, 2 = walking).
+
+    Quality keys: ``windows`` (count), ``moving_runs`` (count before merging).
+    """
+    p = params or AnalysisParams()
+    n = activity.shape[0]
+    moving = activity == 1
+    rr = runs(moving)
+    merged: list[list[int]] = []
+    gap = round(p.merge_gap_s * fs_hz)
+    walking = activity == 2
+    for a, b in rr:
+        if merged and a - merged[-1][1] <= gap and not walking[merged[-1][1] : a].any():
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    margin = round(p.set_margin_s * fs_hz)
+    out: list[Window] = []
+    for a, b in merged:
+        lo, hi = max(0, a - margin), min(n, b + margin)
+        # do not pad into walking: the margins should be rest
+        while lo < a and walking[lo]:
+            lo += 1
+        while hi > b and walking[hi - 1]:
+            hi -= 1
+        if hi - lo >= p.min_window_s * fs_hz:
+            out.append(Window(start=lo, stop=hi))
+    return out, {"windows": len(out), "moving_runs": len(rr)}
+
+
+def robust_cv(values: npt.NDArray[np.float64]) -> float:
+    """1.4826 * MAD / median (0 for fewer than 2 values)."""
+    if values.size < 2:
+        return 0.0
+    med = float(np.median(values))
+    if med <= 0:
+        return float("inf")
+    return float(1.4826 * np.median(np.abs(values - med)) / med)
+
+
+def accept_set(
+    reps: list[RepCandidate],
+    walking: npt.NDArray[np.bool_],
+    params: AnalysisParams | None = None,
+) -> tuple[list[RepCandidate], dict[str, Any]]:
+    """Filter one window's reps and decide whether they form a set (empty list: not a set).
+
+    ``walking``: (m,) walking mask of the window's samples.
+
+    Quality keys: ``reps_in`` (count), ``reps_kept`` (count), ``median_rom_deg`` (deg), ``rom_cv``
+    (robust CV, dimensionless), ``median_peak_speed_dps`` (deg/s), ``verdict`` (``"set"`` or the reason it
+    is not: ``"too_few_reps"``, ``"small_rom"``, ``"slow"``, ``"irregular_rom"``).
+    """
+    p = params or AnalysisParams()
+    kept: list[RepCandidate] = []
+    for r in reps:
+        if r.rom_deg < p.min_rom_deg:
+            continue
+        # a rep rises and returns by comparable amounts; otherwise it is a shift of position or an
+        # excursion cut by the start/end of the recording
+        if min(r.return_deg, r.rom_deg) < p.min_return_fraction * max(r.return_deg, r.rom_deg):
+            continue
+        i0, i1 = int(r.start), max(int(r.start) + 1, int(np.ceil(r.end)))
+        if walking[i0:i1].mean() > p.max_walking_overlap:
+            continue
+        kept.append(r)
+    roms = np.array([r.rom_deg for r in kept])
+    speeds = np.array([r.peak_concentric_dps for r in kept])
+    q: dict[str, Any] = {
+        "reps_in": len(reps),
+        "reps_kept": len(kept),
+        "median_rom_deg": round(float(np.median(roms)), 2) if roms.size else None,
+        "rom_cv": round(robust_cv(roms), 3) if roms.size else None,
+        "median_peak_speed_dps": round(float(np.median(speeds)), 2) if speeds.size else None,
+    }
+    verdict = "set"
+    if len(kept) < p.min_reps_per_set:
+        verdict = "too_few_reps"
+    elif float(np.median(roms)) < p.min_set_rom_deg:
+        verdict = "small_rom"
+    elif float(np.median(speeds)) < p.min_peak_speed_dps:
+        verdict = "slow"
+    elif robust_cv(roms) > p.max_rom_cv:
+        verdict = "irregular_rom"
+    q["verdict"] = verdict
+    return (kept if verdict == "set" else []), q
