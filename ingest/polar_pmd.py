@@ -881,7 +881,7 @@ def decode_delta_payload(
 
     total = sum(counts)
     if total == 0:
-        return ref[None, :]
+        return ref[None, :].copy()
     w_blk = np.asarray(widths, dtype=np.int64)
     k_blk = np.asarray(counts, dtype=np.int64) * channels
     # Per field: its block's width and its first bit in the payload's little-endian bit stream.
@@ -911,7 +911,9 @@ def decode_delta_payload(
     out[1:] = deltas.reshape(total, channels)
     out = np.cumsum(out, axis=0)
     if wrap_32:
-        out &= 0xFFFFFFFF
+        # Wrap the running sum to signed 32 bits (the int32 view of the float32 bit pattern), the same
+        # representation the reference sample and raw frames have.
+        out = ((out + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
     return out
 
 
@@ -1002,7 +1004,7 @@ class PmdFrame:
 
     Attributes:
         header: the parsed header (``header.timestamp_ns`` = the last sample's sensor time).
-        counts: wire integers, shape (n, 3) (float32 bit patterns for GYRO type 1).
+        counts: wire integers, shape (n, 3) (for GYRO type 1: the float32 bit patterns as signed int32).
         sample_times_ns: int64 (n,), ns since 2000-01-01 on the sensor clock.
         block: the samples in g / deg/s with ``sensor_time_s = sample_times_ns / 1e9``.
     """
