@@ -157,7 +157,8 @@ class Plan:
         return hashlib.sha256(self.to_toml().encode("utf-8")).hexdigest()
 
 
-def _parse_reps(value: Any, where: str) -> tuple[int, int]:
+def parse_reps(value: Any, where: str = "reps") -> tuple[int, int]:
+    """``12`` / ``"8-12"`` / ``[8, 12]`` -> ``(low, high)``; raises :class:`PlanError`."""
     if isinstance(value, bool):
         raise PlanError(f"{where}: reps must be a number, a range '8-12' or [8, 12]")
     if isinstance(value, int):
@@ -207,7 +208,7 @@ def parse_plan(text: str) -> Plan:
         sets = spec.get("sets")
         if not isinstance(sets, int) or isinstance(sets, bool) or sets <= 0:
             raise PlanError(f"[exercises.{name}] sets must be a positive integer, got {sets!r}")
-        low, high = _parse_reps(spec.get("reps"), f"[exercises.{name}]")
+        low, high = parse_reps(spec.get("reps"), f"[exercises.{name}]")
         res = spec.get("resistance", "bodyweight")
         if not isinstance(res, str):
             raise PlanError(f"[exercises.{name}] resistance must be text such as 'band:red'")
