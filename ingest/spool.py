@@ -36,9 +36,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from ingest.errors import SpoolError
+import numpy as np
+import numpy.typing as npt
+
+from ingest.errors import FrameError, SpoolError, UnknownProfileError
+from ingest.polar_pmd import PmdFrameHeader, PmdStreamDecoder
+from ingest.profiles import SensorProfile, get_profile
+from ingest.samples import SampleBlock, concat_blocks
+from ingest.witmotion import WitMotionBatch, decode_witmotion
+
+if TYPE_CHECKING:
+    from processing.records import Recording
 
 logger = logging.getLogger(__name__)
 
@@ -188,11 +198,16 @@ class SpoolHeader:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpoolChunk:
-    """One raw notification as received: stream name, host receive time (monotonic s), bytes."""
+    """One raw notification as received: stream name, host receive time (monotonic s), bytes.
+
+    ``seq`` is the chunk's position among all chunks of the file (data and events interleaved), so the
+    order of notifications and link events is known exactly, whatever the host clock did.
+    """
 
     stream: str
     host_time_s: float
     payload: bytes
+    seq: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -202,6 +217,7 @@ class SpoolEvent:
     kind: str
     host_time_s: float
     details: Mapping[str, Any] = field(default_factory=dict)
+    seq: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -484,7 +500,7 @@ def read_spool(path: Path | str) -> Spool:
     finished = False
     end_time: float | None = None
     valid = pos
-    for after, ctype, body in _iter_chunks(data, pos):
+    for seq, (after, ctype, body) in enumerate(_iter_chunks(data, pos)):
         if finished:
             # Nothing may follow END; if something does, the file was tampered with: stop trusting it.
             break
@@ -500,7 +516,7 @@ def read_spool(path: Path | str) -> Spool:
             nlen = body[_TIME.size]
             name_end = _TIME.size + 1 + nlen
             stream = bytes(body[_TIME.size + 1 : name_end]).decode("utf-8", errors="replace")
-            chunks.append(SpoolChunk(stream=stream, host_time_s=t, payload=bytes(body[name_end:])))
+            chunks.append(SpoolChunk(stream=stream, host_time_s=t, payload=bytes(body[name_end:]), seq=seq))
         elif ctype == ChunkType.EVENT:
             try:
                 doc = json.loads(bytes(body[_TIME.size :]).decode("utf-8"))
@@ -508,7 +524,7 @@ def read_spool(path: Path | str) -> Spool:
             except (UnicodeDecodeError, json.JSONDecodeError, KeyError, AttributeError, TypeError):
                 logger.warning("%s: event chunk ending at %d is malformed; skipped", path, after)
                 continue
-            events.append(SpoolEvent(kind=kind, host_time_s=t, details=doc))
+            events.append(SpoolEvent(kind=kind, host_time_s=t, details=doc, seq=seq))
         elif ctype == ChunkType.END:
             finished = True
             end_time = t
@@ -597,3 +613,334 @@ def finished_spools(spool_dir: Path | str) -> list[Path]:
         if is_finished(p) or not writer_alive(p):
             out.append(p)
     return out
+
+
+# -- decoding -----------------------------------------------------------------------------------------
+
+#: Streams kept in the spool for the record but not decoded as samples (control-point traffic).
+CONTROL_STREAMS = frozenset({"cp", "control", "control_point", "pmd_cp", "command", "cmd"})
+#: Link events after which a stream's timing state restarts (the sensor may have re-sent or skipped data).
+_RESET_EVENTS = frozenset(
+    {
+        SpoolEventKind.CONNECTED,
+        SpoolEventKind.LOST,
+        SpoolEventKind.RECONNECTED,
+        SpoolEventKind.STREAM_STARTED,
+        SpoolEventKind.STREAM_STOPPED,
+        SpoolEventKind.STALLED,
+    }
+)
+#: A step in sample times larger than this many nominal periods is reported as a gap.
+GAP_PERIODS = 3.0
+#: WitMotion packets carry no time: a new timing segment starts when notifications arrive this much later
+#: (s) than the samples they hold could account for (lost notifications or a link drop).
+WITMOTION_GAP_TOLERANCE_S = 0.5
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DecodedSpool:
+    """A spool decoded to samples, with what was dropped on the way.
+
+    Attributes:
+        recording: the analysis input; ``time_s`` = seconds from the first ACC sample, gyro (when present)
+            interpolated onto the ACC times, ``started_at`` = UTC of the first ACC sample.
+        acc: the ACC samples on the sensor clock (s), after duplicate removal; ``gyro`` likewise or None.
+        fs_hz: nominal ACC rate from the header (None if the header does not say).
+        malformed_chunks: notifications that failed to decode (counted and skipped).
+        duplicate_frames: whole PMD frames received twice (same type and timestamp), dropped.
+        duplicate_samples: samples dropped because their sensor time was already covered.
+        ignored_chunks: chunks of control streams (``CONTROL_STREAMS``), not samples.
+        gaps: ``(start_s, end_s)`` on ``recording.time_s`` where ACC times step by more than
+            ``GAP_PERIODS`` nominal periods.
+        expected_samples: samples the sensor clock implies over the recording at ``fs_hz``.
+    """
+
+    recording: Recording
+    acc: SampleBlock
+    gyro: SampleBlock | None
+    fs_hz: float | None
+    malformed_chunks: int
+    duplicate_frames: int
+    duplicate_samples: int
+    ignored_chunks: int
+    gaps: tuple[tuple[float, float], ...]
+    expected_samples: int
+
+
+def _stream_rate_hz(header: SpoolHeader, names: tuple[str, ...], default: float | None) -> float | None:
+    for name in names:
+        settings = header.streams.get(name)
+        if not settings:
+            continue
+        for key in ("fs_hz", "sample_rate_hz", "rate_hz"):
+            value = settings.get(key)
+            if isinstance(value, int | float) and value > 0:
+                return float(value)
+    return default
+
+
+def _stream_factor(header: SpoolHeader, name: str) -> float | None:
+    value = (header.streams.get(name) or {}).get("factor")
+    return float(value) if isinstance(value, int | float) else None
+
+
+class _PolarDecoder:
+    """PMD frames of any stream name, dispatched on the measurement-type byte; whole duplicate frames
+    (same type, frame type and timestamp) are dropped before decoding."""
+
+    _KINDS: ClassVar[dict[int, str]] = {2: "acc", 5: "gyro"}
+
+    def __init__(self, header: SpoolHeader, profile: SensorProfile) -> None:
+        self._header = header
+        self._profile = profile
+        self._decoders: dict[int, PmdStreamDecoder] = {}
+        self._seen: set[tuple[int, int, int]] = set()
+
+    def reset(self) -> None:
+        for d in self._decoders.values():
+            d.reset()
+
+    def decode(self, chunk: SpoolChunk) -> list[SampleBlock]:
+        head = PmdFrameHeader.from_bytes(chunk.payload)
+        kind = self._KINDS.get(head.measurement_type)
+        if kind is None:
+            raise FrameError(
+                f"PMD measurement type {head.measurement_type} is not ACC or GYRO",
+                offset=0,
+                data_len=len(chunk.payload),
+            )
+        key = (head.measurement_type, head.frame_type_byte, head.timestamp_ns)
+        dec = self._decoders.get(head.measurement_type)
+        if dec is None:
+            default = (
+                self._profile.default_acc_rate_hz if kind == "acc" else self._profile.default_gyro_rate_hz
+            )
+            rate = _stream_rate_hz(self._header, (kind,), default)
+            if rate is None:
+                raise FrameError(f"no {kind} sample rate in the spool header", offset=0)
+            dec = PmdStreamDecoder(
+                head.measurement_type, sample_rate_hz=rate, factor=_stream_factor(self._header, kind)
+            )
+            self._decoders[head.measurement_type] = dec
+        if key in self._seen:
+            # The same frame delivered again (a re-sent notification around a reconnect).
+            raise _DuplicateFrame
+        frame = dec.decode(chunk.payload)
+        self._seen.add(key)
+        return [frame.block]
+
+
+class _DuplicateFrame(Exception):
+    """Internal: a whole frame that was already decoded."""
+
+
+class _WitMotionDecoder:
+    """WitMotion packets carry no time: decode now, time them afterwards from host receive times."""
+
+    def __init__(self, header: SpoolHeader, profile: SensorProfile) -> None:
+        self.fs_hz = _stream_rate_hz(header, ("imu", "acc", "data"), profile.default_acc_rate_hz)
+        self.batches: list[tuple[float, int, WitMotionBatch]] = []  # (receive time, segment, batch)
+        self._segment = 0
+
+    def reset(self) -> None:
+        self._segment += 1
+
+    def decode(self, chunk: SpoolChunk) -> list[SampleBlock]:
+        batch = decode_witmotion(chunk.payload)
+        if batch.n_samples:
+            self.batches.append((chunk.host_time_s, self._segment, batch))
+        return []
+
+    def blocks(self) -> list[SampleBlock]:
+        """ACC and GYRO blocks on a host-time axis reconstructed per continuous segment.
+
+        Within a segment, sample k of the segment is at ``a + k / fs``; ``a`` is the lower envelope of
+        receive time minus sample offset (latency is never negative, so the earliest-looking notification
+        is the least delayed). A segment ends at a link event or when a notification arrives more than
+        ``WITMOTION_GAP_TOLERANCE_S`` later than its samples could have been produced.
+        """
+        if not self.batches or self.fs_hz is None:
+            return []
+        fs = self.fs_hz
+        period = 1.0 / fs
+        out: list[SampleBlock] = []
+        seg_batches: list[tuple[float, WitMotionBatch]] = []
+
+        def flush() -> None:
+            if not seg_batches:
+                return
+            counts = np.array([b.n_samples for _, b in seg_batches], dtype=np.int64)
+            last_index = np.cumsum(counts) - 1
+            recv = np.array([r for r, _ in seg_batches], dtype=np.float64)
+            anchor = float(np.min(recv - last_index * period))
+            t = anchor + np.arange(int(counts.sum()), dtype=np.float64) * period
+            acc = np.concatenate([b.accel_g for _, b in seg_batches])
+            gyro = np.concatenate([b.gyro_dps for _, b in seg_batches])
+            out.append(SampleBlock(kind="acc", sensor_time_s=t, values=acc))
+            out.append(SampleBlock(kind="gyro", sensor_time_s=t.copy(), values=gyro))
+            seg_batches.clear()
+
+        prev_recv: float | None = None
+        prev_segment = -1
+        for recv, segment, batch in self.batches:
+            late = prev_recv is not None and recv - prev_recv > batch.n_samples * period + (
+                WITMOTION_GAP_TOLERANCE_S
+            )
+            if segment != prev_segment or late:
+                flush()
+            seg_batches.append((recv, batch))
+            prev_recv, prev_segment = recv, segment
+        flush()
+        return out
+
+
+def _dedupe(blocks: list[SampleBlock], fs_hz: float | None) -> tuple[list[SampleBlock], int]:
+    """Keep, in arrival order, only samples later than every sample kept so far (by half a period)."""
+    tol = 0.5 / fs_hz if fs_hz else 0.0
+    kept: list[SampleBlock] = []
+    last = -np.inf
+    dropped = 0
+    for b in blocks:
+        mask = b.sensor_time_s > last + tol
+        if not mask.all():
+            dropped += int((~mask).sum())
+            if not mask.any():
+                continue
+            b = SampleBlock(kind=b.kind, sensor_time_s=b.sensor_time_s[mask], values=b.values[mask])
+        kept.append(b)
+        last = float(b.sensor_time_s[-1])
+    return kept, dropped
+
+
+def _gaps(time_s: FloatArray, fs_hz: float | None) -> tuple[tuple[float, float], ...]:
+    if fs_hz is None or time_s.size < 2:
+        return ()
+    idx = np.flatnonzero(np.diff(time_s) > GAP_PERIODS / fs_hz)
+    return tuple((float(time_s[i]), float(time_s[i + 1])) for i in idx)
+
+
+def decode_spool(spool: Spool) -> DecodedSpool:
+    """Decode a spool's raw notifications into samples (see :class:`DecodedSpool`).
+
+    Malformed notifications are counted and skipped; duplicate samples (a sensor time already covered,
+    e.g. a frame re-sent after a reconnect) are dropped; link events restart per-stream timing so a gap
+    stays a gap. ``started_at`` comes from the header's clock references: the sensor clock reference when
+    known, otherwise the smallest observed (host receive time - sensor time of the frame's last sample).
+
+    Raises:
+        SpoolError: the profile in the header is unknown.
+    """
+    # Imported here: ``processing`` pulls in SciPy, which the recorder's writing path does not need.
+    from processing.records import Recording, Side
+
+    header = spool.header
+    try:
+        profile = get_profile(header.profile)
+    except UnknownProfileError as e:
+        raise SpoolError(f"{spool.path}: {e.message}", path=spool.path) from e
+    decoder: _PolarDecoder | _WitMotionDecoder
+    decoder = (
+        _PolarDecoder(header, profile)
+        if profile.protocol == "polar-pmd"
+        else _WitMotionDecoder(header, profile)
+    )
+    resets = sorted(e.seq for e in spool.events if e.kind in _RESET_EVENTS)
+    next_reset = 0
+    malformed = ignored = dup_frames = 0
+    blocks: dict[str, list[SampleBlock]] = {"acc": [], "gyro": []}
+    # Per ACC block, host receive time minus the block's last sensor time: the clock offset bound.
+    offsets: list[float] = []
+    for chunk in spool.chunks:
+        while next_reset < len(resets) and resets[next_reset] < chunk.seq:
+            decoder.reset()
+            next_reset += 1
+        if chunk.stream in CONTROL_STREAMS:
+            ignored += 1
+            continue
+        try:
+            got = decoder.decode(chunk)
+        except _DuplicateFrame:
+            dup_frames += 1
+            continue
+        except FrameError as e:
+            malformed += 1
+            logger.debug("%s: malformed %s notification (seq %d): %s", spool.path, chunk.stream, chunk.seq, e)
+            continue
+        for b in got:
+            blocks[b.kind].append(b)
+            if b.kind == "acc" and b.n_samples:
+                offsets.append(chunk.host_time_s - float(b.sensor_time_s[-1]))
+    if isinstance(decoder, _WitMotionDecoder):
+        for b in decoder.blocks():
+            blocks[b.kind].append(b)
+        # The time axis is the host clock itself.
+        offsets = [0.0]
+    fs_hz = _stream_rate_hz(
+        header,
+        ("acc", "imu", "data"),
+        profile.default_acc_rate_hz if profile.protocol == "witmotion" else None,
+    )
+    if fs_hz is None and "acc" in header.streams:
+        fs_hz = profile.default_acc_rate_hz
+    gyro_fs = _stream_rate_hz(header, ("gyro", "imu", "data"), profile.default_gyro_rate_hz)
+    acc_blocks, dup_acc = _dedupe(blocks["acc"], fs_hz)
+    gyro_blocks, dup_gyro = _dedupe(blocks["gyro"], gyro_fs)
+    acc = concat_blocks(acc_blocks) if acc_blocks else SampleBlock.empty("acc")
+    gyro = concat_blocks(gyro_blocks) if gyro_blocks else None
+    if malformed:
+        logger.warning("%s: %d malformed notifications skipped", spool.path, malformed)
+    if dup_frames or dup_acc or dup_gyro:
+        logger.info(
+            "%s: dropped %d duplicate frames and %d duplicate samples",
+            spool.path,
+            dup_frames,
+            dup_acc + dup_gyro,
+        )
+
+    t_sensor = acc.sensor_time_s
+    t0 = float(t_sensor[0]) if t_sensor.size else 0.0
+    time_s = t_sensor - t0
+    gyro_dps: FloatArray | None = None
+    if gyro is not None and gyro.n_samples and t_sensor.size:
+        gt = gyro.sensor_time_s
+        gyro_dps = np.column_stack([np.interp(t_sensor, gt, gyro.values[:, i]) for i in range(3)])
+    if header.sensor_time_ref_s is not None and profile.protocol != "witmotion":
+        host_offset = header.host_monotonic_ref_s - header.sensor_time_ref_s
+    else:
+        host_offset = min(offsets) if offsets else 0.0
+    started_at = header.host_time_to_utc(t0 + host_offset) if t_sensor.size else header.host_started_at_utc
+    side = Side(header.side) if header.side in {s.value for s in Side} else None
+    recording = Recording(
+        time_s=np.ascontiguousarray(time_s),
+        accel_g=np.ascontiguousarray(acc.values),
+        gyro_dps=gyro_dps,
+        fs_hz=fs_hz,
+        side=side,
+        profile=header.profile,
+        started_at=started_at,
+    )
+    expected = round(float(time_s[-1]) * fs_hz) + 1 if fs_hz and time_s.size else int(time_s.size)
+    return DecodedSpool(
+        recording=recording,
+        acc=acc,
+        gyro=gyro,
+        fs_hz=fs_hz,
+        malformed_chunks=malformed,
+        duplicate_frames=dup_frames,
+        duplicate_samples=dup_acc + dup_gyro,
+        ignored_chunks=ignored,
+        gaps=_gaps(time_s, fs_hz),
+        expected_samples=expected,
+    )
+
+
+def spool_to_recording(spool: Spool) -> Recording:
+    """The spool as an analysis input (see :func:`decode_spool`)."""
+    return decode_spool(spool).recording
+
+
+def spool_gaps(spool: Spool) -> tuple[tuple[float, float], ...]:
+    """Gaps ``(start_s, end_s)`` on the recording's time axis (see :class:`DecodedSpool`)."""
+    return decode_spool(spool).gaps

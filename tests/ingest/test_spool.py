@@ -11,23 +11,31 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.errors import SpoolError
+from ingest.files import read_recording_file
+from ingest.polar_pmd import encode_pmd_frames
 from ingest.spool import (
     MAGIC,
     Spool,
     SpoolHeader,
     SpoolWriter,
+    decode_spool,
     finished_spools,
     is_finished,
     new_spool_path,
     read_spool,
     read_spool_header,
+    spool_gaps,
+    spool_to_recording,
     writer_alive,
 )
+from ingest.witmotion import encode_witmotion_packets
+from processing.records import Side
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -323,3 +331,200 @@ def test_kill_9_while_appending_loses_at_most_a_second(tmp_path: Path) -> None:
     span = spool.chunks[-1].host_time_s - spool.chunks[0].host_time_s
     assert span > 1.0
     assert finished_spools(tmp_path) == [path]
+
+
+# -- decoding: spool_to_recording ------------------------------------------------------------------------
+
+POLAR_NS = 1_000_000_000
+
+
+def _polar_frames(
+    rng: np.random.Generator, *, seconds: float, fs_hz: float, gyro: bool, t0_s: float = 800_000_000.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[bytes], list[bytes]]:
+    """Simulated motion, encoded as a Verity Sense sends it (compressed ACC type 1, GYRO type 0)."""
+    n = int(seconds * fs_hz)
+    times_ns = (round(t0_s * POLAR_NS) + np.rint(np.arange(n) * POLAR_NS / fs_hz)).astype(np.int64)
+    t = np.arange(n) / fs_hz
+    acc = np.column_stack([0.3 * np.sin(2 * np.pi * 0.5 * t), 0.1 * np.cos(t), 1.0 + 0.05 * np.sin(3 * t)])
+    acc += rng.normal(0, 0.002, acc.shape)
+    acc_frames = encode_pmd_frames(2, acc, times_ns, frame_type=1, compressed=True, factor=1.0)
+    gyr = None
+    gyro_frames: list[bytes] = []
+    if gyro:
+        gyr = np.column_stack([40 * np.sin(2 * np.pi * 0.5 * t), 10 * np.cos(t), rng.normal(0, 1, n)])
+        gyro_frames = encode_pmd_frames(5, gyr, times_ns, frame_type=0, compressed=True, factor=0.061)
+    return times_ns, acc, gyr, acc_frames, gyro_frames
+
+
+def _polar_header(profile: str = "polar-verity-sense", **kw: object) -> SpoolHeader:
+    streams = {"acc": {"fs_hz": 52, "range_g": 8, "factor": 1.0}}
+    if profile == "polar-verity-sense":
+        streams["gyro"] = {"fs_hz": 52, "range_dps": 2000, "factor": 0.061}
+    kw.setdefault("sensor_time_ref_s", None)
+    return _header(profile=profile, streams=streams, **kw)
+
+
+def _frame_end_s(frame: bytes) -> float:
+    return int.from_bytes(frame[1:9], "little") / POLAR_NS
+
+
+def _write_polar(
+    path: Path,
+    header: SpoolHeader,
+    acc_frames: list[bytes],
+    gyro_frames: list[bytes],
+    *,
+    latency_s: float = 0.03,
+    host_offset_s: float,
+    drop: range = range(0),
+    extra: list[tuple[int, str, bytes]] | None = None,
+) -> None:
+    """Interleave frames in sensor-time order; host time = last sample's sensor time + offset + latency."""
+    frames = [("acc", f) for f in acc_frames] + [("gyro", f) for f in gyro_frames]
+    frames.sort(key=lambda sf: _frame_end_s(sf[1]))
+    extras = {i: (s, b) for i, s, b in extra or []}
+    with SpoolWriter.open(path, header) as w:
+        w.event("connected", header.host_monotonic_ref_s)
+        for i, (stream, frame) in enumerate(frames):
+            host_t = _frame_end_s(frame) + host_offset_s + latency_s
+            if i in extras:
+                s, b = extras[i]
+                if s == "event":
+                    w.event(b.decode(), host_t)
+                else:
+                    w.append(s, b, host_t)
+            if i in drop:
+                continue
+            w.append(stream, frame, host_t)
+
+
+def test_polar_spool_to_recording(tmp_path: Path, rng: np.random.Generator) -> None:
+    times_ns, acc, gyr, acc_frames, gyro_frames = _polar_frames(rng, seconds=10, fs_hz=52, gyro=True)
+    header = _polar_header()
+    host_offset = header.host_monotonic_ref_s - times_ns[0] / POLAR_NS + 0.5  # first sample at ref + 0.5 s
+    path = tmp_path / "v.spool"
+    _write_polar(path, header, acc_frames, gyro_frames, host_offset_s=host_offset)
+    decoded = decode_spool(read_spool(path))
+    rec = decoded.recording
+    assert rec.n_samples == acc.shape[0]
+    np.testing.assert_allclose(rec.time_s, (times_ns - times_ns[0]) / POLAR_NS, atol=1e-6)
+    np.testing.assert_allclose(rec.accel_g, acc, atol=1e-3)  # 1 mG quantisation
+    assert rec.gyro_dps is not None and gyr is not None
+    np.testing.assert_allclose(rec.gyro_dps, gyr, atol=0.061)
+    assert rec.fs_hz == 52 and rec.side is Side.LEFT and rec.profile == "polar-verity-sense"
+    # Host clock: first sample 0.5 s after the header's reference instant, minus nothing (the 30 ms
+    # latency is removed by the lower-envelope estimate).
+    assert rec.started_at is not None
+    err = (rec.started_at - header.host_started_at_utc).total_seconds() - 0.5
+    assert abs(err - 0.03) < 1e-3
+    assert decoded.gaps == () and decoded.malformed_chunks == 0 and decoded.duplicate_samples == 0
+    assert decoded.expected_samples == rec.n_samples
+    # The file reader takes spools too.
+    back = read_recording_file(path)
+    np.testing.assert_array_equal(back.accel_g, rec.accel_g)
+    assert spool_gaps(read_spool(path)) == ()
+
+
+def test_sensor_clock_reference_sets_started_at(tmp_path: Path, rng: np.random.Generator) -> None:
+    times_ns, _, _, acc_frames, _ = _polar_frames(rng, seconds=3, fs_hz=52, gyro=False)
+    t0 = times_ns[0] / POLAR_NS
+    header = _polar_header("polar-h10", sensor_time_ref_s=t0 - 2.0)
+    path = tmp_path / "h.spool"
+    _write_polar(path, header, acc_frames, [], host_offset_s=header.host_monotonic_ref_s - t0 + 7.0)
+    rec = spool_to_recording(read_spool(path))
+    assert rec.gyro_dps is None
+    assert rec.started_at is not None
+    # The sensor reference wins over host receive times: first sample 2.0 s after the reference.
+    assert abs((rec.started_at - header.host_started_at_utc).total_seconds() - 2.0) < 1e-6
+
+
+def test_polar_link_drop_gap_duplicate_and_malformed(tmp_path: Path, rng: np.random.Generator) -> None:
+    times_ns, acc, _, acc_frames, gyro_frames = _polar_frames(rng, seconds=40, fs_hz=52, gyro=True)
+    header = _polar_header()
+    host_offset = header.host_monotonic_ref_s - times_ns[0] / POLAR_NS
+    n_frames = len(acc_frames) + len(gyro_frames)
+    assert n_frames > 30
+    path = tmp_path / "drop.spool"
+    frames_sorted = sorted(acc_frames + gyro_frames, key=_frame_end_s)
+    dup_index = 20
+    _write_polar(
+        path,
+        header,
+        acc_frames,
+        gyro_frames,
+        host_offset_s=host_offset,
+        drop=range(10, 16),
+        extra=[
+            (5, "acc", b"\x02\x00\x01"),  # truncated header
+            (7, "acc", b"\x02" + b"\xff" * 8 + b"\x81" + b"\x00" * 3),  # compressed frame cut short
+            (8, "cp", b"\xf0\x02\x02\x00\x00"),  # control traffic: kept, not decoded
+            (10, "event", b"lost"),
+            (16, "event", b"reconnected"),
+            # The frame delivered just before the reconnect, delivered again after it.
+            (dup_index + 1, "pmd", frames_sorted[dup_index]),
+        ],
+    )
+    decoded = decode_spool(read_spool(path))
+    rec = decoded.recording
+    assert decoded.malformed_chunks == 2
+    assert decoded.ignored_chunks == 1
+    assert decoded.duplicate_frames == 1
+    # Samples are those of the frames not dropped; times strictly increasing (no duplicates).
+    assert np.all(np.diff(rec.time_s) > 0)
+    assert rec.n_samples < acc.shape[0]
+    sensor_t = (times_ns - times_ns[0]) / POLAR_NS
+    # Every sample kept is one of the sensor's samples at its true time and value.
+    idx = np.rint(rec.time_s * 52).astype(int)
+    np.testing.assert_allclose(sensor_t[idx], rec.time_s, atol=1e-6)
+    np.testing.assert_allclose(acc[idx], rec.accel_g, atol=1e-3)
+    # Exactly one gap, where the dropped frames were, and the clock says how many samples are missing.
+    assert len(decoded.gaps) == 1
+    start, end = decoded.gaps[0]
+    assert end - start > 1.0
+    assert decoded.expected_samples == acc.shape[0]
+    assert decoded.expected_samples - rec.n_samples == round((end - start) * 52) - 1
+
+
+def test_witmotion_spool(tmp_path: Path, rng: np.random.Generator) -> None:
+    fs = 50.0
+    n = 1000
+    acc = np.column_stack([0.2 * np.sin(np.arange(n) / 20), np.zeros(n), np.ones(n)])
+    gyr = np.column_stack([np.zeros(n), 30 * np.cos(np.arange(n) / 20), np.zeros(n)])
+    header = _header(profile="witmotion-wt901", streams={"imu": {"fs_hz": fs}}, sensor_time_ref_s=None)
+    path = tmp_path / "w.spool"
+    per = 4  # packets per notification
+    gap_after = 120  # notifications; then 3 s with nothing (link drop)
+    with SpoolWriter.open(path, header) as w:
+        for j in range(n // per):
+            sl = slice(j * per, (j + 1) * per)
+            payload = encode_witmotion_packets(acc[sl], gyr[sl], np.zeros((per, 3)))
+            sample_t = (j + 1) * per / fs + (3.0 if j >= gap_after else 0.0)
+            w.append("imu", payload, 1000.0 + sample_t + float(rng.uniform(0.005, 0.08)))
+        w.append("imu", b"\x55\x61\x00", 1100.0)  # garbage: counted, skipped
+    decoded = decode_spool(read_spool(path))
+    rec = decoded.recording
+    assert decoded.malformed_chunks == 1
+    assert rec.n_samples == n
+    np.testing.assert_allclose(rec.accel_g, acc, atol=16 / 32768)
+    assert rec.gyro_dps is not None
+    np.testing.assert_allclose(rec.gyro_dps, gyr, atol=2000 / 32768)
+    assert np.all(np.diff(rec.time_s) > 0)
+    # Regular 20 ms steps within each segment, and one gap of ~3 s between them.
+    steps = np.diff(rec.time_s)
+    assert np.sum(steps > 0.5) == 1
+    np.testing.assert_allclose(np.delete(steps, np.argmax(steps)), 1 / fs, atol=1e-9)
+    assert len(decoded.gaps) == 1
+    gap = decoded.gaps[0][1] - decoded.gaps[0][0]
+    assert 2.9 < gap < 3.2
+
+
+def test_unknown_profile_and_empty_spool(tmp_path: Path) -> None:
+    path = tmp_path / "u.spool"
+    with SpoolWriter.open(path, _header(profile="fitbit")) as w:
+        w.append("acc", b"\x02" * 20, 1.0)
+    with pytest.raises(SpoolError, match="unknown sensor profile 'fitbit'"):
+        spool_to_recording(read_spool(path))
+    empty = tmp_path / "e.spool"
+    SpoolWriter.open(empty, _polar_header()).close()
+    rec = spool_to_recording(read_spool(empty))
+    assert rec.n_samples == 0
