@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
+from storage.plan import BAND_LEVELS
 from storage.report_queries import PlanRow, ReportRows, RepRow, SetRow
 
 REPORT_VERSION = "1"
@@ -54,8 +55,8 @@ ACWR_CAVEAT = (
 TEMPO_ORDER = (
     "eccentric-pause-concentric-pause (bottom pause after the eccentric, top hold after the concentric)"
 )
-#: Common elastic band colour order, lightest first (the Thera-Band sequence most brands follow).
-BAND_COLOURS = ("yellow", "red", "green", "blue", "black", "silver", "gold")
+#: Band colours lightest first, as the plan file knows them (storage.plan.BAND_LEVELS).
+BAND_COLOURS = tuple(sorted(BAND_LEVELS, key=BAND_LEVELS.__getitem__))
 
 
 class WeekFormatError(ValueError):

@@ -150,7 +150,7 @@ def test_empty_database_gives_an_empty_report(tmp_path: Path) -> None:
     ("resistance", "value", "unit", "expected"),
     [
         ("band:red", 2.0, "band_level", "band:green"),
-        ("band:gold", 7.0, "band_level", None),
+        ("band:black", 5.0, "band_level", None),
         ("ankle:1kg", 1.0, "kg", "ankle:1.5kg"),
         ("ankle:2kg", 2.0, "kg", "ankle:3kg"),
         ("bodyweight", 1.0, "bodyweight", "band:yellow"),
