@@ -37,6 +37,9 @@ class AnalysisParams:
     max_rom_cv: float = 0.25
     min_peak_speed_dps: float = 5.0
     max_walking_overlap: float = 0.3
+    max_rom_ratio: float = 1.6
+    max_duration_ratio: float = 2.5
+    max_window_splits: int = 4
     # s5 reps
     min_rom_deg: float = 5.0
     min_return_fraction: float = 0.5

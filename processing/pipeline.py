@@ -143,7 +143,10 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Sessi
             "unless the rotation axis alone identifies it"
         )
     sets: list[ExerciseSet] = []
-    for w in windows:
+    queue = [(w, 0) for w in windows]
+    fs = clean.fs_hz
+    while queue:
+        w, depth = queue.pop(0)
         s, sq = analyze_window(
             clean,
             motion,
@@ -157,8 +160,18 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Sessi
         quality["sets"].append(sq)
         if s is not None:
             sets.append(s)
+            if depth < p.max_window_splits:
+                # Movement left in the window outside this set's reps (another exercise merged in by short
+                # pauses) is analysed again on its own, with its own rotation axis.
+                i0 = int(np.searchsorted(clean.time_s, s.start_s)) - round(0.5 * fs)
+                i1 = int(np.searchsorted(clean.time_s, s.end_s)) + round(0.5 * fs)
+                for lo, hi in ((w.start, i0), (i1, w.stop)):
+                    moving = act.activity[max(lo, 0) : max(hi, 0)] == 1
+                    if hi - lo >= p.min_window_s * fs and moving.sum() >= 1.0 * fs:
+                        queue.append((Window(start=lo, stop=hi), depth + 1))
             if s.exercise == Exercise.UNKNOWN:
                 logger.info("set at %.1f s: exercise unknown (%s)", s.start_s, sq["exercise"].get("reason"))
+    sets.sort(key=lambda x: x.start_s)
     return SessionAnalysis(
         sets=tuple(sets), algorithm_version=ALGORITHM_VERSION, parameters=p.to_dict(), quality=quality
     )

@@ -45,13 +45,36 @@ class RepCandidate:
     peak_eccentric_dps: float
 
 
-def choose_polarity(angle_deg: FloatArray, fs_hz: float, edge_s: float = 1.0) -> int:
-    """+1 or -1 so that reps are upward excursions: the window's edges (rest) sit at the low end."""
+def choose_polarity(
+    angle_deg: FloatArray, fs_hz: float, min_rom_deg: float = 5.0, edge_s: float = 1.0
+) -> int:
+    """+1 or -1 so that reps are upward excursions from the rest position.
+
+    Two cues, both mounting invariant:
+    1. the rest (bottom) position is anatomically constrained and repeats from rep to rep, while the top
+       varies with effort, fatigue and partial reps: the extremes with the smaller spread (median absolute
+       deviation) are the bottoms;
+    2. a set starts and ends at rest: the window's edges sit at the low end.
+    Cue 1 decides when the spreads differ clearly (ratio above 1.5), else cue 2.
+    """
     n = angle_deg.size
-    k = max(1, min(n // 4, round(edge_s * fs_hz)))
     lo, hi = np.percentile(angle_deg, [5.0, 95.0])
     if hi - lo < 1e-9:
         return 1
+    prom = 0.8 * min_rom_deg
+    dist = max(1, round(0.4 * fs_hz))
+    maxima, _ = signal.find_peaks(angle_deg, prominence=prom, distance=dist)
+    minima, _ = signal.find_peaks(-angle_deg, prominence=prom, distance=dist)
+    if maxima.size >= 3 and minima.size >= 3:
+        top = angle_deg[maxima]
+        bot = angle_deg[minima]
+        spread_max = float(np.median(np.abs(top - np.median(top)))) + 0.2
+        spread_min = float(np.median(np.abs(bot - np.median(bot)))) + 0.2
+        if spread_max > 1.5 * spread_min:
+            return 1
+        if spread_min > 1.5 * spread_max:
+            return -1
+    k = max(1, min(n // 4, round(edge_s * fs_hz)))
     edge = 0.5 * (np.median(angle_deg[:k]) + np.median(angle_deg[-k:]))
     return 1 if (edge - lo) / (hi - lo) <= 0.5 else -1
 
@@ -112,7 +135,7 @@ def detect_reps(
     return), ``rejected_duration`` (count outside ``[min_rep_duration_s, max_rep_duration_s]``).
     """
     p = params or AnalysisParams()
-    s = polarity if polarity is not None else choose_polarity(angle_deg, fs_hz)
+    s = polarity if polarity is not None else choose_polarity(angle_deg, fs_hz, p.min_rom_deg)
     x = s * angle_deg
     v = s * speed_dps
     n = x.size

@@ -13,6 +13,8 @@ A window becomes a set when its reps (from :mod:`processing.reps`) look like a d
   ``max_rom_cv``. Passive legs are moved by the pelvis and the other leg: their excursions are irregular
   (on the real MEx clam recordings the still side varies 0.3-0.5) whereas deliberate reps repeat the same
   range (0.05-0.1 on the real sets), even when small (UCI low-amplitude reps, 7 deg).
+- reps with a ROM above ``max_rom_ratio`` times the median or lasting more than ``max_duration_ratio`` times
+  the median are dropped (a posture change caught in the window, not a rep);
 - reps overlapping walking by more than ``max_walking_overlap`` are dropped.
 """
 
@@ -106,6 +108,15 @@ def accept_set(
         if walking[i0:i1].mean() > p.max_walking_overlap:
             continue
         kept.append(r)
+    if len(kept) >= p.min_reps_per_set:
+        # transitions and posture changes caught in the window are far larger or longer than the reps
+        med_rom = float(np.median([r.rom_deg for r in kept]))
+        med_dur = float(np.median([r.end - r.start for r in kept]))
+        kept = [
+            r
+            for r in kept
+            if r.rom_deg <= p.max_rom_ratio * med_rom and (r.end - r.start) <= p.max_duration_ratio * med_dur
+        ]
     roms = np.array([r.rom_deg for r in kept])
     speeds = np.array([r.peak_concentric_dps for r in kept])
     q: dict[str, Any] = {
