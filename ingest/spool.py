@@ -756,44 +756,62 @@ class _WitMotionDecoder:
     def blocks(self) -> list[SampleBlock]:
         """ACC and GYRO blocks on a host-time axis reconstructed per continuous segment.
 
-        Within a segment, sample k of the segment is at ``a + k / fs``; ``a`` is the lower envelope of
-        receive time minus sample offset (latency is never negative, so the earliest-looking notification
-        is the least delayed). A segment ends at a link event or when a notification arrives more than
-        ``WITMOTION_GAP_TOLERANCE_S`` later than its samples could have been produced.
+        Within a segment, sample k is at ``a + k x period``. ``a`` is the lower envelope of (receive time
+        of a notification - offset of its last sample): latency is never negative, so the least delayed
+        notification pins the clock. ``period`` is the nominal one, or for segments over 20 s the
+        least-squares slope of receive time over sample index when within 5 % of nominal (the sensor's
+        crystal, not the nominal rate, sets the spacing). A segment ends at a link event, or where
+        notifications start arriving more than ``WITMOTION_GAP_TOLERANCE_S`` later than the samples
+        received so far account for, and stay late (a gap); a single late notification is latency, not
+        a gap. Segments never overlap (a later one starts at least one period after the previous one).
         """
         if not self.batches or self.fs_hz is None:
             return []
-        fs = self.fs_hz
-        period = 1.0 / fs
+        nominal = 1.0 / self.fs_hz
+        recv = np.array([r for r, _, _ in self.batches], dtype=np.float64)
+        seg_id = np.array([s for _, s, _ in self.batches], dtype=np.int64)
+        counts = np.array([b.n_samples for _, _, b in self.batches], dtype=np.int64)
+        starts = _witmotion_segment_starts(recv, seg_id, counts, nominal)
         out: list[SampleBlock] = []
-        seg_batches: list[tuple[float, WitMotionBatch]] = []
-
-        def flush() -> None:
-            if not seg_batches:
-                return
-            counts = np.array([b.n_samples for _, b in seg_batches], dtype=np.int64)
-            last_index = np.cumsum(counts) - 1
-            recv = np.array([r for r, _ in seg_batches], dtype=np.float64)
-            anchor = float(np.min(recv - last_index * period))
-            t = anchor + np.arange(int(counts.sum()), dtype=np.float64) * period
-            acc = np.concatenate([b.accel_g for _, b in seg_batches])
-            gyro = np.concatenate([b.gyro_dps for _, b in seg_batches])
+        prev_last = -np.inf
+        for a, b in zip(starts, [*starts[1:], len(self.batches)], strict=True):
+            n_seg = counts[a:b]
+            k_last = np.cumsum(n_seg) - 1
+            r = recv[a:b]
+            period = nominal
+            if r[-1] - r[0] > 20.0 and k_last[-1] > 0:
+                slope = float(np.polyfit(k_last.astype(np.float64), r, 1)[0])
+                if abs(slope / nominal - 1.0) < 0.05:
+                    period = slope
+            anchor = max(float(np.min(r - k_last * period)), prev_last + nominal)
+            t = anchor + np.arange(int(n_seg.sum()), dtype=np.float64) * period
+            prev_last = float(t[-1])
+            seg = self.batches[a:b]
+            acc = np.concatenate([x.accel_g for _, _, x in seg])
+            gyro = np.concatenate([x.gyro_dps for _, _, x in seg])
             out.append(SampleBlock(kind="acc", sensor_time_s=t, values=acc))
             out.append(SampleBlock(kind="gyro", sensor_time_s=t.copy(), values=gyro))
-            seg_batches.clear()
-
-        prev_recv: float | None = None
-        prev_segment = -1
-        for recv, segment, batch in self.batches:
-            late = prev_recv is not None and recv - prev_recv > batch.n_samples * period + (
-                WITMOTION_GAP_TOLERANCE_S
-            )
-            if segment != prev_segment or late:
-                flush()
-            seg_batches.append((recv, batch))
-            prev_recv, prev_segment = recv, segment
-        flush()
         return out
+
+
+def _witmotion_segment_starts(
+    recv: FloatArray, seg_id: npt.NDArray[np.int64], counts: npt.NDArray[np.int64], period: float
+) -> list[int]:
+    """Indices of notifications that start a continuous segment (see ``_WitMotionDecoder.blocks``)."""
+    window = 50  # notifications that set the local baseline (tracks clock drift)
+    look = 3  # notifications that must all be late for a gap (a lone late one is latency)
+    starts = [0]
+    k_last = np.cumsum(counts) - 1
+    d = recv - k_last * period  # constant + latency within a gap-free stretch
+    for j in range(1, recv.shape[0]):
+        if seg_id[j] != seg_id[j - 1]:
+            starts.append(j)
+            continue
+        lo = max(starts[-1], j - window)
+        base = float(np.min(d[lo:j]))
+        if float(np.min(d[j : j + look])) - base > WITMOTION_GAP_TOLERANCE_S:
+            starts.append(j)
+    return starts
 
 
 def _dedupe(blocks: list[SampleBlock], fs_hz: float | None) -> tuple[list[SampleBlock], int]:
@@ -877,13 +895,8 @@ def decode_spool(spool: Spool) -> DecodedSpool:
             blocks[b.kind].append(b)
         # The time axis is the host clock itself.
         offsets = [0.0]
-    fs_hz = _stream_rate_hz(
-        header,
-        ("acc", "imu", "data"),
-        profile.default_acc_rate_hz if profile.protocol == "witmotion" else None,
-    )
-    if fs_hz is None and "acc" in header.streams:
-        fs_hz = profile.default_acc_rate_hz
+    # The rate the decoders timed samples with: the header's, else the profile's default.
+    fs_hz = _stream_rate_hz(header, ("acc", "imu", "data"), profile.default_acc_rate_hz)
     gyro_fs = _stream_rate_hz(header, ("gyro", "imu", "data"), profile.default_gyro_rate_hz)
     acc_blocks, dup_acc = _dedupe(blocks["acc"], fs_hz)
     gyro_blocks, dup_gyro = _dedupe(blocks["gyro"], gyro_fs)

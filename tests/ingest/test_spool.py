@@ -196,17 +196,13 @@ def test_flipped_byte_inside_any_chunk_is_detected(tmp_path: Path) -> None:
     written = _write(src, 8)
     full = src.read_bytes()
     prefix = read_spool(src)
-    # Chunk boundaries: the prefixes that read without leftover bytes.
-    bounds = []
     p = tmp_path / "cut.spool"
-    for cut in range(len(full) + 1):
-        p.write_bytes(full[:cut])
-        try:
-            s = read_spool(p)
-        except SpoolError:
-            continue
-        if s.tail_bytes == 0:
-            bounds.append(cut)
+    # Chunk boundaries, walked from the documented layout: 20-byte preamble + header, then 9-byte heads.
+    pos = 20 + int.from_bytes(full[12:16], "little")
+    bounds = [pos]
+    while pos < len(full):
+        pos += 9 + int.from_bytes(full[pos : pos + 4], "little")
+        bounds.append(pos)
     assert bounds[-1] == len(full) and prefix.finished
     start, end = bounds[5], bounds[6]  # chunk index 5 after the header: a data chunk
     p.write_bytes(full[:start])
@@ -499,7 +495,9 @@ def test_witmotion_spool(tmp_path: Path, rng: np.random.Generator) -> None:
             sl = slice(j * per, (j + 1) * per)
             payload = encode_witmotion_packets(acc[sl], gyr[sl], np.zeros((per, 3)))
             sample_t = (j + 1) * per / fs + (3.0 if j >= gap_after else 0.0)
-            w.append("imu", payload, 1000.0 + sample_t + float(rng.uniform(0.005, 0.08)))
+            # One notification held back 0.8 s by the radio: latency, not a gap.
+            spike = 0.8 if j == 60 else 0.0
+            w.append("imu", payload, 1000.0 + sample_t + spike + float(rng.uniform(0.005, 0.08)))
         w.append("imu", b"\x55\x61\x00", 1100.0)  # garbage: counted, skipped
     decoded = decode_spool(read_spool(path))
     rec = decoded.recording
