@@ -42,6 +42,7 @@ class AnalysisParams:
     max_window_splits: int = 4
     # s5 reps
     min_rom_deg: float = 5.0
+    min_relative_prominence: float = 0.25
     min_return_fraction: float = 0.5
     phase_speed_fraction: float = 0.05
     min_rep_duration_s: float = 1.0

@@ -2,9 +2,11 @@
 
 A rep is an excursion of the rotation angle away from the rest position and back. Candidates are peaks of
 the polarity-corrected angle with a prominence of at least ``min_rom_deg`` (prominence is measured against
-the neighbouring valleys, so slow drift does not matter). Phases follow the movement-onset convention of
-biomechanics (see ../shared/reference/training.md): each phase starts and ends where the angular speed
-crosses ``phase_speed_fraction`` (5 %) of that phase's peak speed; crossings are interpolated between samples.
+the neighbouring valleys, so slow drift does not matter), then again with at least
+``min_relative_prominence`` of the median prominence (wobbles during holds are not reps).
+Phases follow the movement-onset convention of biomechanics (see ../shared/reference/training.md):
+each phase starts and ends where the angular speed crosses ``phase_speed_fraction`` (5 %) of that phase's
+peak speed; crossings are interpolated between samples.
 
 - concentric: from ``start`` (speed rises through 5 % of the concentric peak) to ``top_start`` (falls back);
 - top hold: ``top_start`` to ``top_end`` (eccentric speed rises through 5 % of the eccentric peak);
@@ -66,10 +68,11 @@ def choose_polarity(
     maxima, _ = signal.find_peaks(angle_deg, prominence=prom, distance=dist)
     minima, _ = signal.find_peaks(-angle_deg, prominence=prom, distance=dist)
     if maxima.size >= 3 and minima.size >= 3:
-        top = angle_deg[maxima]
-        bot = angle_deg[minima]
-        spread_max = float(np.median(np.abs(top - np.median(top)))) + 0.2
-        spread_min = float(np.median(np.abs(bot - np.median(bot)))) + 0.2
+        # first differences: insensitive to slow drift of the angle (gyro-only integration)
+        d_top = np.diff(angle_deg[maxima])
+        d_bot = np.diff(angle_deg[minima])
+        spread_max = float(np.median(np.abs(d_top))) + 0.2
+        spread_min = float(np.median(np.abs(d_bot))) + 0.2
         if spread_max > 1.5 * spread_min:
             return 1
         if spread_min > 1.5 * spread_max:
@@ -139,7 +142,14 @@ def detect_reps(
     x = s * angle_deg
     v = s * speed_dps
     n = x.size
-    peaks, _ = signal.find_peaks(x, prominence=p.min_rom_deg * 0.8, distance=max(1, round(0.4 * fs_hz)))
+    dist = max(1, round(0.4 * fs_hz))
+    peaks, props = signal.find_peaks(x, prominence=p.min_rom_deg * 0.8, distance=dist)
+    if peaks.size >= 3:
+        # Second pass relative to this window's typical range: wobbles during a hold or a pause are a few
+        # degrees, a rep (even a partial one) is a sizeable fraction of the typical range.
+        typical = float(np.median(props["prominences"]))
+        prom = max(p.min_rom_deg * 0.8, p.min_relative_prominence * typical)
+        peaks, _ = signal.find_peaks(x, prominence=prom, distance=dist)
     reps: list[RepCandidate] = []
     rej_shape = rej_dur = 0
     frac = p.phase_speed_fraction
