@@ -129,6 +129,7 @@ class EmulatedSensor:
         self._task: asyncio.Task[None] | None = None
         self._offline_until = 0.0
         self._background_tasks: set[asyncio.Future[None]] = set()
+        self._adv_lock = asyncio.Lock()
         self._running = False
         #: Notifications sent / malformed notifications sent / link drops performed (for tests).
         self.notifications_sent = 0
@@ -160,7 +161,7 @@ class EmulatedSensor:
         self._task = asyncio.create_task(self._run(), name=f"emulator-{self.name}")
 
     async def stop(self) -> None:
-        """Stop streaming, drop connections, stop advertising, power off."""
+        """Stop streaming, drop connections and stop advertising (the sensor is switched off)."""
         self._running = False
         if self._task is not None:
             self._task.cancel()
@@ -171,10 +172,8 @@ class EmulatedSensor:
             with contextlib.suppress(core.BaseBumbleError, asyncio.TimeoutError, TimeoutError):
                 await connection.disconnect()
         with contextlib.suppress(core.BaseBumbleError):
-            if self.device.is_advertising:
-                await self.device.stop_advertising()
-        with contextlib.suppress(core.BaseBumbleError, asyncio.TimeoutError, TimeoutError):
-            await self.device.power_off()
+            await self._stop_advertising()
+        # Not powered off: bumble's power-off races in-flight HCI commands; a silent device is enough.
 
     async def __aenter__(self) -> EmulatedSensor:
         await self.start()
@@ -184,13 +183,20 @@ class EmulatedSensor:
         await self.stop()
 
     async def _start_advertising(self) -> None:
-        if not (self.advertise and self._running) or self.device.is_advertising:
-            return
-        if asyncio.get_running_loop().time() < self._offline_until:
-            return
-        self.device.advertising_data = self._advertising_data()
-        # 20 ms: far faster than a real sensor's ~250 ms, which keeps scans and reconnects in tests short.
-        await self.device.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
+        # One HCI command at a time per host: concurrent start/stop calls would cross their responses.
+        async with self._adv_lock:
+            if not (self.advertise and self._running) or self.device.is_advertising:
+                return
+            if asyncio.get_running_loop().time() < self._offline_until or self.device.connections:
+                return
+            self.device.advertising_data = self._advertising_data()
+            # 20 ms: far faster than a real sensor's ~250 ms; keeps scans and reconnects in tests short.
+            await self.device.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
+
+    async def _stop_advertising(self) -> None:
+        async with self._adv_lock:
+            if self.device.is_advertising:
+                await self.device.stop_advertising()
 
     def _spawn_advertising(self) -> None:
         task = asyncio.ensure_future(self._start_advertising())
@@ -239,8 +245,7 @@ class EmulatedSensor:
         loop = asyncio.get_running_loop()
         if offline_s > 0:
             self._offline_until = loop.time() + offline_s
-            if self.device.is_advertising:
-                await self.device.stop_advertising()
+            await self._stop_advertising()
             loop.call_later(offline_s, self._spawn_advertising)
         self.links_dropped += 1
         for connection in list(self.device.connections.values()):

@@ -381,7 +381,9 @@ class EmulatedPolarSensor(EmulatedSensor):
     def _malformed_frame(self, stream: _Stream) -> bytes:
         """A notification no decoder can accept: a torn header, or an unknown frame type."""
         self._malformed_kind += 1
-        header = bytes([stream.mtype]) + (0).to_bytes(8, "little")
+        # Stamped with the current sensor time, like a corrupted frame of the live stream.
+        now_ns = math.floor(self.clock.now_s() * 1e9)
+        header = bytes([stream.mtype]) + now_ns.to_bytes(8, "little")
         if self._malformed_kind % 2:
             return header[:7]
         return header + bytes([0x7E]) + bytes(12)

@@ -127,6 +127,8 @@ class EmulatedWitMotionSensor(EmulatedSensor):
         if characteristic is self.data_char:
             self._subscribed = notify
             if notify:
+                # A new subscription ends a stall (the fault models a stream hung until re-enabled).
+                self.faults.stalled_until = 0.0
                 self._restart_grid()
 
     def _restart_grid(self) -> None:
