@@ -134,6 +134,9 @@ def read_recording_file(
     if gyro_units not in _GYRO_SCALE:
         raise ValueError(f"unknown gyro_units {gyro_units!r}; use 'dps' or 'rad/s'")
     fmt = file_format or detect_format(path)
+    if fmt in ("spool", "uci-pt", "mex") and (acc_units != "g" or gyro_units != "dps"):
+        # These formats state their own units; a caller's units apply to CSV/Parquet only.
+        logger.warning("%s is a %s file with known units; acc/gyro units options ignored", path, fmt)
     if fmt == "spool":
         from ingest.spool import read_spool, spool_to_recording
 

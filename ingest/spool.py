@@ -315,6 +315,16 @@ class SpoolWriter:
                 os.link(tmp, path)  # fails if path exists: never replaces another spool
             except FileExistsError as e:
                 raise SpoolError(f"spool {path} already exists; a spool is never rewritten", path=path) from e
+            except OSError as e:
+                if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                    raise
+                # No hard links on this file system (FAT, some FUSE mounts): a checked rename instead,
+                # which leaves only a microsecond window for another writer to take the same name.
+                if path.exists():
+                    raise SpoolError(
+                        f"spool {path} already exists; a spool is never rewritten", path=path
+                    ) from e
+                os.rename(tmp, path)
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
