@@ -892,9 +892,15 @@ def decode_spool(spool: Spool) -> DecodedSpool:
         except _DuplicateFrame:
             dup_frames += 1
             continue
-        except FrameError as e:
+        except ValueError as e:
+            # FrameError is the expected case; any other ValueError from a codec on hostile bytes is
+            # treated the same way: one bad notification must never cost the rest of the session.
             malformed += 1
             logger.debug("%s: malformed %s notification (seq %d): %s", spool.path, chunk.stream, chunk.seq, e)
+            continue
+        if any(not (np.isfinite(b.values).all() and np.isfinite(b.sensor_time_s).all()) for b in got):
+            # A float32 GYRO frame can carry NaN/inf bit patterns when corrupt: drop the notification.
+            malformed += 1
             continue
         for b in got:
             blocks[b.kind].append(b)
