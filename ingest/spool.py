@@ -274,14 +274,15 @@ class SpoolWriter:
     temporary name, then hard-linked, never renamed over an existing file), already locked. Every
     ``append`` is one ``write()`` to the OS; a background thread ``fsync``s within ``fsync_interval_s``
     of the first unsynced write, and ``close`` syncs, appends the END chunk and syncs again.
-    Not thread-safe for concurrent appends from several threads other than via the internal lock.
+    ``append``, ``event`` and ``close`` may be called from any thread: an internal lock serialises writes.
     """
 
     def __init__(self, path: Path, header: SpoolHeader, *, fd: int, fsync_interval_s: float) -> None:
         self.path = path
         self.header = header
         self._fd: int | None = fd
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the descriptor, counters and the dirty flag
+        self._sync_lock = threading.Lock()  # taken before _lock, never the other way round
         self._dirty = False
         self._last_sync = time.monotonic()
         self._n_chunks = 0
@@ -390,11 +391,21 @@ class SpoolWriter:
 
     def sync(self) -> None:
         """Flush to stable storage now (``fsync``)."""
-        with self._lock:
-            if self._fd is not None and self._dirty:
-                os.fsync(self._fd)
+        # fsync runs outside the append lock, so appends on the event loop never wait for the disk;
+        # the sync lock keeps close() from closing the descriptor under a running fsync.
+        with self._sync_lock:
+            with self._lock:
+                fd = self._fd
+                if fd is None or not self._dirty:
+                    return
                 self._dirty = False
-                self._last_sync = time.monotonic()
+            try:
+                os.fsync(fd)
+            except BaseException:
+                with self._lock:
+                    self._dirty = True
+                raise
+            self._last_sync = time.monotonic()
 
     def _sync_loop(self) -> None:
         # A timer rather than syncing inside append: fsync can block for tens of ms and append runs on
@@ -419,10 +430,11 @@ class SpoolWriter:
             self._write_chunk(ChunkType.END, _END_BODY.pack(float(t), self._n_chunks))
             self.sync()
         finally:
-            with self._lock:
-                fd, self._fd = self._fd, None
-            if fd is not None:
-                os.close(fd)  # releases the flock
+            with self._sync_lock:
+                with self._lock:
+                    fd, self._fd = self._fd, None
+                if fd is not None:
+                    os.close(fd)  # releases the flock
         logger.info("spool closed: %s (%d chunks, %d bytes)", self.path, self._n_chunks, self._n_bytes)
 
 
