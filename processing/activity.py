@@ -1,9 +1,9 @@
 """Step 3: activity (walking, moving, still) and posture (standing, sitting, side-lying, supine).
 
 Mounting invariant by construction:
-- walking: sustained impacts (moving std of ``|a|`` above ``walking_dyn_acc_g``) together with a large thigh
-  angular speed (above ``walking_speed_dps``), both averaged over ``walking_window_s``. Slow exercise reps
-  have little impact acceleration; walking has heel strikes at every step.
+- walking: impacts (moving std of ``|a|`` above ``walking_dyn_acc_g``) together with a large thigh
+  angular speed (above ``walking_speed_dps``), both averaged over 1 s, sustained for
+  ``walking_window_s``. Slow exercise reps have little impact acceleration; walking has heel strikes.
 - the thigh's long axis ``thigh_axis`` in the sensor frame is the mean gravity direction while walking (the
   thigh swings symmetrically about vertical), and the mediolateral axis is the principal gyro axis while
   walking (flexion/extension). Without enough walking (``min_walking_for_reference_s``) both are unknown and
@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy import ndimage
 
-from processing.filters import FloatArray, moving_mean
+from processing.filters import FloatArray, moving_mean, runs
 from processing.orientation import Motion, principal_axis
 from processing.params import AnalysisParams
 
@@ -79,10 +80,16 @@ def classify_activity(
     axis while walking; large values mean the reference is unreliable).
     """
     p = params or AnalysisParams()
-    w = max(3, round(p.walking_window_s * fs_hz))
+    w = max(3, round(fs_hz))
     dyn = moving_mean(motion.dyn_acc_g, w)
     spd = moving_mean(motion.speed_dps, w)
-    walking = (dyn > p.walking_dyn_acc_g) & (spd > p.walking_speed_dps)
+    raw = (dyn > p.walking_dyn_acc_g) & (spd > p.walking_speed_dps)
+    # walking is sustained: fill sub-second dropouts, then keep only runs of at least walking_window_s
+    raw = ndimage.binary_closing(raw, structure=np.ones(w, dtype=bool))
+    walking = np.zeros_like(raw)
+    for a, b in runs(raw):
+        if b - a >= p.walking_window_s * fs_hz:
+            walking[a:b] = True
     moving = moving_mean(motion.speed_dps, max(1, round(0.5 * fs_hz))) > p.moving_speed_dps
     act = np.zeros(motion.speed_dps.shape[0], dtype=np.int8)
     act[moving] = Activity.MOVING

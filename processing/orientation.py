@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from processing.clean import CleanSignal
 from processing.filters import FloatArray, lowpass, moving_std
@@ -41,12 +42,14 @@ class Motion:
         gyro_dps: (n, 3) bias-corrected, low-passed angular rate in deg/s, or None.
         speed_dps: (n,) angular speed in deg/s (see module docstring).
         dyn_acc_g: (n,) moving std of |a| over ``activity_window_s`` in g (impacts, locomotion).
+        valid: (n,) False inside data gaps (values there are interpolated).
     """
 
     gravity: FloatArray
     gyro_dps: FloatArray | None
     speed_dps: FloatArray
     dyn_acc_g: FloatArray
+    valid: npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,7 +115,7 @@ def estimate_motion(
         "has_gyro": clean.gyro_dps is not None,
         "accel_norm_median_g": round(float(np.median(norm)), 4),
     }
-    return Motion(gravity=gravity, gyro_dps=gyro, speed_dps=speed, dyn_acc_g=dyn), quality
+    return Motion(gravity=gravity, gyro_dps=gyro, speed_dps=speed, dyn_acc_g=dyn, valid=clean.valid), quality
 
 
 def principal_axis(vectors: FloatArray, weights: FloatArray | None = None) -> FloatArray:
@@ -166,6 +169,15 @@ def rotation_angle(
         ang_g = np.cumsum(speed) / fs_hz
         ang_a, strength = _gravity_angle(grav, axis)
         if strength >= _MIN_PROJECTED_GRAVITY:
+            # the two angle estimates must turn the same way (guards the sign convention)
+            d_a = np.gradient(ang_a) * fs_hz
+            if float(np.dot(d_a, speed)) < 0:
+                ang_a, d_a = -ang_a, -d_a
+            gap = ~motion.valid[start:stop]
+            if gap.any():
+                # inside a data gap the interpolated gyro is meaningless; follow gravity's (linear) path
+                speed = np.where(gap, d_a, speed)
+                ang_g = np.cumsum(speed) / fs_hz
             fc = p.complementary_cutoff_hz
             fused = lowpass(ang_a, fc, fs_hz) + (ang_g - lowpass(ang_g, fc, fs_hz))
             return AngleTrace(axis=axis, angle_deg=fused, speed_dps=speed, source="fused")

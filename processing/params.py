@@ -22,7 +22,7 @@ class AnalysisParams:
     speed_lowpass_hz: float = 4.0
     # s3 activity
     still_speed_dps: float = 5.0
-    moving_speed_dps: float = 8.0
+    moving_speed_dps: float = 6.0
     walking_dyn_acc_g: float = 0.12
     walking_speed_dps: float = 30.0
     walking_window_s: float = 3.0
@@ -30,7 +30,7 @@ class AnalysisParams:
     min_walking_for_reference_s: float = 4.0
     # s4 sets
     merge_gap_s: float = 8.0
-    set_margin_s: float = 2.0
+    set_margin_s: float = 4.0
     min_window_s: float = 3.0
     min_reps_per_set: int = 3
     min_set_rom_deg: float = 6.0

@@ -145,32 +145,50 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Sessi
     sets: list[ExerciseSet] = []
     queue = [(w, 0) for w in windows]
     fs = clean.fs_hz
-    while queue:
-        w, depth = queue.pop(0)
-        s, sq = analyze_window(
+
+    def run(win: Window) -> tuple[ExerciseSet | None, dict[str, Any]]:
+        return analyze_window(
             clean,
             motion,
             act.walking,
-            w,
+            win,
             thigh_axis=act.thigh_axis,
             mediolateral_axis=act.mediolateral_axis,
             side=recording.side,
             params=p,
         )
-        quality["sets"].append(sq)
-        if s is not None:
-            sets.append(s)
-            if depth < p.max_window_splits:
-                # Movement left in the window outside this set's reps (another exercise merged in by short
-                # pauses) is analysed again on its own, with its own rotation axis.
+
+    def moving_outside(win: Window, i0: int, i1: int) -> bool:
+        lo_part = act.activity[win.start : max(win.start, i0)] == 1
+        hi_part = act.activity[min(win.stop, i1) : win.stop] == 1
+        return bool(lo_part.sum() + hi_part.sum() >= 1.0 * fs)
+
+    while queue:
+        w, depth = queue.pop(0)
+        s, sq = run(w)
+        if s is None:
+            quality["sets"].append(sq)
+            continue
+        i0 = int(np.searchsorted(clean.time_s, s.start_s)) - round(0.5 * fs)
+        i1 = int(np.searchsorted(clean.time_s, s.end_s)) + round(0.5 * fs)
+        if depth < p.max_window_splits and moving_outside(w, i0, i1):
+            # The window holds more movement than this set: the rotation axis was computed with foreign
+            # movement mixed in. Analyse the set's own span again, then the leftovers on their own.
+            margin = round(p.set_margin_s * fs)
+            span = Window(start=max(w.start, i0 - margin), stop=min(w.stop, i1 + margin))
+            s2, sq2 = run(span)
+            if s2 is not None:
+                s, sq = s2, sq2
                 i0 = int(np.searchsorted(clean.time_s, s.start_s)) - round(0.5 * fs)
                 i1 = int(np.searchsorted(clean.time_s, s.end_s)) + round(0.5 * fs)
-                for lo, hi in ((w.start, i0), (i1, w.stop)):
-                    moving = act.activity[max(lo, 0) : max(hi, 0)] == 1
-                    if hi - lo >= p.min_window_s * fs and moving.sum() >= 1.0 * fs:
-                        queue.append((Window(start=lo, stop=hi), depth + 1))
-            if s.exercise == Exercise.UNKNOWN:
-                logger.info("set at %.1f s: exercise unknown (%s)", s.start_s, sq["exercise"].get("reason"))
+            for lo, hi in ((w.start, i0), (i1, w.stop)):
+                moving = act.activity[max(lo, 0) : max(hi, 0)] == 1
+                if hi - lo >= p.min_window_s * fs and moving.sum() >= 1.0 * fs:
+                    queue.append((Window(start=lo, stop=hi), depth + 1))
+        quality["sets"].append(sq)
+        sets.append(s)
+        if s.exercise == Exercise.UNKNOWN:
+            logger.info("set at %.1f s: exercise unknown (%s)", s.start_s, sq["exercise"].get("reason"))
     sets.sort(key=lambda x: x.start_s)
     return SessionAnalysis(
         sets=tuple(sets), algorithm_version=ALGORITHM_VERSION, parameters=p.to_dict(), quality=quality
