@@ -950,7 +950,9 @@ def decode_spool(spool: Spool) -> DecodedSpool:
     if header.sensor_time_ref_s is not None and profile.protocol != "witmotion":
         host_offset = header.host_monotonic_ref_s - header.sensor_time_ref_s
     else:
-        host_offset = min(offsets) if offsets else 0.0
+        # Only the first frames: over an hour, sensor and host clocks drift apart by up to ~0.2 s, and
+        # the first sample's instant is what started_at must get right.
+        host_offset = min(offsets[:50]) if offsets else 0.0
     started_at = header.host_time_to_utc(t0 + host_offset) if t_sensor.size else header.host_started_at_utc
     side = Side(header.side) if header.side in {s.value for s in Side} else None
     recording = Recording(
