@@ -729,8 +729,8 @@ def _recovery(
     start: datetime,
     end: datetime,
 ) -> Recovery:
-    # Glute sessions are sessions with at least one recognised set (a walk-only recording is not training).
-    trained = sorted({s.session_started_at for s in rows.sets if s.exercise != "unknown"})
+    # Glute sessions are sessions with at least one set (a recording without sets is not training).
+    trained = sorted({s.session_started_at for s in rows.sets})
     week_sessions = [t for t in trained if start <= t < end]
     # The gap into the week counts too: Sunday then Monday is 24 h even across the boundary.
     before = [t for t in trained if t < start]
