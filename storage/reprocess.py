@@ -79,7 +79,7 @@ def load_recording(con: duckdb.DuckDBPyConnection, session_id: str) -> Recording
     # even where timestamps repeat or run backwards.
     tbl = con.execute(
         "SELECT t_s, ax_g, ay_g, az_g, gx_dps, gy_dps, gz_dps FROM samples WHERE session_id = ?", [session_id]
-    ).fetch_arrow_table()
+    ).to_arrow_table()
 
     def col(name: str) -> np.ndarray:
         return np.asarray(tbl.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
