@@ -35,6 +35,8 @@ class AnalysisParams:
     min_reps_per_set: int = 3
     min_set_rom_deg: float = 6.0
     max_rom_cv: float = 0.25
+    max_rom_cv_small: float = 0.15
+    small_rom_deg: float = 15.0
     min_peak_speed_dps: float = 5.0
     max_walking_overlap: float = 0.3
     max_rom_ratio: float = 1.6

@@ -10,7 +10,9 @@ A window becomes a set when its reps (from :mod:`processing.reps`) look like a d
 - the median ROM at least ``min_set_rom_deg`` and the median concentric peak speed at least
   ``min_peak_speed_dps``;
 - consistent ranges: robust coefficient of variation of the ROM (1.4826 MAD / median) at most
-  ``max_rom_cv``. Passive legs are moved by the pelvis and the other leg: their excursions are irregular
+  ``max_rom_cv``, or ``max_rom_cv_small`` when the median ROM is below ``small_rom_deg`` (small excursions
+  are where passive movement lives, so they must be more regular to count).
+  Passive legs are moved by the pelvis and the other leg: their excursions are irregular
   (on the real MEx clam recordings the still side varies 0.3-0.5) whereas deliberate reps repeat the same
   range (0.05-0.1 on the real sets), even when small (UCI low-amplitude reps, 7 deg).
 - reps with a ROM above ``max_rom_ratio`` times the median or lasting more than ``max_duration_ratio`` times
@@ -108,6 +110,8 @@ def accept_set(
         if walking[i0:i1].mean() > p.max_walking_overlap:
             continue
         kept.append(r)
+    # consistency is judged before outliers are pruned (pruning would make irregular movement look regular)
+    rom_cv = robust_cv(np.array([r.rom_deg for r in kept]))
     if len(kept) >= p.min_reps_per_set:
         # transitions and posture changes caught in the window are far larger or longer than the reps
         med_rom = float(np.median([r.rom_deg for r in kept]))
@@ -123,7 +127,7 @@ def accept_set(
         "reps_in": len(reps),
         "reps_kept": len(kept),
         "median_rom_deg": round(float(np.median(roms)), 2) if roms.size else None,
-        "rom_cv": round(robust_cv(roms), 3) if roms.size else None,
+        "rom_cv": round(rom_cv, 3) if roms.size else None,
         "median_peak_speed_dps": round(float(np.median(speeds)), 2) if speeds.size else None,
     }
     verdict = "set"
@@ -133,7 +137,7 @@ def accept_set(
         verdict = "small_rom"
     elif float(np.median(speeds)) < p.min_peak_speed_dps:
         verdict = "slow"
-    elif robust_cv(roms) > p.max_rom_cv:
+    elif rom_cv > (p.max_rom_cv_small if float(np.median(roms)) < p.small_rom_deg else p.max_rom_cv):
         verdict = "irregular_rom"
     q["verdict"] = verdict
     return (kept if verdict == "set" else []), q
