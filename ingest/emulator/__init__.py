@@ -25,7 +25,21 @@ __all__ = [
     "SensorClock",
     "StillMotion",
     "create_emulated_sensor",
+    "emulated_address",
 ]
+
+
+def emulated_address(profile_id: str, index: int = 0) -> str:
+    """The static random address :func:`create_emulated_sensor` gives sensor ``index`` of a profile."""
+    if profile_id == "witmotion-wt901":
+        return f"D4:0B:7A:00:00:{index + 1:02X}"
+    d = _device_id(profile_id, index)[-6:]
+    return f"E0:9E:1A:{d[0:2]}:{d[2:4]}:{d[4:6]}"
+
+
+def _device_id(profile_id: str, index: int) -> str:
+    base = 0xB5E5C221 if profile_id == "polar-verity-sense" else 0x1A2B3C4D
+    return f"{base + index:08X}"
 
 
 def create_emulated_sensor(
@@ -36,10 +50,13 @@ def create_emulated_sensor(
     motion: MotionSource | None = None,
     time_scale: float = 1.0,
     advertise: bool = True,
+    address: str | None = None,
+    name: str | None = None,
 ) -> EmulatedSensor:
     """An emulated sensor of ``profile_id``, not yet started (use ``async with`` or ``await .start()``).
 
-    ``index`` makes several sensors of one profile distinct (device id, address, name).
+    ``index`` makes several sensors of one profile distinct (device id, address, name); ``address`` and
+    ``name`` override the generated ones (e.g. to stand in for a sensor in the user's sensors file).
 
     Raises:
         UnknownProfileError: for a profile id that does not exist.
@@ -48,14 +65,26 @@ def create_emulated_sensor(
 
     profile = get_profile(profile_id)
     if profile.protocol == "polar-pmd":
-        device_id = (
-            f"{0xB5E5C221 + index:08X}" if profile_id == "polar-verity-sense" else f"{0x1A2B3C4D + index:08X}"
+        sensor: EmulatedSensor = EmulatedPolarSensor(
+            world,
+            profile_id,
+            device_id=_device_id(profile_id, index),
+            address=address or emulated_address(profile_id, index),
+            motion=motion,
+            time_scale=time_scale,
+            advertise=advertise,
         )
-        return EmulatedPolarSensor(
-            world, profile_id, device_id=device_id, motion=motion, time_scale=time_scale, advertise=advertise
-        )
-    from ingest.emulator.witmotion_sensor import EmulatedWitMotionSensor
+    else:
+        from ingest.emulator.witmotion_sensor import EmulatedWitMotionSensor
 
-    return EmulatedWitMotionSensor(
-        world, index=index, motion=motion, time_scale=time_scale, advertise=advertise
-    )
+        sensor = EmulatedWitMotionSensor(
+            world,
+            index=index,
+            address=address or emulated_address(profile_id, index),
+            motion=motion,
+            time_scale=time_scale,
+            advertise=advertise,
+        )
+    if name is not None:
+        sensor.name = name
+    return sensor
