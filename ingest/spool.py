@@ -277,8 +277,12 @@ class SpoolWriter:
     ``append``, ``event`` and ``close`` may be called from any thread: an internal lock serialises writes.
     """
 
-    def __init__(self, path: Path, header: SpoolHeader, *, fd: int, fsync_interval_s: float) -> None:
+    def __init__(
+        self, path: Path, header: SpoolHeader, *, fd: int, fsync_interval_s: float, header_bytes: int
+    ) -> None:
         self.path = path
+        self._header_bytes = header_bytes
+        self._torn = False
         self.header = header
         self._fd: int | None = fd
         self._lock = threading.Lock()  # guards the descriptor, counters and the dirty flag
@@ -301,6 +305,8 @@ class SpoolWriter:
         if not 0 < fsync_interval_s <= 1.0:
             raise ValueError(f"fsync_interval_s must be in (0, 1], got {fsync_interval_s}")
         path = Path(path)
+        if header.format_version != FORMAT_VERSION:
+            raise SpoolError(f"this hipsync writes spool format version {FORMAT_VERSION} only", path=path)
         if path.exists():
             raise SpoolError(f"spool {path} already exists; a spool is never rewritten", path=path)
         header_json = header.to_json_bytes()
@@ -332,9 +338,17 @@ class SpoolWriter:
             _fsync_dir(path.parent)
         except BaseException:
             os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise
         logger.info("spool opened: %s (profile %s, session %s)", path, header.profile, header.session_id)
-        return cls(path, header, fd=fd, fsync_interval_s=fsync_interval_s)
+        return cls(
+            path,
+            header,
+            fd=fd,
+            fsync_interval_s=fsync_interval_s,
+            header_bytes=len(preamble) + len(header_json),
+        )
 
     # -- context manager ---------------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -383,7 +397,21 @@ class SpoolWriter:
         with self._lock:
             if self._fd is None:
                 raise SpoolError(f"spool {self.path} is closed", path=self.path)
-            _write_all(self._fd, data)
+            if self._torn:
+                raise SpoolError(
+                    f"spool {self.path} has a torn tail after a failed write; nothing more can be appended",
+                    path=self.path,
+                )
+            try:
+                _write_all(self._fd, data)
+            except OSError:
+                # A partial chunk (disk full, I/O error) would hide every later chunk from the reader:
+                # cut the file back to its last whole chunk, or refuse further appends if that fails.
+                try:
+                    os.ftruncate(self._fd, self._header_bytes + self._n_bytes)
+                except OSError:
+                    self._torn = True
+                raise
             self._n_bytes += len(data)
             if ctype != ChunkType.END:
                 self._n_chunks += 1

@@ -571,3 +571,49 @@ def test_decoding_hostile_payloads_never_raises(tmp_path: Path, profile: str, pa
     assert np.isfinite(rec.accel_g).all()
     assert rec.gyro_dps is None or np.isfinite(rec.gyro_dps).all()
     path.unlink()
+
+
+_CHILD_FULL_DISK = textwrap.dedent(
+    """
+    import resource, signal, sys
+    from pathlib import Path
+    from ingest.spool import SpoolHeader, SpoolWriter
+    path = Path(sys.argv[1])
+    w = SpoolWriter.open(path, SpoolHeader.new(profile="polar-h10", streams={"acc": {"fs_hz": 50}}))
+    # The file may grow ~1000 bytes more: the write that crosses the limit is partial, then EFBIG.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    limit = path.stat().st_size + 1000
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+    ok = 0
+    try:
+        for i in range(100):
+            w.append("acc", bytes([i]) * 70, float(i))
+            ok += 1
+    except OSError as e:
+        print("error", e.errno)
+    print("ok", ok)
+    print("size", path.stat().st_size)
+    """
+)
+
+
+def test_failed_write_leaves_no_torn_chunk(tmp_path: Path) -> None:
+    path = tmp_path / "full.spool"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD_FULL_DISK, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=60,
+        check=True,
+    ).stdout.split("\n")
+    lines = dict(line.split() for line in out if line)
+    assert lines["error"] == "27"  # EFBIG: the limit was hit mid-chunk
+    ok = int(lines["ok"])
+    assert 5 < ok < 100
+    spool = read_spool(path)
+    # Every append that returned is readable, and the partial chunk was cut off again.
+    assert [c.payload for c in spool.chunks] == [bytes([i]) * 70 for i in range(ok)]
+    assert not spool.truncated_tail and spool.valid_bytes == int(lines["size"]) == path.stat().st_size
