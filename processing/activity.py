@@ -83,7 +83,9 @@ def classify_activity(
     w = max(3, round(fs_hz))
     dyn = moving_mean(motion.dyn_acc_g, w)
     spd = moving_mean(motion.speed_dps, w)
-    raw = (dyn > p.walking_dyn_acc_g) & (spd > p.walking_speed_dps)
+    # the gravity-derived speed of an accelerometer-only sensor reads about half the gyro's during walking
+    speed_thr = p.walking_speed_dps if motion.gyro_dps is not None else 0.5 * p.walking_speed_dps
+    raw = (dyn > p.walking_dyn_acc_g) & (spd > speed_thr)
     # walking is sustained: fill sub-second dropouts, then keep only runs of at least walking_window_s
     raw = ndimage.binary_closing(raw, structure=np.ones(w, dtype=bool))
     walking = np.zeros_like(raw)
@@ -105,7 +107,9 @@ def classify_activity(
         if motion.gyro_dps is not None:
             ml = principal_axis(motion.gyro_dps[walking])
         else:
+            # the swing turns gravity fore-aft; impacts act along the thigh, so take them out first
             centred = g - g.mean(axis=0)
+            centred = centred - np.outer(centred @ thigh, thigh)
             _, vecs = np.linalg.eigh(centred.T @ centred)
             ml = np.cross(thigh, vecs[:, -1])
             ml = ml / max(float(np.linalg.norm(ml)), 1e-9)

@@ -80,7 +80,9 @@ def recognise_exercise(
     if tilt > p.bridge_tilt_min_deg:
         q["reason"] = "knee above hip at rest (supine)"
         return Exercise.SINGLE_LEG_GLUTE_BRIDGE, q
-    sitting = mediolateral_axis is not None and _fold_deg(mediolateral_axis, rest_gravity) > 45.0
+    # the accelerometer-only mediolateral axis (from the walking swing) is rougher: demand more margin
+    ml_limit = 45.0 if has_gyro else 65.0
+    sitting = mediolateral_axis is not None and _fold_deg(mediolateral_axis, rest_gravity) > ml_limit
     if sitting:
         if has_gyro:
             q["reason"] = "seated (thigh horizontal, mediolateral axis horizontal)"
