@@ -343,7 +343,6 @@ class VirtualBleakClient(BaseBleakClient):
 
     async def connect(self, pair: bool = False, **kwargs: Any) -> None:
         world = await current_world()
-        self._name = self._name or world.known_name(self.address)
         async with world.connect_lock:
             # Like BlueZ/WinRT when given a bare address: find the device advertising first. The
             # in-process controller ignores LE Create Connection Cancel, so a connect attempt to a
@@ -363,6 +362,7 @@ class VirtualBleakClient(BaseBleakClient):
                 raise BleakDeviceNotFoundError(
                     self.address, f"virtual device {self.address} stopped advertising during connect"
                 ) from e
+        self._name = self._name or world.known_name(self.address)
         self._connection = connection
         self._local_disconnect = False
         connection.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)
