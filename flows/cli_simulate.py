@@ -1,9 +1,181 @@
-"""CLI commands: simulate."""
+"""CLI commands: ``hipsync simulate session`` and ``hipsync simulate program``.
+
+They write simulated thigh-IMU recordings as CSV ``time,ax,ay,az,gx,gy,gz`` (s, g, deg/s) with their
+ground truth beside them (``FILE.truth.json``: the ``hipsync analyze --json`` shape plus ``segments`` and
+``meta``), so any part of hipsync can be run and checked without a sensor.
+"""
 
 from __future__ import annotations
 
+import enum
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+if TYPE_CHECKING:
+    from simulate import SimulatedSession
+
+simulate_app = typer.Typer(
+    name="simulate",
+    help=(
+        "Generate realistic simulated thigh-sensor recordings of hip-training sessions (and multi-week "
+        "programs) together with their exact ground truth: sets, reps, phase times, range of motion."
+    ),
+    no_args_is_help=True,
+)
+
+
+def _truth_path(csv_path: Path) -> Path:
+    return csv_path.with_name(csv_path.stem + ".truth.json")
+
+
+def write_session(session: SimulatedSession, out: Path) -> tuple[Path, Path]:
+    """Write ``session`` to ``out`` (CSV) and its truth to ``<stem>.truth.json``; returns both paths."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        from ingest.files import write_recording_csv
+        from processing.records import Recording, Side
+    except ImportError:  # pragma: no cover - the ingest writer is optional for this command
+        _write_csv_numpy(session, out)
+    else:
+        rec = Recording(
+            time_s=session.time_s,
+            accel_g=session.accel_g,
+            gyro_dps=session.gyro_dps,
+            fs_hz=session.fs_hz,
+            side=Side(session.side),
+            profile="simulated",
+            started_at=session.started_at,
+        )
+        write_recording_csv(out, rec)
+    truth_path = _truth_path(out)
+    truth_path.write_text(json.dumps(session.truth, indent=1) + "\n", encoding="utf-8")
+    return out, truth_path
+
+
+def _write_csv_numpy(session: SimulatedSession, out: Path) -> None:
+    import numpy as np
+
+    cols: list[Any] = [session.time_s[:, None], session.accel_g]
+    header = "time,ax,ay,az"
+    if session.gyro_dps is not None:
+        cols.append(session.gyro_dps)
+        header += ",gx,gy,gz"
+    np.savetxt(out, np.hstack(cols), delimiter=",", header=header, comments="", fmt="%.9g")
+
+
+class _Side(enum.StrEnum):
+    left = "left"
+    right = "right"
+
+
+@simulate_app.command("session")
+def session_cmd(
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed and options give the same file.")],
+    out: Annotated[
+        Path, typer.Option(help="CSV file to write; the truth goes to <stem>.truth.json beside it.")
+    ],
+    fs_hz: Annotated[
+        float | None,
+        typer.Option(
+            "--fs-hz", help="Sensor sample rate in Hz (25-208); default: drawn from common IMU rates."
+        ),
+    ] = None,
+    side: Annotated[_Side | None, typer.Option(help="Sensor leg; default: drawn from the seed.")] = None,
+    exercise: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exercise",
+            "-e",
+            help="Exercise id to include (repeatable), e.g. clamshell; default: 2-4 drawn at random.",
+        ),
+    ] = None,
+    sets: Annotated[
+        int | None, typer.Option(help="Sets per exercise by the sensor leg; default 3-4.")
+    ] = None,
+    quick: Annotated[
+        bool,
+        typer.Option(help="Short session (~1-2 min): one exercise, one set, no walking, no other-leg sets."),
+    ] = False,
+    accel_only: Annotated[
+        bool, typer.Option("--accel-only", help="Simulate an accelerometer-only sensor (no gyro columns).")
+    ] = False,
+) -> None:
+    """Simulate one training session and write its CSV and ground truth."""
+    from simulate import SensorSpec, SessionSpec, SimulationError, simulate_session
+
+    sensor = SensorSpec(accel_only=True) if accel_only else None
+    exercises = tuple(exercise) if exercise else None
+    side_s = None if side is None else str(side)
+    if quick:
+        spec = SessionSpec.quick(
+            exercises[0] if exercises else None, sets=sets or 1, fs_hz=fs_hz, side=side_s, sensor=sensor
+        )
+    else:
+        spec = SessionSpec(
+            exercises=exercises, sets_per_exercise=sets, fs_hz=fs_hz, side=side_s, sensor=sensor
+        )
+    try:
+        session = simulate_session(seed, spec=spec)
+    except SimulationError as e:
+        raise typer.BadParameter(str(e)) from e
+    csv_path, truth_path = write_session(session, out)
+    n_reps = sum(len(s["reps"]) for s in session.truth["sets"])
+    typer.echo(
+        f"wrote {csv_path} ({session.n_samples} samples at {session.fs_hz:g} Hz, "
+        f"{session.duration_s / 60:.1f} min, {session.side} leg, {len(session.truth['sets'])} sets, "
+        f"{n_reps} reps) and {truth_path}"
+    )
+
+
+@simulate_app.command("program")
+def program_cmd(
+    weeks: Annotated[int, typer.Option(help="Number of program weeks to simulate.")],
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed and options give the same files.")],
+    out: Annotated[Path, typer.Option(help="Directory for one CSV + truth per session and program.json.")],
+    fs_hz: Annotated[
+        float | None, typer.Option("--fs-hz", help="Sensor sample rate in Hz; default: drawn once.")
+    ] = None,
+    sessions_per_week: Annotated[
+        int | None, typer.Option(help="Planned sessions a week (2 or 3); default: drawn.")
+    ] = None,
+    compact: Annotated[
+        bool,
+        typer.Option(help="Cheap sessions (short rests, no walking, no other-leg sets) for tests and demos."),
+    ] = False,
+    side: Annotated[_Side | None, typer.Option(help="Sensor leg; default: drawn from the seed.")] = None,
+) -> None:
+    """Simulate a multi-week program with double progression and write every session plus program.json."""
+    from simulate import SimulationError, program_to_json, simulate_program
+
+    try:
+        program = simulate_program(
+            weeks,
+            seed,
+            sessions_per_week=sessions_per_week,
+            fs_hz=fs_hz,
+            compact=compact,
+            side=None if side is None else str(side),
+        )
+    except SimulationError as e:
+        raise typer.BadParameter(str(e)) from e
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[str] = []
+    for i, session in enumerate(program.sessions):
+        name = f"session_{i + 1:03d}_{session.started_at:%Y%m%d}.csv"
+        write_session(session, out / name)
+        files.append(name)
+    doc = program_to_json(program, files)
+    (out / "program.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    missed = sum(1 for s in program.schedule if not s.done)
+    typer.echo(
+        f"wrote {len(files)} sessions ({missed} planned sessions missed) over {weeks} weeks and "
+        f"{out / 'program.json'}"
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add the ``simulate`` command group to the root app."""
+    app.add_typer(simulate_app, name="simulate")

@@ -1,0 +1,319 @@
+"""Multi-week training programs: schedule, double progression of resistance, and the sessions themselves.
+
+The trainee has a strength per exercise that grows with every session done. Each week has a plan
+(exercise -> sets x rep range at a resistance). In a session every set is taken as far as the strength
+allows, up to the top of the rep range (reps climb week by week). When every set of an exercise reached
+the top of the range in the week's last session, the next week steps the resistance up one level and
+the reps drop back (double progression). Some planned sessions are missed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+
+from simulate.activities import Person, draw_person
+from simulate.body import EXERCISES, Exercise
+from simulate.sensor import SensorSpec, draw_sensor
+from simulate.session import (
+    BAND_LEVELS,
+    SessionSpec,
+    SimulatedSession,
+    SimulationError,
+    simulate_session,
+)
+
+log = logging.getLogger(__name__)
+
+ANKLE_KG = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0)
+
+
+def resistance_ladder(exercise: Exercise) -> tuple[str, ...]:
+    """Resistance levels for an exercise, lightest first (as users write them: band:red, ankle:1kg)."""
+    if exercise is Exercise.SIDE_LYING_LEG_RAISE:
+        return ("bodyweight", *(f"ankle:{kg:g}kg" for kg in ANKLE_KG))
+    if exercise is Exercise.SINGLE_LEG_GLUTE_BRIDGE:
+        return ("bodyweight", *(f"band:{b}" for b in BAND_LEVELS))
+    return tuple(f"band:{b}" for b in BAND_LEVELS)
+
+
+def load_factor(resistance: str) -> float:
+    """Relative difficulty of a resistance (bodyweight = 1): band levels ~22 % apart, +25 % per ankle kg."""
+    if resistance.startswith("band:"):
+        return 1.0 + 0.22 * (BAND_LEVELS.index(resistance.removeprefix("band:")) + 1)
+    if resistance.startswith("ankle:"):
+        return 1.0 + 0.25 * float(resistance.removeprefix("ankle:").removesuffix("kg"))
+    return 1.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanTarget:
+    """One exercise's target for a week: ``sets`` x ``reps_min``-``reps_max`` at ``resistance``."""
+
+    sets: int
+    reps_min: int
+    reps_max: int
+    resistance: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WeekPlan:
+    """The plan of program week ``week`` (1-based) starting on ``start_date`` (a Monday)."""
+
+    week: int
+    start_date: date
+    targets: dict[str, PlanTarget]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduledSession:
+    """A planned training day: ``done`` or missed; ``session_index`` into ``SimulatedProgram.sessions``."""
+
+    week: int
+    day: date
+    done: bool
+    exercises: tuple[str, ...]
+    session_index: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimulatedProgram:
+    """A simulated program: the sessions done (chronological), the weekly plans and the full schedule."""
+
+    seed: int
+    weeks: int
+    side: str
+    sessions: list[SimulatedSession]
+    plan: list[WeekPlan]
+    schedule: list[ScheduledSession]
+    person: Person = field(repr=False)
+
+
+def _weekdays(rng: np.random.Generator, per_week: int) -> tuple[int, ...]:
+    if per_week == 3:
+        options: list[tuple[int, ...]] = [(0, 2, 4), (1, 3, 5), (0, 2, 5)]
+    elif per_week == 2:
+        options = [(0, 3), (1, 4), (2, 5), (1, 5)]
+    else:
+        raise SimulationError(f"sessions_per_week must be 2 or 3, got {per_week}")
+    return options[int(rng.integers(0, len(options)))]
+
+
+def simulate_program(
+    weeks: int,
+    seed: int,
+    *,
+    sessions_per_week: int | None = None,
+    exercises: Sequence[str] | None = None,
+    start_date: date | None = None,
+    side: str | None = None,
+    fs_hz: float | None = None,
+    compact: bool = False,
+    miss_prob: float = 0.12,
+    rpe_prob: float = 0.7,
+    sensor: SensorSpec | None = None,
+) -> SimulatedProgram:
+    """Simulate ``weeks`` weeks of training with double progression; deterministic per ``seed``.
+
+    ``sessions_per_week`` 2 or 3 (``None``: drawn); ``exercises`` the program's exercise ids (``None``: 3-4
+    drawn); ``start_date`` the Monday of week 1 (``None``: 2026-03-02); ``fs_hz`` the sensor rate for
+    every session (``None``: drawn once); ``compact`` makes cheap sessions for tests and demos (short
+    rests, no walking, no other-leg sets: about 2-4 minutes each); ``miss_prob`` chance a planned
+    session is skipped; ``rpe_prob`` chance the user logged a session RPE.
+    """
+    if weeks < 1:
+        raise SimulationError(f"weeks must be >= 1, got {weeks}")
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xB106]))
+    person = draw_person(rng)
+    side = side or str(rng.choice(["left", "right"]))
+    per_week = sessions_per_week or int(rng.choice([2, 3]))
+    if exercises is None:
+        k = int(rng.integers(3, 5))
+        ex_list = [Exercise(str(x)) for x in rng.permutation(list(EXERCISES))[:k]]
+    else:
+        try:
+            ex_list = [Exercise(x) for x in exercises]
+        except ValueError as err:
+            raise SimulationError(str(err)) from err
+    start = start_date or date(2026, 3, 2)
+    start = start - timedelta(days=start.weekday())
+    fs = float(fs_hz) if fs_hz is not None else float(rng.choice([25.0, 50.0, 52.0, 100.0]))
+    # one physical device: its noise and biases stay, the strap is put on anew every session
+    device = sensor or SensorSpec()
+    d = draw_sensor(device, rng)
+    device = SensorSpec(
+        strap_rotation_deg=device.strap_rotation_deg,
+        tilt_deg=device.tilt_deg,
+        acc_noise_g=d.acc_noise_g,
+        gyro_noise_dps=d.gyro_noise_dps,
+        acc_bias_g=max(abs(x) for x in d.acc_bias_g),
+        gyro_bias_dps=max(abs(x) for x in d.gyro_bias_dps),
+        acc_lsb_g=d.acc_lsb_g,
+        gyro_lsb_dps=d.gyro_lsb_dps,
+        clock_drift_ppm=d.clock_drift_ppm,
+        accel_only=device.accel_only,
+    )
+    hour = float(rng.choice([7.0, 12.5, 18.0, 19.5])) + float(rng.normal(0.0, 0.3))
+
+    ladders = {str(e): resistance_ladder(e) for e in ex_list}
+    reps_lo, reps_hi = (10, 15)
+    level: dict[str, int] = {}
+    strength: dict[str, float] = {}
+    r0: dict[str, float] = {}
+    n_sets: dict[str, int] = {}
+    for e in ex_list:
+        key = str(e)
+        level[key] = int(rng.integers(0, 2))
+        strength[key] = 1.0
+        # reps to failure with the first resistance on day one: somewhere in the lower rep range
+        r0[key] = float(rng.uniform(11.0, 14.5))
+        n_sets[key] = int(rng.choice([3, 3, 4]))
+    start_res = {key: ladders[key][level[key]] for key in ladders}
+    growth = float(rng.uniform(0.008, 0.02))
+
+    plans: list[WeekPlan] = []
+    schedule: list[ScheduledSession] = []
+    sessions: list[SimulatedSession] = []
+    last_all_top: dict[str, bool] = {str(e): False for e in ex_list}
+    for w in range(weeks):
+        for key, top in last_all_top.items():
+            if top and level[key] < len(ladders[key]) - 1:
+                level[key] += 1
+            last_all_top[key] = False
+        week_start = start + timedelta(weeks=w)
+        targets = {
+            key: PlanTarget(
+                sets=n_sets[key], reps_min=reps_lo, reps_max=reps_hi, resistance=ladders[key][level[key]]
+            )
+            for key in ladders
+        }
+        plans.append(WeekPlan(week=w + 1, start_date=week_start, targets=targets))
+        for i_day, wd in enumerate(_weekdays(rng, per_week)):
+            day = week_start + timedelta(days=wd)
+            # rotate through the exercises so each session trains 2-3 of them (all when there are 3)
+            n_ex = min(len(ex_list), 3)
+            offset = (w * per_week + i_day) % len(ex_list)
+            chosen = [ex_list[(offset + j) % len(ex_list)] for j in range(n_ex)]
+            chosen_keys = tuple(str(e) for e in chosen)
+            if rng.random() < miss_prob:
+                schedule.append(
+                    ScheduledSession(
+                        week=w + 1, day=day, done=False, exercises=chosen_keys, session_index=None
+                    )
+                )
+                continue
+            set_reps: dict[str, tuple[int, ...]] = {}
+            fatigue: dict[str, float] = {}
+            rom_scale: dict[str, float] = {}
+            loads: dict[str, str] = {}
+            proximity: list[float] = []
+            readiness = float(np.exp(rng.normal(0.0, 0.04)))
+            for key in chosen_keys:
+                res = targets[key].resistance
+                rel = strength[key] * readiness * load_factor(start_res[key]) / load_factor(res)
+                reps: list[int] = []
+                for j in range(targets[key].sets):
+                    capacity = r0[key] * rel**3.0 * (1.0 - 0.07 * j)
+                    reserve = int(rng.integers(0, 3))
+                    reps.append(int(np.clip(np.floor(capacity) - reserve, 3, reps_hi)))
+                    proximity.append(min(1.0, reps[-1] / max(capacity, 1.0)))
+                set_reps[key] = tuple(reps)
+                fatigue[key] = float(np.clip(2.0 * (np.mean(proximity[-len(reps) :]) - 0.45), 0.1, 1.0))
+                rom_scale[key] = float(np.clip(1.05 - 0.2 * (1.0 / rel - 1.0), 0.8, 1.05))
+                loads[key] = res
+                # the latest session of the week decides whether next week steps up
+                last_all_top[key] = all(r >= reps_hi for r in reps)
+                strength[key] *= 1.0 + growth * float(np.exp(rng.normal(0.0, 0.3)))
+            rpe = None
+            if rng.random() < rpe_prob:
+                rpe = float(
+                    np.clip(round(3.5 + 6.0 * float(np.mean(proximity)) + rng.normal(0.0, 0.7)), 1, 10)
+                )
+            started = datetime.combine(day, time(0, 0), tzinfo=UTC) + timedelta(
+                hours=hour + float(rng.normal(0.0, 0.5))
+            )
+            session_seed = int(np.random.SeedSequence([seed, w, i_day]).generate_state(1)[0])
+            spec = SessionSpec(
+                exercises=chosen_keys,
+                set_reps=set_reps,
+                loads=loads,
+                fatigue=fatigue,
+                rom_scale=rom_scale,
+                side=side,
+                person=person,
+                started_at=started.replace(microsecond=0),
+                rpe=rpe,
+                fs_hz=fs,
+                sensor=device,
+                both_sides=not compact,
+                walking=not compact,
+                rest_s=(10.0, 20.0) if compact else (40.0, 100.0),
+                lead_s=(2.0, 4.0) if compact else (5.0, 20.0),
+            )
+            schedule.append(
+                ScheduledSession(
+                    week=w + 1, day=day, done=True, exercises=chosen_keys, session_index=len(sessions)
+                )
+            )
+            sessions.append(simulate_session(session_seed, spec=spec))
+            log.debug("program seed=%d week %d day %s: %s", seed, w + 1, day, set_reps)
+    return SimulatedProgram(
+        seed=seed, weeks=weeks, side=side, sessions=sessions, plan=plans, schedule=schedule, person=person
+    )
+
+
+def plan_to_json(plan: WeekPlan) -> dict[str, Any]:
+    """A week's plan as JSON-ready dict."""
+    return {
+        "week": plan.week,
+        "start_date": plan.start_date.isoformat(),
+        "targets": {
+            k: {"sets": t.sets, "reps_min": t.reps_min, "reps_max": t.reps_max, "resistance": t.resistance}
+            for k, t in plan.targets.items()
+        },
+    }
+
+
+def program_to_json(program: SimulatedProgram, files: Sequence[str] | None = None) -> dict[str, Any]:
+    """The program as a JSON-ready dict: plan per week and the schedule with each done session's sets.
+
+    ``files`` optionally names each session's recording (same order as ``program.sessions``).
+    """
+    sched = []
+    for s in program.schedule:
+        item: dict[str, Any] = {
+            "week": s.week,
+            "date": s.day.isoformat(),
+            "done": s.done,
+            "exercises": list(s.exercises),
+        }
+        if s.session_index is not None:
+            sess = program.sessions[s.session_index]
+            item.update(
+                {
+                    "session_index": s.session_index,
+                    "seed": sess.seed,
+                    "started_at": sess.started_at.isoformat(),
+                    "rpe": sess.rpe,
+                    "duration_s": round(sess.duration_s, 3),
+                    "sets": [
+                        {"exercise": st["exercise"], "load": st["load"], "reps": len(st["reps"])}
+                        for st in sess.truth["sets"]
+                    ],
+                }
+            )
+            if files is not None:
+                item["file"] = files[s.session_index]
+        sched.append(item)
+    return {
+        "seed": program.seed,
+        "weeks": program.weeks,
+        "side": program.side,
+        "plan": [plan_to_json(p) for p in program.plan],
+        "schedule": sched,
+    }

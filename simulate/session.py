@@ -1,0 +1,533 @@
+"""Whole training sessions: a script of activities, joined smoothly, seen through the sensor model.
+
+``simulate_session(seed, spec=...)`` returns a :class:`SimulatedSession` whose ``truth`` dict has the
+``hipsync analyze --json`` shape (``sets`` with reps), plus ``segments`` (everything else: walking,
+postures, transitions, sets trained by the other leg) and ``meta`` (the drawn parameters).
+All truth times are seconds on the recording's own time axis (the sensor clock, drift included).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from simulate.activities import (
+    Chunk,
+    Person,
+    draw_person,
+    exercise_set,
+    hold_posture,
+    passive_set,
+    transition,
+    walk,
+)
+from simulate.body import EXERCISES, REST_POSE, Exercise, Posture
+from simulate.kinematics import FloatArray, qapply, qconj, qmul, qto_rotvec, qyaw
+from simulate.reps import Tempo
+from simulate.sensor import SensorSpec, synthesize
+
+log = logging.getLogger(__name__)
+
+SIMULATOR_VERSION = "1.0"
+#: Output sample rates drawn when ``SessionSpec.fs_hz`` is None (the common IMU rates, 25-208 Hz).
+SAMPLE_RATES_HZ = (25.0, 50.0, 52.0, 100.0, 104.0, 200.0, 208.0)
+BAND_LEVELS = ("yellow", "red", "green", "blue", "black")
+#: Exercises trained with one leg while the other is passive (the rest use the sensor leg only).
+UNILATERAL = tuple(ex for ex, m in EXERCISES.items() if m.passive_posture is not None)
+
+
+class SimulationError(ValueError):
+    """A session or program specification cannot be simulated (unknown exercise, bad ranges)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionSpec:
+    """What to simulate; ``None`` fields are drawn from the seed.
+
+    - ``exercises``: exercise ids in order (``None``: ``n_exercises`` of the five at random, default 2-4).
+    - ``sets_per_exercise``: sets by the sensor leg per exercise (``None``: 3-4).
+    - ``reps_per_set``: range of reps per set when ``set_reps`` does not give them.
+    - ``set_reps``: explicit reps per set, by exercise id (the program model uses this).
+    - ``loads``: resistance per exercise as written by users (``band:red``, ``ankle:1kg``, ``bodyweight``).
+    - ``fatigue``: closeness to failure per exercise, 0-1 (slower, smaller last reps).
+    - ``rom_scale``: multiplies the person's range of motion per exercise (heavier bands shorten it).
+    - ``side``: the sensor leg, ``left``/``right``.
+    - ``both_sides``: also train the other leg in unilateral exercises (passive segments for the sensor).
+    - ``walking``: walk at the start, end and between exercises.
+    - ``rest_s``: rest between sets (s, range). ``lead_s``: standing before anything else (s, range).
+    - ``fs_hz``: output sample rate (``None``: one of :data:`SAMPLE_RATES_HZ`).
+    - ``sensor``: sensor imperfections (``None``: all drawn); ``SensorSpec(accel_only=True)`` drops the gyro.
+    - ``started_at``: UTC start; ``person``: the trainee (``None``: drawn); ``rpe``: session RPE to report.
+    """
+
+    exercises: tuple[str, ...] | None = None
+    n_exercises: int | None = None
+    sets_per_exercise: int | None = None
+    reps_per_set: tuple[int, int] = (10, 15)
+    set_reps: Mapping[str, tuple[int, ...]] | None = None
+    loads: Mapping[str, str] | None = None
+    fatigue: Mapping[str, float] | None = None
+    rom_scale: Mapping[str, float] | None = None
+    side: str | None = None
+    both_sides: bool = True
+    walking: bool = True
+    rest_s: tuple[float, float] = (40.0, 100.0)
+    lead_s: tuple[float, float] = (5.0, 20.0)
+    fs_hz: float | None = None
+    sensor: SensorSpec | None = None
+    partial_rep_prob: float = 0.05
+    started_at: datetime | None = None
+    person: Person | None = None
+    rpe: float | None = None
+
+    @classmethod
+    def quick(cls, exercise: str | None = None, *, n_reps: int = 8, sets: int = 1, **kw: Any) -> SessionSpec:
+        """A short session (about a minute or two): one exercise, ``sets`` sets, short rests, no walking."""
+        return cls(
+            exercises=None if exercise is None else (exercise,),
+            n_exercises=1,
+            sets_per_exercise=sets,
+            reps_per_set=(n_reps, n_reps),
+            walking=kw.pop("walking", False),
+            both_sides=kw.pop("both_sides", False),
+            rest_s=kw.pop("rest_s", (8.0, 15.0)),
+            lead_s=kw.pop("lead_s", (3.0, 5.0)),
+            **kw,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimulatedSession:
+    """One simulated recording with its ground truth.
+
+    ``time_s`` (n,) s on the sensor clock; ``accel_g`` (n, 3) g and ``gyro_dps`` (n, 3) deg/s in the
+    sensor frame (``gyro_dps`` is None for accelerometer-only sensors); ``fs_hz`` nominal rate;
+    ``started_at`` UTC wall-clock time of ``time_s == 0``; ``side`` the sensor leg; ``truth`` the
+    ``analyze --json``-shaped dict plus ``segments`` and ``meta``; ``orientation_xyzw`` (n, 4) true
+    world-from-sensor quaternion (scalar last) at each sample, world z up; ``rpe`` session RPE 0-10.
+    """
+
+    seed: int
+    time_s: FloatArray
+    accel_g: FloatArray
+    gyro_dps: FloatArray | None
+    fs_hz: float
+    started_at: datetime
+    side: str
+    truth: dict[str, Any]
+    orientation_xyzw: FloatArray = field(repr=False)
+    rpe: float | None = None
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.time_s.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.time_s[-1] - self.time_s[0]) if self.n_samples else 0.0
+
+
+def _default_load(ex: Exercise, rng: np.random.Generator) -> str:
+    if EXERCISES[ex].band:
+        return f"band:{BAND_LEVELS[int(rng.integers(0, 3))]}"
+    if ex is Exercise.SIDE_LYING_LEG_RAISE and rng.random() < 0.5:
+        return f"ankle:{float(rng.choice([0.5, 1.0, 1.5])):g}kg"
+    return "bodyweight"
+
+
+_MIRROR_POSTURE = {"lying_left": "lying_right", "lying_right": "lying_left"}
+
+
+class _Builder:
+    """Accumulates chunks on the fine grid, inserting transitions where consecutive poses differ."""
+
+    def __init__(self, rng: np.random.Generator, fs_hz: float) -> None:
+        self.rng = rng
+        self.fs_hz = fs_hz
+        self.chunks: list[Chunk] = []
+        self.starts: list[int] = []
+        self.n = 0
+        self.heading_deg = float(rng.uniform(0.0, 360.0))
+
+    def _end(self) -> tuple[FloatArray, FloatArray] | None:
+        if not self.chunks:
+            return None
+        c = self.chunks[-1]
+        return c.rot[-1], c.pos[-1]
+
+    def add(self, chunk: Chunk, *, heading_change_deg: float = 0.0, step_m: float = 0.0) -> Chunk:
+        """Place ``chunk`` (local frame) at the current heading/position and append it."""
+        self.heading_deg += heading_change_deg
+        r = qyaw(self.heading_deg)
+        chunk.rot = qmul(r, chunk.rot)
+        chunk.pos = qapply(r, chunk.pos)
+        if chunk.extra_acc is not None:
+            chunk.extra_acc = qapply(r, chunk.extra_acc)
+        end = self._end()
+        # fixed number of draws whatever happens below (keeps the random stream rate-independent)
+        d = self.rng.normal(0.0, 1.0, 2)
+        factor = float(self.rng.uniform(0.8, 1.3))
+        t_rng = np.random.default_rng(int(self.rng.integers(0, 2**63)))
+        if end is not None:
+            rot_end, pos_end = end
+            target_xy = pos_end[:2] + d / (np.linalg.norm(d) + 1e-9) * step_m
+            chunk.pos = chunk.pos + np.array([*(target_xy - chunk.pos[0, :2]), 0.0])
+            angle = float(np.rad2deg(np.linalg.norm(qto_rotvec(qmul(qconj(rot_end), chunk.rot[0])))))
+            dist = float(np.linalg.norm(chunk.pos[0] - pos_end))
+            if angle > 0.5 or dist > 0.005:
+                dur = (0.6 + angle / 45.0 + dist / 0.35) * factor
+                self._append(
+                    transition(
+                        t_rng,
+                        fs_hz=self.fs_hz,
+                        rot_from=rot_end,
+                        rot_to=chunk.rot[0],
+                        pos_from=pos_end,
+                        pos_to=chunk.pos[0],
+                        duration_s=float(np.clip(dur, 0.6, 6.0)),
+                    )
+                )
+        self._append(chunk)
+        return chunk
+
+    def _append(self, chunk: Chunk) -> None:
+        self.starts.append(self.n)
+        self.chunks.append(chunk)
+        self.n += chunk.n
+
+
+def _script(
+    spec: SessionSpec, rng: np.random.Generator, person: Person, fs: float
+) -> tuple[_Builder, dict[str, Any]]:
+    """Lay out the session's activities; returns the builder and the per-exercise plan used."""
+    if spec.exercises is None:
+        k = spec.n_exercises if spec.n_exercises is not None else int(rng.integers(2, 5))
+        exercises = [Exercise(str(e)) for e in rng.permutation(list(EXERCISES))[:k]]
+    else:
+        try:
+            exercises = [Exercise(e) for e in spec.exercises]
+        except ValueError as e:
+            raise SimulationError(str(e)) from e
+    lo_reps, hi_reps = spec.reps_per_set
+    if lo_reps < 1 or hi_reps < lo_reps:
+        raise SimulationError(f"reps_per_set must be 1 <= lo <= hi, got {spec.reps_per_set}")
+    b = _Builder(rng, fs)
+
+    def sub() -> np.random.Generator:
+        # each activity draws from its own child generator, so the plan-level random stream does not
+        # depend on how many samples an activity has: the same seed gives the same session at any rate
+        return np.random.default_rng(int(rng.integers(0, 2**63)))
+
+    def rest(posture: Posture, pose: tuple[float, float, float], lo: float, hi: float) -> None:
+        b.add(
+            hold_posture(
+                sub(),
+                fs_hz=fs,
+                posture=posture,
+                pose_deg=pose,
+                duration_s=float(rng.uniform(lo, hi)),
+                person=person,
+            )
+        )
+
+    def walking(lo: float, hi: float) -> None:
+        chunk = walk(sub(), fs_hz=fs, duration_s=float(rng.uniform(lo, hi)), person=person)
+        b.add(chunk, step_m=0.0)
+        # continue facing where the walk ended (its last heading is in the chunk's orientation)
+        fwd = qapply(chunk.rot[-1], np.array([1.0, 0.0, 0.0]))
+        b.heading_deg = float(np.rad2deg(np.arctan2(fwd[1], fwd[0])))
+
+    rest(Posture.STANDING, REST_POSE[Posture.STANDING], *spec.lead_s)
+    if spec.walking:
+        walking(20.0, 60.0)
+        rest(Posture.STANDING, REST_POSE[Posture.STANDING], 3.0, 10.0)
+
+    plan: dict[str, Any] = {}
+    for i_ex, ex in enumerate(exercises):
+        model = EXERCISES[ex]
+        key = str(ex)
+        if spec.set_reps is not None and key in spec.set_reps:
+            reps_list = [int(r) for r in spec.set_reps[key]]
+        else:
+            n_sets = spec.sets_per_exercise if spec.sets_per_exercise is not None else int(rng.integers(3, 5))
+            first = int(rng.integers(lo_reps, hi_reps + 1))
+            reps_list = [max(lo_reps, first - int(rng.integers(0, 2)) * j) for j in range(n_sets)]
+            reps_list = [min(r, hi_reps) for r in reps_list]
+        load = spec.loads[key] if spec.loads and key in spec.loads else _default_load(ex, rng)
+        fat0 = spec.fatigue[key] if spec.fatigue and key in spec.fatigue else float(rng.uniform(0.2, 0.6))
+        rom = person.rom_deg[key] * (spec.rom_scale[key] if spec.rom_scale and key in spec.rom_scale else 1.0)
+        rom *= float(np.exp(rng.normal(0.0, 0.04)))
+        tempo_scale = float(np.exp(rng.normal(0.0, 0.08)))
+        tempo = Tempo(
+            concentric_s=person.tempo.concentric_s * tempo_scale,
+            top_hold_s=person.tempo.top_hold_s * tempo_scale,
+            eccentric_s=person.tempo.eccentric_s * tempo_scale,
+            bottom_pause_s=person.tempo.bottom_pause_s * tempo_scale,
+        )
+        plan[key] = {"reps": reps_list, "load": load, "rom_deg": rom}
+        passive = spec.both_sides and ex in UNILATERAL
+        alternate = bool(rng.random() < 0.6)
+        sensor_first = bool(rng.random() < 0.6)
+        order: list[tuple[bool, int]] = []
+        if not passive:
+            order = [(True, j) for j in range(len(reps_list))]
+        elif alternate:
+            for j in range(len(reps_list)):
+                pair = [(True, j), (False, j)] if sensor_first else [(False, j), (True, j)]
+                order.extend(pair)
+        else:
+            own = [(True, j) for j in range(len(reps_list))]
+            other = [(False, j) for j in range(len(reps_list))]
+            order = own + other if sensor_first else other + own
+
+        # get into position; rest a little before the first set
+        first_posture = model.posture if order[0][0] else model.passive_posture
+        assert first_posture is not None
+        settle_pose = REST_POSE[first_posture] if first_posture is not model.posture else model.base
+        b.add(
+            hold_posture(
+                sub(),
+                fs_hz=fs,
+                posture=first_posture,
+                pose_deg=settle_pose,
+                duration_s=float(rng.uniform(4.0, 12.0)),
+                person=person,
+            ),
+            heading_change_deg=float(rng.normal(0.0, 30.0)),
+            step_m=float(rng.uniform(0.2, 1.0)),
+        )
+        for k_item, (own_leg, j) in enumerate(order):
+            fatigue = float(np.clip(fat0 + 0.12 * j + rng.normal(0.0, 0.05), 0.0, 1.0))
+            if own_leg:
+                b.add(
+                    exercise_set(
+                        sub(),
+                        fs_hz=fs,
+                        exercise=ex,
+                        n_reps=reps_list[j],
+                        rom_deg=rom,
+                        tempo=tempo,
+                        fatigue=fatigue,
+                        person=person,
+                        partial_prob=spec.partial_rep_prob,
+                    )
+                ).info.update({"load": load, "set_number": j + 1})
+                posture, pose = model.posture, model.base
+            else:
+                other_reps = max(1, reps_list[j] + int(rng.integers(-1, 2)))
+                b.add(
+                    passive_set(
+                        sub(),
+                        fs_hz=fs,
+                        exercise=ex,
+                        n_reps=other_reps,
+                        rom_deg=rom * float(rng.uniform(0.9, 1.1)),
+                        tempo=tempo,
+                        fatigue=fatigue,
+                        person=person,
+                    )
+                ).info.update({"load": load})
+                assert model.passive_posture is not None
+                posture, pose = model.passive_posture, model.passive_base
+            if k_item < len(order) - 1:
+                nxt_own = order[k_item + 1][0]
+                if nxt_own == own_leg or posture is Posture.STANDING:
+                    rest(posture, pose, *spec.rest_s)
+                else:
+                    # roll over to the other side through lying on the back
+                    rest(posture, pose, 3.0, 10.0)
+                    b.add(
+                        hold_posture(
+                            sub(),
+                            fs_hz=fs,
+                            posture=Posture.SUPINE,
+                            pose_deg=REST_POSE[Posture.SUPINE],
+                            duration_s=float(rng.uniform(0.5, 3.0)),
+                            person=person,
+                            kind="rest",
+                        )
+                    )
+                    nxt_posture = model.posture if nxt_own else model.passive_posture
+                    assert nxt_posture is not None
+                    rest(nxt_posture, model.base if nxt_own else model.passive_base, 2.0, 8.0)
+        last_ex = i_ex == len(exercises) - 1
+        nxt_same_posture = not last_ex and EXERCISES[exercises[i_ex + 1]].posture is model.posture
+        if not nxt_same_posture:
+            rest(model.posture, REST_POSE[model.posture], 3.0, 10.0)
+            b.add(
+                hold_posture(
+                    sub(),
+                    fs_hz=fs,
+                    posture=Posture.STANDING,
+                    pose_deg=REST_POSE[Posture.STANDING],
+                    duration_s=float(rng.uniform(2.0, 8.0)),
+                    person=person,
+                ),
+                heading_change_deg=float(rng.normal(0.0, 40.0)),
+                step_m=0.3,
+            )
+            if spec.walking and (last_ex or rng.random() < 0.7):
+                walking(8.0, 40.0)
+                rest(Posture.STANDING, REST_POSE[Posture.STANDING], 2.0, 6.0)
+        else:
+            rest(model.posture, REST_POSE[model.posture], *spec.rest_s)
+    return b, plan
+
+
+def _round(x: float, nd: int = 4) -> float:
+    return round(float(x), nd)
+
+
+def simulate_session(seed: int, *, spec: SessionSpec | None = None) -> SimulatedSession:
+    """Simulate one training session with ground truth; the same ``seed`` and ``spec`` give the same result.
+
+    See :class:`SessionSpec` for the options; ``SessionSpec.quick()`` gives a short, cheap session.
+    """
+    spec = spec or SessionSpec()
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
+    person = spec.person or draw_person(rng)
+    fs_hz = float(spec.fs_hz) if spec.fs_hz is not None else float(rng.choice(SAMPLE_RATES_HZ))
+    if not 1.0 <= fs_hz <= 1000.0:
+        raise SimulationError(f"fs_hz must be within 1-1000 Hz, got {fs_hz}")
+    side = spec.side if spec.side is not None else str(rng.choice(["left", "right"]))
+    if side not in ("left", "right"):
+        raise SimulationError(f"side must be 'left' or 'right', got {side!r}")
+    # fine grid: 2-4x the output rate (>= 100 Hz) so heel strikes and the anti-alias filter are resolved
+    fine_fs = max(100.0, min(4.0 * fs_hz, max(200.0, 2.0 * fs_hz)))
+    builder, plan = _script(spec, rng, person, fine_fs)
+
+    rot = np.concatenate([c.rot for c in builder.chunks])
+    pos = np.concatenate([c.pos for c in builder.chunks])
+    extra = np.zeros_like(pos)
+    for c, s in zip(builder.chunks, builder.starts, strict=True):
+        if c.extra_acc is not None:
+            extra[s : s + c.n] = c.extra_acc
+    sensor_spec = spec.sensor or SensorSpec()
+    out = synthesize(
+        fine_fs_hz=fine_fs,
+        thigh=rot,
+        sensor_pos_m=pos,
+        extra_acc_mps2=extra,
+        side=side,
+        fs_hz=fs_hz,
+        spec=sensor_spec,
+        rng=rng,
+    )
+    other_side = "left" if side == "right" else "right"
+    scale = out.time_scale
+
+    def ts(i_fine: float) -> float:
+        return _round(i_fine / fine_fs * scale)
+
+    sets: list[dict[str, Any]] = []
+    segments: list[dict[str, Any]] = []
+    for c, s in zip(builder.chunks, builder.starts, strict=True):
+        seg: dict[str, Any] = {"kind": c.kind, "start": ts(s), "end": ts(s + c.n)}
+        posture = c.info.get("posture")
+        if posture is not None:
+            p = str(posture)
+            seg["posture"] = _MIRROR_POSTURE.get(p, p) if side == "left" else p
+        if c.kind == "set" and c.set_motion is not None:
+            off = s / fine_fs
+            reps = [
+                {
+                    "start": _round((off + r.start_s) * scale),
+                    "top_start": _round((off + r.top_start_s) * scale),
+                    "top_end": _round((off + r.top_end_s) * scale),
+                    "end": _round((off + r.end_s) * scale),
+                    "rom_deg": round(r.rom_deg, 2),
+                    "partial": r.partial,
+                }
+                for r in c.set_motion.reps
+            ]
+            vl = c.set_motion.velocity_loss
+            sets.append(
+                {
+                    "exercise": c.info["exercise"],
+                    "side": side,
+                    "start": reps[0]["start"],
+                    "end": reps[-1]["end"],
+                    "velocity_loss": None if vl is None else _round(vl),
+                    "reps": reps,
+                    "load": c.info.get("load"),
+                    "passive": False,
+                }
+            )
+            seg.update({"exercise": c.info["exercise"], "side": side, "n_reps": len(reps)})
+        elif c.kind == "passive_set":
+            seg.update(
+                {
+                    "exercise": c.info["exercise"],
+                    "side": other_side,
+                    "n_reps": c.info["n_reps"],
+                    "load": c.info.get("load"),
+                    "passive": True,
+                }
+            )
+        elif c.kind == "walking":
+            seg.update({"stride_hz": _round(float(c.info["stride_hz"]) / scale), "steps": c.info["steps"]})  # type: ignore[arg-type]
+        segments.append(seg)
+    # merge consecutive segments of the same kind and posture (a rest after a rest)
+    merged: list[dict[str, Any]] = []
+    for seg in segments:
+        if (
+            merged
+            and seg["kind"] in ("rest", "transition")
+            and merged[-1]["kind"] == seg["kind"]
+            and merged[-1].get("posture") == seg.get("posture")
+        ):
+            merged[-1]["end"] = seg["end"]
+        else:
+            merged.append(seg)
+
+    started_at = spec.started_at or (
+        datetime(2026, 1, 5, tzinfo=UTC)
+        + timedelta(days=int(rng.integers(0, 300)), hours=float(rng.uniform(6.0, 20.0)))
+    ).replace(microsecond=0)
+    if started_at.tzinfo is None:
+        started_at = started_at.replace(tzinfo=UTC)
+    draw = out.draw
+    truth: dict[str, Any] = {
+        "sets": sets,
+        "segments": merged,
+        "meta": {
+            "simulator_version": SIMULATOR_VERSION,
+            "seed": seed,
+            "side": side,
+            "fs_hz": fs_hz,
+            "started_at": started_at.isoformat(),
+            "duration_s": _round(float(out.time_s[-1])),
+            "n_samples": int(out.time_s.shape[0]),
+            "has_gyro": out.gyro_dps is not None,
+            "rpe": spec.rpe,
+            "sensor": draw.as_dict(),
+            "person": {
+                "rom_deg": {k: round(v, 2) for k, v in person.rom_deg.items()},
+                "tempo_s": [
+                    round(person.tempo.concentric_s, 3),
+                    round(person.tempo.top_hold_s, 3),
+                    round(person.tempo.eccentric_s, 3),
+                    round(person.tempo.bottom_pause_s, 3),
+                ],
+            },
+            "plan": {k: {"reps": v["reps"], "load": v["load"]} for k, v in plan.items()},
+        },
+    }
+    log.debug("simulated session seed=%d: %d samples, %d sets", seed, out.time_s.shape[0], len(sets))
+    return SimulatedSession(
+        seed=seed,
+        time_s=out.time_s,
+        accel_g=out.accel_g,
+        gyro_dps=out.gyro_dps,
+        fs_hz=fs_hz,
+        started_at=started_at,
+        side=side,
+        truth=truth,
+        orientation_xyzw=out.orientation_xyzw,
+        rpe=spec.rpe,
+    )
