@@ -1,9 +1,141 @@
-"""CLI commands: analyze."""
+"""CLI command ``hipsync analyze FILE``: sets, reps, tempo, ROM and exercise of one recording.
+
+Readers: :func:`ingest.files.read_recording_file` (CSV/Parquet ``time,ax,ay,az[,gx,gy,gz]``, spools and the
+two public real-data formats). Heavy imports happen inside the command so ``hipsync --help`` stays fast.
+"""
 
 from __future__ import annotations
 
+import enum
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+if TYPE_CHECKING:
+    from processing.records import SessionAnalysis
+
+TEMPO_ORDER = "eccentric-bottom pause-concentric-top hold"
+
+
+class AccUnits(enum.StrEnum):
+    g = "g"
+    ms2 = "m/s2"
+
+
+class GyroUnits(enum.StrEnum):
+    dps = "dps"
+    rads = "rad/s"
+
+
+def _fmt(x: float | None, nd: int = 1) -> str:
+    return "-" if x is None else f"{x:.{nd}f}"
+
+
+def render_table(analysis: SessionAnalysis) -> object:
+    """A rich Table with one row per set (returned as ``object`` to keep rich out of module imports)."""
+    import numpy as np
+    from rich.table import Table
+
+    table = Table(
+        title="hipsync analysis",
+        caption=(
+            f"Phase means in seconds. Tempo = {TEMPO_ORDER} (coaches' order, lowering first). "
+            "ROM = median range of motion. VL = velocity loss (drop of concentric speed, first reps to last)."
+        ),
+    )
+    for col, just in (
+        ("#", "right"),
+        ("exercise", "left"),
+        ("side", "left"),
+        ("start s", "right"),
+        ("reps", "right"),
+        ("con/hold/ecc/pause s", "center"),
+        ("tempo", "center"),
+        ("ROM deg", "right"),
+        ("VL", "right"),
+    ):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for i, s in enumerate(analysis.sets, start=1):
+        phases = s.tempo()
+        con = float(np.mean([p.concentric_s for p in phases]))
+        hold = float(np.mean([p.top_hold_s for p in phases]))
+        ecc = float(np.mean([p.eccentric_s for p in phases]))
+        pauses = [p.bottom_pause_s for p in phases if p.bottom_pause_s is not None]
+        pause = float(np.mean(pauses)) if pauses else None
+        tempo = f"{ecc:.0f}-{pause or 0.0:.0f}-{con:.0f}-{hold:.0f}"
+        rom = float(np.median([r.rom_deg for r in s.reps]))
+        partial = sum(r.partial for r in s.reps)
+        table.add_row(
+            str(i),
+            str(s.exercise),
+            "-" if s.side is None else str(s.side),
+            f"{s.start_s:.0f}",
+            f"{len(s.reps)}" + (f" ({partial} partial)" if partial else ""),
+            f"{_fmt(con)} / {_fmt(hold)} / {_fmt(ecc)} / {_fmt(pause)}",
+            tempo,
+            _fmt(rom),
+            "-" if s.velocity_loss is None else f"{100 * s.velocity_loss:.0f}%",
+        )
+    return table
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+
+    @app.command("analyze")
+    def analyze_cmd(
+        file: Annotated[
+            Path,
+            typer.Argument(
+                help=(
+                    "Recording to analyse: CSV or Parquet with columns time,ax,ay,az[,gx,gy,gz] (seconds, "
+                    "acceleration, angular rate), a hipsync spool, or a UCI PT / MEx file."
+                ),
+            ),
+        ],
+        as_json: Annotated[
+            bool,
+            typer.Option(
+                "--json",
+                help="Print the analysis as JSON (sets with reps and phase times) instead of a table.",
+            ),
+        ] = False,
+        acc_units: Annotated[
+            AccUnits, typer.Option("--acc-units", help="Units of ax,ay,az in CSV/Parquet files: g or m/s2.")
+        ] = AccUnits.g,
+        gyro_units: Annotated[
+            GyroUnits,
+            typer.Option(
+                "--gyro-units", help="Units of gx,gy,gz in CSV/Parquet files: dps (deg/s) or rad/s."
+            ),
+        ] = GyroUnits.dps,
+    ) -> None:
+        """Find sets, reps, tempo phases, range of motion and the exercise in one recording."""
+        from ingest.errors import SensorError
+        from ingest.files import read_recording_file
+        from processing import analyze
+        from processing.records import RecordingError, analysis_to_json
+
+        if not file.is_file():
+            typer.echo(f"error: no such file: {file}", err=True)
+            raise typer.Exit(code=2)
+        try:
+            recording = read_recording_file(file, acc_units=acc_units.value, gyro_units=gyro_units.value)
+            analysis = analyze(recording)
+        except (SensorError, RecordingError, ValueError, OSError) as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(code=2) from None
+        if as_json:
+            typer.echo(json.dumps(analysis_to_json(analysis)))
+            return
+        from rich.console import Console
+
+        console = Console()
+        if not analysis.sets:
+            console.print(f"No sets found in {file} ({recording.duration_s:.0f} s analysed).")
+        else:
+            console.print(render_table(analysis))
+        for w in analysis.quality.get("warnings", []):
+            console.print(f"[yellow]note:[/yellow] {w}")
