@@ -260,7 +260,6 @@ def register(app: typer.Typer) -> None:
         table = Table("session", "started (local)", "duration", "exercises", "sets", "reps", "RPE", "status")
         for r in rows:
             dur = "" if r.duration_s is None else f"{int(r.duration_s // 60)}:{int(r.duration_s % 60):02d}"
-            status = r.status if not r.status_reason else f"{r.status}: {r.status_reason}"
             table.add_row(
                 r.session_id[:8],
                 r.started_at.astimezone().strftime("%Y-%m-%d %H:%M"),
@@ -269,9 +268,13 @@ def register(app: typer.Typer) -> None:
                 str(r.n_sets),
                 str(r.n_reps),
                 "" if r.rpe is None else f"{r.rpe:g}",
-                status,
+                r.status,
             )
         Console().print(table)
+        # Reasons are long (file paths, decoder messages): printed in full below the table, not squeezed in.
+        for r in rows:
+            if r.status_reason:
+                typer.echo(f"{r.session_id[:8]} {r.status}: {r.status_reason}")
 
     @app.command("reprocess")
     def reprocess_cmd(
