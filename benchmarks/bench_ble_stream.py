@@ -155,12 +155,14 @@ def main() -> None:
     print(f"baseline: {N_BASELINE} notifications of {PAYLOAD_BYTES} B over the bumble LocalLink")
     print(f"  bumble GATT client alone       : {raw_rate:8.0f} notifications/s")
     print(
-        f"  bleak API + virtual backend    : {bleak_rate:8.0f} notifications/s ({bleak_rate / raw_rate:.2f} x)"
+        f"  bleak API + virtual backend    : {bleak_rate:8.0f} notifications/s "
+        f"({bleak_rate / raw_rate:.2f} x)"
     )
     with tempfile.TemporaryDirectory() as tmp:
         rows = asyncio.run(_stream(Path(tmp)))
     print(
-        f"stream: 2 x Polar Verity Sense, ACC + GYRO at {RATE_HZ:g} Hz, {SENSOR_MINUTES:g} sensor-clock minutes"
+        f"stream: 2 x Polar Verity Sense, ACC + GYRO at {RATE_HZ:g} Hz, "
+        f"{SENSOR_MINUTES:g} sensor-clock minutes"
     )
     total_lost = 0
     for sensor, acc_exp, acc_got, gyr_exp, gyr_got, incidents, span_s in rows:
