@@ -47,6 +47,8 @@ __all__ = [
     "POLAR_EPOCH_UNIX_NS",
     "FrameFormat",
     "MeasurementType",
+    "PmdBatch",
+    "PmdCountsBatch",
     "PmdFeatures",
     "PmdFrame",
     "PmdFrameHeader",
@@ -61,6 +63,7 @@ __all__ = [
     "counts_to_values",
     "decode_delta_payload",
     "decode_pmd_counts",
+    "decode_pmd_counts_many",
     "decode_pmd_frame",
     "encode_pmd_frame",
     "encode_pmd_frames",
@@ -659,6 +662,9 @@ class PmdFeatures:
 # --------------------------------------------------------------------------------------------------------
 
 
+_FORMAT_CACHE: dict[tuple[int, int, bool], FrameFormat] = {}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FrameFormat:
     """How the samples of one (measurement type, frame type byte) are laid out and scaled.
@@ -688,7 +694,14 @@ def frame_format(measurement_type: int, frame_type: int, compressed: bool) -> Fr
     Raises:
         FrameError: for a measurement/frame type combination this codec does not decode.
     """
-    mt = measurement_type & _TYPE_MASK
+    key = (measurement_type & _TYPE_MASK, frame_type, bool(compressed))
+    fmt = _FORMAT_CACHE.get(key)
+    if fmt is None:
+        fmt = _FORMAT_CACHE[key] = _frame_format(*key)
+    return fmt
+
+
+def _frame_format(mt: int, frame_type: int, compressed: bool) -> FrameFormat:
     if mt == MeasurementType.ACC:
         if compressed and frame_type in (0, 1):
             # Type 0 arrives in g x factor, type 1 in mG x factor (factor 1.0 when absent).
@@ -819,19 +832,302 @@ class PmdFrameHeader:
 def _sign_extend(u: IntArray, bits: IntArray | int) -> IntArray:
     """Interpret the low ``bits`` of non-negative ``u`` as two's complement (bits may be 0: value 0)."""
     b = np.asarray(bits, dtype=np.int64)
-    top = np.left_shift(np.int64(1), np.maximum(b - 1, 0))
-    neg = ((u & top) != 0) & (b > 0)
-    return u - np.where(neg, np.left_shift(np.int64(1), b), 0)
+    sign = (u >> np.maximum(b - 1, 0)) & 1
+    return u - (sign << b) * (b > 0)
 
 
-def _read_reference(buf: npt.NDArray[np.uint8], channels: int, value_bits: int) -> IntArray:
-    nbytes = (value_bits + 7) // 8
-    raw = buf[: channels * nbytes].astype(np.int64).reshape(channels, nbytes)
-    u = raw @ (np.int64(1) << (8 * np.arange(nbytes, dtype=np.int64)))
-    return _sign_extend(u, value_bits)
+_BYTE_WEIGHTS = np.int64(1) << (8 * np.arange(8, dtype=np.int64))
+_RAW_DTYPES = {1: "<i1", 2: "<i2", 4: "<i4"}
 
 
-_BIT_RANGE = np.arange(_MAX_DELTA_BITS, dtype=np.int64)
+@dataclass(slots=True)
+class _Scan:
+    """Pass 1 over a batch of frames: which are well-formed, where their blocks are (no per-sample work).
+
+    ``parts`` joined is the blob the vectorised pass reads; offsets are into that blob.
+    """
+
+    parts: list[bytes] = field(default_factory=list)
+    size: int = 0
+    index: list[int] = field(default_factory=list)  # input index of each good frame
+    base: list[int] = field(default_factory=list)  # blob offset of each good frame
+    formats: list[FrameFormat] = field(default_factory=list)
+    n_blocks: list[int] = field(default_factory=list)  # blocks per good frame (0 for raw)
+    block_pos: list[int] = field(default_factory=list)  # blob offsets of block headers, all good frames
+    rejected: list[tuple[int, FrameError]] = field(default_factory=list)
+
+
+def _scan_frame(data: bytes, expected_type: int | None) -> tuple[FrameFormat, list[int]]:
+    """Validate one frame's structure; return its format and the frame offsets of its block headers.
+
+    Raises:
+        FrameError: with frame-relative ``offset``: short header, timestamp >= 2**63, unexpected or
+            unsupported type, no samples, cut reference sample / block header / block data, W > 32, a raw
+            payload that is not whole samples.
+    """
+    n = len(data)
+    if n < FRAME_HEADER_BYTES:
+        raise FrameError(
+            f"PMD frame needs a {FRAME_HEADER_BYTES}-byte header, got {n} bytes", offset=n, data_len=n
+        )
+    if data[8] & 0x80:
+        raise FrameError("PMD frame timestamp >= 2**63 ns is out of range", offset=1, data_len=n)
+    mt = data[0] & _TYPE_MASK
+    if expected_type is not None and mt != expected_type:
+        raise FrameError(
+            f"expected a {_type_name(expected_type)} frame, got {_type_name(mt)}", offset=0, data_len=n
+        )
+    fmt = frame_format(mt, data[9] & _FRAME_TYPE_MASK, bool(data[9] & _COMPRESSED_BIT))
+    if n == FRAME_HEADER_BYTES:
+        raise FrameError("PMD frame has no samples", offset=n, data_len=n)
+    channels = fmt.channels
+    if not fmt.compressed:
+        per_sample = channels * fmt.value_bits // 8
+        extra = (n - FRAME_HEADER_BYTES) % per_sample
+        if extra:
+            raise FrameError(
+                f"raw payload of {n - FRAME_HEADER_BYTES} bytes is not a whole number of "
+                f"{per_sample}-byte samples",
+                offset=n - extra,
+                data_len=n,
+            )
+        return fmt, []
+    pos = FRAME_HEADER_BYTES + channels * ((fmt.value_bits + 7) // 8)
+    if n < pos:
+        raise FrameError(
+            f"compressed frame needs {pos} bytes for its reference sample, got {n}", offset=n, data_len=n
+        )
+    # Each block header's position depends on the previous block's size, so this walk is sequential; it
+    # runs once per block (a few per frame), never per sample.
+    blocks: list[int] = []
+    while pos < n:
+        if pos + 2 > n:
+            raise FrameError("delta block header truncated", offset=pos, data_len=n)
+        w = data[pos]
+        if w > _MAX_DELTA_BITS:
+            raise FrameError(f"delta bit width {w} > {_MAX_DELTA_BITS}", offset=pos, data_len=n)
+        end = pos + 2 + (w * data[pos + 1] * channels + 7) // 8
+        if end > n:
+            raise FrameError(
+                f"delta block (W={w}, N={data[pos + 1]}) needs {end - pos - 2} bytes, {n - pos - 2} left",
+                offset=pos,
+                data_len=n,
+            )
+        blocks.append(pos)
+        pos = end
+    return fmt, blocks
+
+
+def _scan(frames: Sequence[bytes], expected_type: int | None, *, strict: bool, single: bool = False) -> _Scan:
+    """Pass 1 over frames; ``strict`` raises on the first malformed frame (naming its index unless
+    ``single``), otherwise malformed frames are skipped and listed in ``rejected``."""
+    scan = _Scan()
+    for i, data in enumerate(frames):
+        try:
+            fmt, blocks = _scan_frame(data, expected_type)
+        except FrameError as e:
+            if strict:
+                if single:
+                    raise
+                raise FrameError(f"frame {i}: {e.message}", offset=e.offset, data_len=e.data_len) from e
+            logger.debug("skipping malformed PMD frame %d: %s", i, e)
+            scan.rejected.append((i, e))
+            continue
+        base = scan.size
+        scan.parts.append(bytes(data))
+        scan.size += len(data)
+        scan.index.append(i)
+        scan.base.append(base)
+        scan.formats.append(fmt)
+        scan.n_blocks.append(len(blocks))
+        scan.block_pos.extend([base + p for p in blocks])
+    return scan
+
+
+class _Words:
+    """Unaligned little-endian 64-bit loads at any byte offset of a byte string, vectorised.
+
+    Holds eight aligned copies of the bytes, copy k shifted by k bytes, so the 8 bytes from offset B are
+    word ``B >> 3`` of copy ``B & 7``: a gather from one contiguous int64 array (much faster in NumPy than
+    fancy-indexing an unaligned strided view). Costs 8x the bytes in memory, a few MB per spool at most.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.m = (len(data) + 8) // 8
+        padded = data + bytes(8 * self.m + 8 - len(data))
+        self.flat = np.concatenate(
+            [np.frombuffer(padded, dtype="<i8", count=self.m, offset=k) for k in range(8)]
+        )
+
+    def load(self, byte_offsets: IntArray) -> IntArray:
+        """int64 of the 8 bytes starting at each offset (offsets must be < len(data))."""
+        loaded: IntArray = self.flat[(byte_offsets & 7) * self.m + (byte_offsets >> 3)]
+        return loaded
+
+
+def _extract_fields(
+    words: _Words, starts: IntArray, w_blk: IntArray, k_blk: IntArray, n_fields: int
+) -> IntArray:
+    """All W-bit two's-complement fields of all blocks, in stream order, as int64 (n_fields,).
+
+    Every field (W <= 32, bit offset s <= 7 in its first byte) lies within the 8 bytes starting at that
+    byte, so one unaligned 64-bit load per field, a left shift by 64 - W - s (the field's top bit becomes
+    bit 63) and an arithmetic right shift by 64 - W extract and sign-extend it. ``k_blk`` is fields per
+    block (N x channels).
+    """
+    first_field = np.cumsum(k_blk) - k_blk
+    # Field j of block b starts at bit 8 * start_b + (j - first_b) * W_b.
+    off_blk = 8 * starts - first_field * w_blk
+    fld = np.arange(n_fields, dtype=np.int64)
+    if (w_blk == w_blk[0]).all():
+        w = int(w_blk[0])
+        if w == 0:
+            return np.zeros(n_fields, dtype=np.int64)
+        fld *= w
+        fld += np.repeat(off_blk, k_blk)  # fld is now each field's first bit
+        raw = words.load(fld >> 3)
+        raw <<= (64 - w) - (fld & 7)
+        raw >>= 64 - w
+        return raw
+    w_f = np.repeat(w_blk, k_blk)
+    fld *= w_f
+    fld += np.repeat(off_blk, k_blk)
+    rsh = 64 - w_f
+    mixed = words.load(fld >> 3)
+    mixed <<= rsh - (fld & 7)
+    mixed >>= rsh
+    if (w_blk == 0).any():
+        mixed[w_f == 0] = 0  # a shift by 64 is not a clear-to-zero on every platform
+    return mixed
+
+
+def _decode_compressed_run(
+    buf: npt.NDArray[np.uint8],
+    words: _Words,
+    bases: IntArray,
+    block_pos: IntArray,
+    n_blocks: IntArray,
+    fmt: FrameFormat,
+) -> tuple[IntArray, IntArray]:
+    """Vectorised decode of scanned compressed frames of one format.
+
+    Returns (counts (total, C), samples per frame (F,)). The reference sample is read as one more block of
+    C fields of ``value_bits`` bits (little-endian and sign-extended, exactly like a delta block), placed
+    before the frame's delta blocks, so one field extraction yields every row in output order; one
+    ``cumsum`` over all rows then reconstructs the samples, corrected for the carry between frames.
+    """
+    channels = fmt.channels
+    n_frames = bases.shape[0]
+    n_real = block_pos.shape[0]
+    w_real = buf[block_pos].astype(np.int64)
+    n_real_blk = buf[block_pos + 1].astype(np.int64)
+    # Interleave one reference pseudo-block per frame before that frame's blocks.
+    frame_of_block = np.repeat(np.arange(n_frames, dtype=np.int64), n_blocks)
+    ref_slot = np.cumsum(n_blocks) - n_blocks + np.arange(n_frames, dtype=np.int64)
+    real_slot = np.arange(n_real, dtype=np.int64) + frame_of_block + 1
+    starts = np.empty(n_frames + n_real, dtype=np.int64)
+    widths = np.empty(n_frames + n_real, dtype=np.int64)
+    samples = np.empty(n_frames + n_real, dtype=np.int64)
+    starts[ref_slot] = bases + FRAME_HEADER_BYTES
+    widths[ref_slot] = fmt.value_bits
+    samples[ref_slot] = 1
+    starts[real_slot] = block_pos + 2
+    widths[real_slot] = w_real
+    samples[real_slot] = n_real_blk
+    cum = np.zeros(n_frames + n_real + 1, dtype=np.int64)
+    np.cumsum(samples, out=cum[1:])
+    per_frame = cum[np.append(ref_slot[1:], n_frames + n_real)] - cum[ref_slot]
+
+    total_rows = int(per_frame.sum())
+    rows = _extract_fields(words, starts, widths, samples * channels, total_rows * channels).reshape(
+        total_rows, channels
+    )
+    np.cumsum(rows, axis=0, out=rows)
+    if n_frames > 1:
+        # One cumsum ran over all frames: subtract the running total just before each reference row.
+        ref_rows = np.cumsum(per_frame) - per_frame
+        carry = np.zeros((n_frames, channels), dtype=np.int64)
+        carry[1:] = rows[ref_rows[1:] - 1]
+        rows -= np.repeat(carry, per_frame, axis=0)
+    if fmt.float_bits:
+        # Wrap to signed 32 bits (the int32 view of the float32 bit pattern), as reference and raw values.
+        rows = ((rows + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+    return rows, per_frame
+
+
+def _decode_raw_run(payloads: list[bytes], fmt: FrameFormat) -> tuple[IntArray, IntArray]:
+    """Decode scanned raw payloads of one format: (counts (total, C), samples per payload)."""
+    size = fmt.value_bits // 8
+    per_sample = size * fmt.channels
+    per_frame = np.fromiter((len(p) // per_sample for p in payloads), dtype=np.int64, count=len(payloads))
+    blob = b"".join(payloads)
+    dtype = _RAW_DTYPES.get(size)
+    if dtype is not None:
+        counts = np.frombuffer(blob, dtype=dtype).astype(np.int64).reshape(-1, fmt.channels)
+    else:
+        raw = np.frombuffer(blob, dtype=np.uint8).astype(np.int64).reshape(-1, size)
+        counts = _sign_extend(raw @ _BYTE_WEIGHTS[:size], fmt.value_bits).reshape(-1, fmt.channels)
+    return counts, per_frame
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Decoded:
+    """Pass 2 result over the good frames of a scan."""
+
+    counts: IntArray  # (total, C)
+    values: list[tuple[FrameFormat, int, int]]  # (format, first row, end row) runs
+    sizes: IntArray  # (F,) samples per good frame
+    timestamps_ns: IntArray  # (F,) frame timestamps
+    type_bytes: IntArray  # (F,) frame-type bytes
+
+
+def _decode_scan(scan: _Scan) -> _Decoded:
+    blob = b"".join(scan.parts)
+    buf = np.frombuffer(blob, dtype=np.uint8)
+    words = _Words(blob)
+    bases = np.asarray(scan.base, dtype=np.int64)
+    timestamps = words.load(bases + 1)
+    type_bytes = buf[bases + 9].astype(np.int64)
+    n_blocks = np.asarray(scan.n_blocks, dtype=np.int64)
+    block_pos = np.asarray(scan.block_pos, dtype=np.int64)
+    blk_first = np.cumsum(n_blocks) - n_blocks
+    counts_parts: list[IntArray] = []
+    size_parts: list[IntArray] = []
+    runs: list[tuple[FrameFormat, int, int]] = []
+    row = 0
+    start = 0
+    n_good = len(scan.formats)
+    # Runs of consecutive frames with the same format (normally the whole batch is one run).
+    while start < n_good:
+        fmt = scan.formats[start]
+        end = start + 1
+        while end < n_good and scan.formats[end] is fmt:
+            end += 1
+        if fmt.compressed:
+            b0 = int(blk_first[start])
+            b1 = int(blk_first[end - 1] + n_blocks[end - 1])
+            counts, sizes = _decode_compressed_run(
+                buf, words, bases[start:end], block_pos[b0:b1], n_blocks[start:end], fmt
+            )
+        else:
+            counts, sizes = _decode_raw_run([p[FRAME_HEADER_BYTES:] for p in scan.parts[start:end]], fmt)
+        counts_parts.append(counts)
+        size_parts.append(sizes)
+        runs.append((fmt, row, row + counts.shape[0]))
+        row += counts.shape[0]
+        start = end
+    return _Decoded(
+        counts=counts_parts[0] if len(counts_parts) == 1 else np.concatenate(counts_parts),
+        values=runs,
+        sizes=size_parts[0] if len(size_parts) == 1 else np.concatenate(size_parts),
+        timestamps_ns=timestamps,
+        type_bytes=type_bytes,
+    )
+
+
+def _values(decoded: _Decoded, factor: float | None) -> FloatArray:
+    parts = [counts_to_values(decoded.counts[a:b], fmt, factor) for fmt, a, b in decoded.values]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def decode_delta_payload(
@@ -844,96 +1140,64 @@ def decode_delta_payload(
     ``[W u8][N u8][ceil(W*N*channels/8) bytes]``; within a block, N x channels W-bit two's-complement
     deltas read from an LSB-first bit stream (sample-major, channel-minor). Each block starts on a byte
     boundary. A block with W = 0 contributes N zero deltas (the general rule; the Polar SDK drops such
-    blocks, doc §1.6). With ``wrap_32`` the running sum wraps modulo 2**32 (float32 bit patterns).
+    blocks, doc §1.6). With ``wrap_32`` the running sum wraps to signed 32 bits (float32 bit patterns).
 
     Raises:
         FrameError: payload shorter than the reference sample, a block header or block data running past
-            the end, or W > 32.
+            the end, or W > 32 (offsets relative to the payload).
     """
-    n = len(payload)
-    ref_bytes = channels * ((value_bits + 7) // 8)
-    if n < ref_bytes:
-        raise FrameError(f"compressed payload needs a {ref_bytes}-byte reference sample, got {n}", data_len=n)
-    buf = np.frombuffer(payload, dtype=np.uint8)
-    ref = _read_reference(buf, channels, value_bits)
+    fmt = FrameFormat(
+        kind="acc",
+        compressed=True,
+        channels=channels,
+        value_bits=value_bits,
+        float_bits=wrap_32,
+        scale=1.0,
+        uses_factor=False,
+    )
+    # Reuse the frame scanner on a synthetic header; its offsets are shifted back to the payload.
+    data = bytes(FRAME_HEADER_BYTES) + bytes(payload)
+    if not payload:
+        raise FrameError("empty compressed payload", offset=0, data_len=0)
+    pos = FRAME_HEADER_BYTES + channels * ((value_bits + 7) // 8)
+    try:
+        blocks = _walk_payload_blocks(data, pos, channels)
+    except FrameError as e:
+        raise FrameError(
+            e.message,
+            offset=None if e.offset is None else e.offset - FRAME_HEADER_BYTES,
+            data_len=len(payload),
+        ) from e
+    counts, _ = _decode_compressed_run(
+        np.frombuffer(data, dtype=np.uint8),
+        _Words(data),
+        np.zeros(1, dtype=np.int64),
+        np.asarray(blocks, dtype=np.int64),
+        np.asarray([len(blocks)], dtype=np.int64),
+        fmt,
+    )
+    return counts
 
-    # Walk the block headers: each header position depends on the previous block's size, so this loop is
-    # inherently sequential, but it runs once per block (a few per frame), never per sample.
-    starts: list[int] = []
-    widths: list[int] = []
-    counts: list[int] = []
-    pos = ref_bytes
+
+def _walk_payload_blocks(data: bytes, pos: int, channels: int) -> list[int]:
+    n = len(data)
+    if n < pos:
+        raise FrameError(
+            f"compressed payload needs a reference sample of {pos - FRAME_HEADER_BYTES} bytes", offset=n
+        )
+    blocks: list[int] = []
     while pos < n:
         if pos + 2 > n:
-            raise FrameError("delta block header truncated", offset=pos, data_len=n)
-        w, k = payload[pos], payload[pos + 1]
+            raise FrameError("delta block header truncated", offset=pos)
+        w = data[pos]
         if w > _MAX_DELTA_BITS:
-            raise FrameError(f"delta bit width {w} > {_MAX_DELTA_BITS}", offset=pos, data_len=n)
-        nbytes = (w * k * channels + 7) // 8
-        if pos + 2 + nbytes > n:
-            raise FrameError(
-                f"delta block (W={w}, N={k}) needs {nbytes} bytes, {n - pos - 2} left", offset=pos, data_len=n
-            )
-        starts.append(pos + 2)
-        widths.append(w)
-        counts.append(k)
-        pos += 2 + nbytes
-
-    total = sum(counts)
-    if total == 0:
-        return ref[None, :].copy()
-    w_blk = np.asarray(widths, dtype=np.int64)
-    k_blk = np.asarray(counts, dtype=np.int64) * channels
-    # Per field: its block's width and its first bit in the payload's little-endian bit stream.
-    w_f = np.repeat(w_blk, k_blk)
-    first_field = np.cumsum(k_blk) - k_blk
-    within = np.arange(total * channels, dtype=np.int64) - np.repeat(first_field, k_blk)
-    bit0 = np.repeat(8 * np.asarray(starts, dtype=np.int64), k_blk) + within * w_f
-    wmax = int(w_blk.max())
-    bits = np.unpackbits(buf, bitorder="little")
-    if wmax == 0:
-        deltas = np.zeros(total * channels, dtype=np.int64)
-    else:
-        # Pad so that fields near the end can gather wmax bits without going out of range; the padding
-        # bits are masked out by the per-field weights.
-        bits = np.concatenate([bits, np.zeros(wmax, dtype=np.uint8)])
-        ar = _BIT_RANGE[:wmax]
-        gathered = bits[bit0[:, None] + ar[None, :]]
-        if (w_blk == wmax).all():
-            weights = np.int64(1) << ar
-            u = gathered @ weights
-        else:
-            weights2 = np.where(ar[None, :] < w_f[:, None], np.int64(1) << ar[None, :], 0)
-            u = (gathered * weights2).sum(axis=1)
-        deltas = _sign_extend(u, w_f)
-    out = np.empty((total + 1, channels), dtype=np.int64)
-    out[0] = ref
-    out[1:] = deltas.reshape(total, channels)
-    out = np.cumsum(out, axis=0)
-    if wrap_32:
-        # Wrap the running sum to signed 32 bits (the int32 view of the float32 bit pattern), the same
-        # representation the reference sample and raw frames have.
-        out = ((out + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
-    return out
-
-
-def _decode_raw_payload(payload: bytes, fmt: FrameFormat) -> IntArray:
-    size = fmt.value_bits // 8
-    per_sample = size * fmt.channels
-    n = len(payload)
-    if n % per_sample:
-        raise FrameError(
-            f"raw payload of {n} bytes is not a whole number of {per_sample}-byte samples",
-            offset=FRAME_HEADER_BYTES + n - n % per_sample,
-            data_len=FRAME_HEADER_BYTES + n,
-        )
-    buf = np.frombuffer(payload, dtype=np.uint8)
-    if size in (1, 2, 4):
-        dtype = {1: "<i1", 2: "<i2", 4: "<i4"}[size]
-        return np.frombuffer(payload, dtype=dtype).astype(np.int64).reshape(-1, fmt.channels)
-    raw = buf.astype(np.int64).reshape(-1, size)
-    u = raw @ (np.int64(1) << (8 * np.arange(size, dtype=np.int64)))
-    return _sign_extend(u, fmt.value_bits).reshape(-1, fmt.channels)
+            raise FrameError(f"delta bit width {w} > {_MAX_DELTA_BITS}", offset=pos)
+        end = pos + 2 + (w * data[pos + 1] * channels + 7) // 8
+        if end > n:
+            raise FrameError(f"delta block (W={w}, N={data[pos + 1]}) runs past the end", offset=pos)
+        blocks.append(pos)
+        pos = end
+    return blocks
 
 
 def decode_pmd_counts(data: bytes) -> tuple[PmdFrameHeader, FrameFormat, IntArray]:
@@ -942,26 +1206,48 @@ def decode_pmd_counts(data: bytes) -> tuple[PmdFrameHeader, FrameFormat, IntArra
     Raises:
         FrameError: truncated/malformed frame, unsupported type, or a frame with no samples.
     """
-    header = PmdFrameHeader.from_bytes(data)
-    fmt = frame_format(header.measurement_type, header.frame_type, header.compressed)
-    payload = bytes(data[FRAME_HEADER_BYTES:])
-    if not payload:
-        raise FrameError("PMD frame has no samples", offset=FRAME_HEADER_BYTES, data_len=len(data))
-    try:
-        if fmt.compressed:
-            counts = decode_delta_payload(
-                payload, channels=fmt.channels, value_bits=fmt.value_bits, wrap_32=fmt.float_bits
-            )
-        else:
-            counts = _decode_raw_payload(payload, fmt)
-    except FrameError as e:
-        # Report offsets relative to the whole frame.
-        raise FrameError(
-            e.message,
-            offset=None if e.offset is None else e.offset + FRAME_HEADER_BYTES,
-            data_len=len(data),
-        ) from e
-    return header, fmt, counts
+    scan = _scan([data], None, strict=True, single=True)
+    decoded = _decode_scan(scan)
+    return PmdFrameHeader.from_bytes(data), scan.formats[0], decoded.counts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PmdCountsBatch:
+    """Wire integers of many frames (:func:`decode_pmd_counts_many`).
+
+    Attributes:
+        frame_timestamps_ns: (F,) header timestamps (last sample of each frame).
+        frame_type_bytes: (F,) byte 9 of each frame (0x80 bit = compressed).
+        frame_sizes: (F,) samples per frame.
+        counts: (n, 3) wire integers, frames concatenated in order.
+    """
+
+    frame_timestamps_ns: IntArray
+    frame_type_bytes: IntArray
+    frame_sizes: IntArray
+    counts: IntArray
+
+
+def decode_pmd_counts_many(frames: Sequence[bytes], *, expected_type: int | None = None) -> PmdCountsBatch:
+    """Decode many frames in one vectorised pass (the batch form of :func:`decode_pmd_counts`).
+
+    Raises:
+        FrameError: if any frame is malformed (the message names its index).
+    """
+    if not frames:
+        return PmdCountsBatch(
+            frame_timestamps_ns=np.zeros(0, np.int64),
+            frame_type_bytes=np.zeros(0, np.int64),
+            frame_sizes=np.zeros(0, np.int64),
+            counts=np.zeros((0, 3), np.int64),
+        )
+    decoded = _decode_scan(_scan(frames, expected_type, strict=True))
+    return PmdCountsBatch(
+        frame_timestamps_ns=decoded.timestamps_ns,
+        frame_type_bytes=decoded.type_bytes,
+        frame_sizes=decoded.sizes,
+        counts=decoded.counts,
+    )
 
 
 def pmd_sample_times_ns(
@@ -983,19 +1269,35 @@ def pmd_sample_times_ns(
         raise ValueError("a frame has at least one sample")
     if not sample_rate_hz > 0:
         raise ValueError(f"sample_rate_hz must be positive, got {sample_rate_hz}")
-    t = int(frame_timestamp_ns)
-    i = np.arange(n_samples, dtype=np.int64)
-    if previous_timestamp_ns is None:
-        back = (n_samples - 1 - i).astype(np.int64)
-        if float(sample_rate_hz).is_integer():
-            fs = int(sample_rate_hz)
-            offsets = (back * 2_000_000_000 + fs) // (2 * fs)
-        else:
-            offsets = np.rint(back * (1e9 / sample_rate_hz)).astype(np.int64)
-        return t - offsets
-    p = int(previous_timestamp_ns)
-    span = t - p
-    return p + (span * (i + 1) * 2 + n_samples) // (2 * n_samples)
+    return _sample_times_many(
+        np.asarray([frame_timestamp_ns], dtype=np.int64),
+        np.asarray([previous_timestamp_ns or 0], dtype=np.int64),
+        np.asarray([previous_timestamp_ns is not None]),
+        np.asarray([n_samples], dtype=np.int64),
+        sample_rate_hz,
+    )
+
+
+def _sample_times_many(
+    t_last: IntArray, t_prev: IntArray, spread: npt.NDArray[np.bool_], sizes: IntArray, sample_rate_hz: float
+) -> IntArray:
+    """Vectorised :func:`pmd_sample_times_ns` over many frames (``spread``: use the previous timestamp)."""
+    n_row = np.repeat(sizes, sizes)
+    i = np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    t_row = np.repeat(t_last, sizes)
+    back = n_row - 1 - i
+    if float(sample_rate_hz).is_integer():
+        fs = int(sample_rate_hz)
+        nominal: IntArray = t_row - (back * 2_000_000_000 + fs) // (2 * fs)
+    else:
+        nominal = t_row - np.rint(back * (1e9 / sample_rate_hz)).astype(np.int64)
+    if not spread.any():
+        return nominal
+    p_row = np.repeat(t_prev, sizes)
+    # Callers only spread over plausible spans (a few frame durations), so the product cannot overflow.
+    spread_t = p_row + ((t_row - p_row) * (i + 1) * 2 + n_row) // (2 * n_row)
+    out: IntArray = np.where(np.repeat(spread, sizes), spread_t, nominal)
+    return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1023,7 +1325,7 @@ def decode_pmd_frame(
     previous_timestamp_ns: int | None = None,
     expected_type: int | None = None,
 ) -> PmdFrame:
-    """Decode one PMD data notification (ACC or GYRO; raw or delta-compressed).
+    """Decode one PMD data notification (ACC or GYRO; raw or delta-compressed), statelessly.
 
     Args:
         data: the notification bytes.
@@ -1035,32 +1337,58 @@ def decode_pmd_frame(
     Raises:
         FrameError: truncated or malformed bytes, an unsupported frame type, an unexpected measurement type.
     """
-    header, fmt, counts = decode_pmd_counts(data)
-    if expected_type is not None and header.measurement_type != expected_type & _TYPE_MASK:
-        raise FrameError(
-            f"expected a {_type_name(expected_type)} frame, got {_type_name(header.measurement_type)}",
-            offset=0,
-            data_len=len(data),
-        )
+    scan = _scan(
+        [data], None if expected_type is None else expected_type & _TYPE_MASK, strict=True, single=True
+    )
+    decoded = _decode_scan(scan)
+    header = PmdFrameHeader.from_bytes(data)
     times_ns = pmd_sample_times_ns(
-        header.timestamp_ns, counts.shape[0], sample_rate_hz, previous_timestamp_ns
+        header.timestamp_ns, decoded.counts.shape[0], sample_rate_hz, previous_timestamp_ns
     )
     block = SampleBlock(
-        kind=fmt.kind,
+        kind=scan.formats[0].kind,
         sensor_time_s=times_ns.astype(np.float64) / 1e9,
-        values=counts_to_values(counts, fmt, factor),
+        values=_values(decoded, factor),
     )
-    return PmdFrame(header=header, counts=counts, sample_times_ns=times_ns, block=block)
+    return PmdFrame(header=header, counts=decoded.counts, sample_times_ns=times_ns, block=block)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PmdBatch:
+    """Many notifications of one stream decoded together (:meth:`PmdStreamDecoder.decode_many`).
+
+    Attributes:
+        frame_index: (F,) input index of each decoded frame.
+        frame_timestamps_ns: (F,) header timestamps (sensor time of each frame's last sample).
+        frame_type_bytes: (F,) byte 9 of each frame.
+        frame_sizes: (F,) samples per decoded frame.
+        counts: (n, 3) wire integers of all decoded frames.
+        sample_times_ns: (n,) ns since 2000-01-01 on the sensor clock.
+        block: all samples, in g or deg/s, ``sensor_time_s = sample_times_ns / 1e9``.
+        rejected: (input index, error) of each frame that was skipped as malformed.
+    """
+
+    frame_index: IntArray
+    frame_timestamps_ns: IntArray
+    frame_type_bytes: IntArray
+    frame_sizes: IntArray
+    counts: IntArray
+    sample_times_ns: IntArray
+    block: SampleBlock
+    rejected: tuple[tuple[int, FrameError], ...] = ()
 
 
 class PmdStreamDecoder:
-    """Stateful decoder for one PMD stream (one measurement type), as a BLE session uses it.
+    """Stateful decoder for one PMD stream (one measurement type), as a BLE session or spool reader uses it.
 
     Keeps the previous frame timestamp per frame-type byte (doc §1.8) so samples are spread over the real
     inter-frame interval. When that interval is implausible (not positive, or more than
     ``max_interval_ratio`` times the nominal duration of the frame's samples, e.g. notifications were lost)
     the frame is timed at the nominal rate instead, so a gap stays visible in the timestamps rather than
     being smeared over the samples. Call :meth:`reset` after STOP or a reconnect (doc §4.6).
+
+    :meth:`decode` takes one notification; :meth:`decode_many` takes many (e.g. a whole spool) and decodes
+    them in one vectorised pass, skipping malformed frames.
 
     Attributes:
         frames: frames decoded; gaps: frames timed nominally because the interval was implausible.
@@ -1094,32 +1422,78 @@ class PmdStreamDecoder:
         Raises:
             FrameError: as :func:`decode_pmd_frame`; the decoder state is unchanged then.
         """
-        header, fmt, counts = decode_pmd_counts(data)
-        if header.measurement_type != self.measurement_type:
-            raise FrameError(
-                f"expected a {_type_name(self.measurement_type)} frame, "
-                f"got {_type_name(header.measurement_type)}",
-                offset=0,
-                data_len=len(data),
-            )
-        n = counts.shape[0]
-        prev = self._previous.get(header.frame_type_byte)
-        if prev is not None:
-            span = header.timestamp_ns - prev
-            nominal = n * 1e9 / self.sample_rate_hz
-            if span <= 0 or span > self.max_interval_ratio * nominal:
-                logger.debug("PMD frame interval %d ns vs nominal %.0f ns: timing nominally", span, nominal)
-                self.gaps += 1
-                prev = None
-        times_ns = pmd_sample_times_ns(header.timestamp_ns, n, self.sample_rate_hz, prev)
-        self._previous[header.frame_type_byte] = header.timestamp_ns
-        self.frames += 1
-        block = SampleBlock(
-            kind=fmt.kind,
-            sensor_time_s=times_ns.astype(np.float64) / 1e9,
-            values=counts_to_values(counts, fmt, self.factor),
+        batch = self._decode([data], strict=True, single=True)
+        return PmdFrame(
+            header=PmdFrameHeader.from_bytes(data),
+            counts=batch.counts,
+            sample_times_ns=batch.sample_times_ns,
+            block=batch.block,
         )
-        return PmdFrame(header=header, counts=counts, sample_times_ns=times_ns, block=block)
+
+    def decode_many(self, frames: Sequence[bytes]) -> PmdBatch:
+        """Decode the next notifications of this stream in one pass; malformed ones are skipped and listed.
+
+        Same result as calling :meth:`decode` on each frame in order and concatenating the blocks of those
+        that decode, but the per-sample work runs once over all frames.
+        """
+        return self._decode(frames, strict=False)
+
+    def _decode(self, frames: Sequence[bytes], *, strict: bool, single: bool = False) -> PmdBatch:
+        scan = _scan(frames, self.measurement_type, strict=strict, single=single)
+        rejected = tuple(scan.rejected)
+        if not scan.index:
+            kind: SampleKind = "gyro" if self.measurement_type == MeasurementType.GYRO else "acc"
+            z = np.zeros(0, np.int64)
+            return PmdBatch(
+                frame_index=z,
+                frame_timestamps_ns=z,
+                frame_type_bytes=z,
+                frame_sizes=z,
+                counts=np.zeros((0, 3), np.int64),
+                sample_times_ns=z,
+                block=SampleBlock.empty(kind),
+                rejected=rejected,
+            )
+        decoded = _decode_scan(scan)
+        times_ns = self._times(decoded.timestamps_ns, decoded.type_bytes, decoded.sizes)
+        block = SampleBlock(
+            kind=scan.formats[0].kind,
+            sensor_time_s=times_ns.astype(np.float64) / 1e9,
+            values=_values(decoded, self.factor),
+        )
+        return PmdBatch(
+            frame_index=np.asarray(scan.index, dtype=np.int64),
+            frame_timestamps_ns=decoded.timestamps_ns,
+            frame_type_bytes=decoded.type_bytes,
+            frame_sizes=decoded.sizes,
+            counts=decoded.counts,
+            sample_times_ns=times_ns,
+            block=block,
+            rejected=rejected,
+        )
+
+    def _times(self, t_last: IntArray, type_bytes: IntArray, sizes: IntArray) -> IntArray:
+        """Per-sample times, updating the previous-timestamp state (vectorised per frame-type byte)."""
+        t_prev = np.zeros_like(t_last)
+        has_prev = np.zeros(t_last.shape[0], dtype=bool)
+        for tb in np.unique(type_bytes).tolist():
+            idx = np.flatnonzero(type_bytes == tb)
+            stored = self._previous.get(tb)
+            t_prev[idx[1:]] = t_last[idx[:-1]]
+            has_prev[idx[1:]] = True
+            if stored is not None:
+                t_prev[idx[0]] = stored
+                has_prev[idx[0]] = True
+            self._previous[tb] = int(t_last[idx[-1]])
+        span = t_last - t_prev
+        nominal = sizes * (1e9 / self.sample_rate_hz)
+        spread = has_prev & (span > 0) & (span <= self.max_interval_ratio * nominal)
+        gaps = int((has_prev & ~spread).sum())
+        if gaps:
+            logger.debug("%d PMD frame interval(s) implausible: timed at the nominal rate", gaps)
+        self.gaps += gaps
+        self.frames += int(t_last.shape[0])
+        return _sample_times_many(t_last, t_prev, spread, sizes, self.sample_rate_hz)
 
 
 # --------------------------------------------------------------------------------------------------------

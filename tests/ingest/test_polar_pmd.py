@@ -34,6 +34,7 @@ from ingest.polar_pmd import (
     counts_to_values,
     decode_delta_payload,
     decode_pmd_counts,
+    decode_pmd_counts_many,
     decode_pmd_frame,
     encode_pmd_frame,
     encode_pmd_frames,
@@ -584,8 +585,7 @@ def test_settings_roundtrip(
     assert PmdSettings.from_bytes(raw) == s
     # CHANNELS values are one byte each (doc §1.3.2).
     if ch:
-        i = raw.index(bytes((4, len(ch))))
-        assert raw[i + 2 : i + 2 + len(ch)] == bytes(ch)
+        assert bytes(PmdSettings(channels=tuple(ch))) == bytes((4, len(ch), *ch))
     resp = PmdResponse.success(PmdOp.GET_MEASUREMENT_SETTINGS, ACC, raw)
     for size in (6, 20, 229):
         assert join_response_packets(resp.to_packets(size)) == resp
@@ -623,3 +623,73 @@ def test_encoder_rejects_bad_arguments() -> None:
 def test_float32_struct_matches_doc_factor() -> None:
     # The doc's factor bytes 40 DA 7F 39 are float32 LE 0.000244.
     assert struct.unpack("<f", hx("40 DA 7F 39"))[0] == pytest.approx(0.000244, rel=1e-4)
+
+
+@FAST
+@given(value_streams(), st.lists(st.integers(0, 10**6), max_size=4), st.booleans())
+def test_decode_many_equals_decoding_one_by_one(
+    case: tuple[int, int, bool, np.ndarray, float | None, int, int | None], bad: list[int], mixed: bool
+) -> None:
+    mtype, ftype, comp, vals, factor, max_bytes, bit_width = case
+    fs = 52
+    t_ns = 757_382_400_000_000_000 + (np.arange(vals.shape[0], dtype=np.int64) * 2 * 10**9 + fs) // (2 * fs)
+    kw = {"factor": factor, "max_frame_bytes": max_bytes}
+    frames = encode_pmd_frames(
+        mtype, vals, t_ns, frame_type=ftype, compressed=comp, bit_width=bit_width, **kw
+    )
+    if mixed and mtype == ACC and ftype == 1:
+        # Interleave another frame type of the same stream: separate runs, separate previous timestamps.
+        other = encode_pmd_frames(mtype, vals, t_ns, frame_type=1, compressed=not comp, **kw)
+        frames = [f for pair in zip(frames, other, strict=False) for f in pair]
+    frames = list(frames)
+    for b in bad:
+        j = b % len(frames)
+        frames[j] = frames[j][: 5 + b % 7]  # always shorter than a header: malformed
+    one = PmdStreamDecoder(mtype, sample_rate_hz=fs, factor=factor)
+    blocks, rejected = [], []
+    for i, f in enumerate(frames):
+        try:
+            blocks.append(one.decode(f))
+        except FrameError:
+            rejected.append(i)
+    many = PmdStreamDecoder(mtype, sample_rate_hz=fs, factor=factor)
+    batch = many.decode_many(frames)
+    assert [i for i, _ in batch.rejected] == rejected
+    assert all(isinstance(e, FrameError) for _, e in batch.rejected)
+    assert batch.frame_index.tolist() == [i for i in range(len(frames)) if i not in rejected]
+    if blocks:
+        np.testing.assert_array_equal(batch.block.values, np.concatenate([b.block.values for b in blocks]))
+        np.testing.assert_array_equal(
+            batch.sample_times_ns, np.concatenate([b.sample_times_ns for b in blocks])
+        )
+        np.testing.assert_array_equal(batch.counts, np.concatenate([b.counts for b in blocks]))
+        assert batch.frame_timestamps_ns.tolist() == [b.header.timestamp_ns for b in blocks]
+        assert batch.frame_sizes.tolist() == [b.counts.shape[0] for b in blocks]
+    else:
+        assert batch.block.n_samples == 0
+    assert (many.frames, many.gaps) == (one.frames, one.gaps)
+    if not rejected and not (mixed and mtype == ACC and ftype == 1):
+        counts_batch = decode_pmd_counts_many(frames)
+        np.testing.assert_array_equal(counts_batch.counts, batch.counts)
+    elif rejected:
+        with pytest.raises(FrameError, match=f"frame {rejected[0]}"):
+            decode_pmd_counts_many(frames)
+
+
+def test_decode_many_empty_and_state() -> None:
+    dec = PmdStreamDecoder(GYRO, sample_rate_hz=52)
+    empty = dec.decode_many([])
+    assert empty.block.kind == "gyro" and empty.block.n_samples == 0 and empty.rejected == ()
+    assert decode_pmd_counts_many([]).counts.shape == (0, 3)
+    # The previous timestamp carries from decode_many into decode: the next frame is spread, not nominal.
+    ts = 757_382_400_000_000_000
+    z = np.zeros((4, 3), np.int64)
+    dec.decode_many([encode_pmd_frame(GYRO, z, timestamp_ns=ts, frame_type=0, compressed=True)])
+    nxt = dec.decode(encode_pmd_frame(GYRO, z, timestamp_ns=ts + 80_000_000, frame_type=0, compressed=True))
+    assert nxt.sample_times_ns.tolist() == [ts + 20_000_000 * k for k in (1, 2, 3, 4)]
+    dec.reset()
+    again = dec.decode(
+        encode_pmd_frame(GYRO, z, timestamp_ns=ts + 160_000_000, frame_type=0, compressed=True)
+    )
+    assert again.sample_times_ns[-1] == ts + 160_000_000
+    assert np.abs(np.diff(again.sample_times_ns) - 1e9 / 52).max() < 1  # nominal 52 Hz after the reset
