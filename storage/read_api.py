@@ -168,7 +168,7 @@ VIEW_SQL: dict[str, str] = {
     """,
     "v_sessions": """
         WITH set_agg AS (
-            SELECT session_id, count(*) AS n_sets, sum(n_reps) AS n_reps,
+            SELECT session_id, count(*) AS n_sets, CAST(sum(n_reps) AS BIGINT) AS n_reps,
                    CASE WHEN count(DISTINCT load_unit) <= 1 THEN sum(volume_load) END AS volume_load,
                    sum(tut_s) AS tut_s
             FROM v_sets GROUP BY session_id
@@ -197,7 +197,7 @@ VIEW_SQL: dict[str, str] = {
                    min(date_trunc('week', session_date))::DATE          AS week_start,
                    count(DISTINCT session_id)                           AS n_sessions,
                    count(*)                                             AS n_sets,
-                   sum(n_reps)                                          AS n_reps,
+                   CAST(sum(n_reps) AS BIGINT)                          AS n_reps,
                    -- volume in mixed units (band levels + kg) means nothing, so it is NULL then
                    CASE WHEN count(DISTINCT load_unit) <= 1 THEN sum(volume_load) END AS volume_load,
                    CASE WHEN count(DISTINCT load_unit) = 1 THEN any_value(load_unit)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
+
+from processing.records import Recording, Side
+from simulate import SessionSpec, simulate_session
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = REPO_ROOT / "storage" / "migrations"
@@ -291,3 +294,72 @@ def hand_samples() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def handmade_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database with the four hand-made sessions above (never written to by tests)."""
     return build_handmade_db(tmp_path_factory.mktemp("handmade") / "hipsync.duckdb")
+
+
+# --- a small training program, imported through the real writer API, for the notebooks ------------------
+
+# Monday 2026-11-02; the program runs three ISO weeks (W45-W47), Monday sensor on the left thigh,
+# Thursday on the right, with one overload step per exercise (band red -> blue, ankle 1 kg -> 2 kg).
+PROGRAM_START = datetime(2026, 11, 2, 7, 30, tzinfo=UTC)
+PROGRAM_WEEKS = 3
+
+
+def program_specs() -> list[tuple[int, SessionSpec]]:
+    """(seed, spec) of each session: short simulated sessions, two exercises, two sets each."""
+    specs = []
+    for week in range(PROGRAM_WEEKS):
+        band = "band:red" if week < 2 else "band:blue"
+        ankle = "ankle:1kg" if week < 1 else "ankle:2kg"
+        for day, side in ((0, "left"), (3, "right")):
+            specs.append(
+                (
+                    100 + 10 * week + day,
+                    SessionSpec(
+                        exercises=("clamshell", "side_lying_leg_raise"),
+                        sets_per_exercise=2,
+                        reps_per_set=(6 + week, 7 + week),
+                        loads={"clamshell": band, "side_lying_leg_raise": ankle},
+                        side=side,
+                        both_sides=False,
+                        walking=False,
+                        rest_s=(8.0, 12.0),
+                        lead_s=(3.0, 5.0),
+                        fs_hz=50.0,
+                        started_at=PROGRAM_START + timedelta(days=7 * week + day),
+                    ),
+                )
+            )
+    return specs
+
+
+def build_program_home(home: Path) -> Path:
+    """$HIPSYNC_HOME with a database of the program above, written by ``storage.sync.import_recording``.
+
+    The simulator's ground truth is stored as the analysis, so the notebooks show known numbers whatever
+    state the detection algorithm is in (notebook 03 runs the algorithm itself).
+    """
+    from flows.plots import analysis_from_json
+    from storage.sync import import_recording
+
+    db = home / "hipsync.duckdb"
+    for seed, spec in program_specs():
+        sim = simulate_session(seed, spec=spec)
+        rec = Recording(
+            time_s=sim.time_s,
+            accel_g=sim.accel_g,
+            gyro_dps=sim.gyro_dps,
+            fs_hz=sim.fs_hz,
+            side=Side(sim.side),
+            profile="simulated",
+            started_at=sim.started_at,
+        )
+        loads = [s["load"] for s in sim.truth["sets"]]
+        result = import_recording(db, rec, analysis=analysis_from_json(sim.truth), loads=loads)
+        assert result.status == "analysed", result
+    return home
+
+
+@pytest.fixture(scope="session")
+def program_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A HIPSYNC_HOME directory holding three weeks of simulated training (six sessions, both legs)."""
+    return build_program_home(tmp_path_factory.mktemp("program-home"))

@@ -1,0 +1,435 @@
+"""Plot and table helpers that keep the analysis notebooks (``notebooks/*.ipynb``) short.
+
+Every function draws on an ``Axes`` the caller made (``fig, ax = plt.subplots()`` in a notebook), so nothing
+here touches global pyplot state, and every axis it labels carries its unit (s, g, deg/s, deg).
+Tabular inputs are anything indexable by column name that returns array-likes: a pandas DataFrame, a
+``dict`` of lists, or DuckDB's ``fetchnumpy()`` result. No Prefect here: notebooks import this module.
+
+Besides plots there are two small pure helpers the notebooks need:
+
+- :func:`thigh_tilt_deg`: a mounting-invariant thigh angle for display (tilt of gravity away from its
+  median direction in the sensor frame).
+- :func:`match_reps`: pairs detected reps with ground-truth reps to measure counting and phase-timing
+  errors (notebook 03).
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from matplotlib import dates as mdates
+from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator, ScalarFormatter
+
+from processing.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
+
+FloatArray = npt.NDArray[np.float64]
+
+__all__ = [
+    "PHASE_COLOURS",
+    "Columns",
+    "RepMatch",
+    "analysis_from_json",
+    "match_reps",
+    "plot_angle_with_sets",
+    "plot_count_errors",
+    "plot_left_right",
+    "plot_raw",
+    "plot_rep_phases",
+    "plot_timing_errors",
+    "plot_trend",
+    "rep_table",
+    "reps_from_json",
+    "thigh_tilt_deg",
+]
+
+PHASE_COLOURS: dict[str, str] = {
+    "concentric": "#d95f02",
+    "top_hold": "#7570b3",
+    "eccentric": "#1b9e77",
+}
+_AXIS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c")
+_SET_COLOUR = "#bbbbbb"
+_REP_COLOURS = ("#9ecae1", "#fdd0a2")
+
+
+class Columns(Protocol):
+    """Anything with ``table["column"]`` returning an array-like (DataFrame, dict of arrays)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def _col(table: Columns, name: str) -> npt.NDArray[Any]:
+    return np.asarray(table[name])
+
+
+def _label(value: object) -> str:
+    return "?" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+# --- signals --------------------------------------------------------------------------------------------
+
+
+def thigh_tilt_deg(recording: Recording, *, smooth_s: float = 0.25) -> FloatArray:
+    """Angle (deg) between the low-passed acceleration and its median direction over the recording.
+
+    With the thigh mostly still between sets, the median direction is the resting pose, so this reads as
+    "how far the thigh is raised from rest", whatever way the sensor sits in its strap. It is blind to
+    rotation about the vertical (seated abduction), where the analysis uses the gyroscope instead; it is
+    meant for display, not for measuring ROM. Shape (n,), same time axis as ``recording.time_s``.
+    """
+    acc = recording.accel_g
+    if recording.n_samples == 0:
+        return np.zeros(0)
+    if recording.fs_hz is not None:
+        fs_hz = recording.fs_hz
+    elif recording.n_samples > 1:
+        fs_hz = 1.0 / float(np.median(np.diff(recording.time_s)))
+    else:
+        fs_hz = 1.0
+    width = max(1, round(smooth_s * fs_hz))
+    kernel = np.ones(width) / width
+    # a moving average is enough here: it only has to suppress vibration for a readable trace
+    smooth = np.column_stack([np.convolve(acc[:, i], kernel, mode="same") for i in range(3)])
+    norm = np.linalg.norm(smooth, axis=1, keepdims=True)
+    unit = smooth / np.maximum(norm, 1e-9)
+    ref = np.median(unit, axis=0)
+    ref = ref / max(float(np.linalg.norm(ref)), 1e-9)
+    return np.asarray(np.degrees(np.arccos(np.clip(unit @ ref, -1.0, 1.0))), dtype=np.float64)
+
+
+def plot_raw(recording: Recording, ax_acc: Axes, ax_gyro: Axes | None = None) -> None:
+    """Raw acceleration (g) and, if present, angular rate (deg/s) per sensor axis against time (s)."""
+    for i, axis in enumerate("xyz"):
+        ax_acc.plot(recording.time_s, recording.accel_g[:, i], lw=0.7, color=_AXIS_COLOURS[i], label=axis)
+    ax_acc.set_ylabel("acceleration (g)")
+    ax_acc.legend(loc="upper right", ncol=3, fontsize="small")
+    if ax_gyro is None:
+        ax_acc.set_xlabel("time (s)")
+        return
+    if recording.gyro_dps is None:
+        ax_gyro.text(
+            0.5, 0.5, "no gyroscope on this sensor", ha="center", va="center", transform=ax_gyro.transAxes
+        )
+    else:
+        for i, axis in enumerate("xyz"):
+            ax_gyro.plot(
+                recording.time_s, recording.gyro_dps[:, i], lw=0.7, color=_AXIS_COLOURS[i], label=axis
+            )
+        ax_gyro.legend(loc="upper right", ncol=3, fontsize="small")
+    ax_gyro.set_ylabel("angular rate (deg/s)")
+    ax_gyro.set_xlabel("time (s)")
+
+
+def plot_angle_with_sets(
+    time_s: FloatArray, angle_deg: FloatArray, analysis: SessionAnalysis, ax: Axes, *, ylabel: str = ""
+) -> None:
+    """The angle trace with each set shaded grey and its reps shaded in alternating colours.
+
+    Sets are labelled with their exercise, side and rep count above the trace.
+    """
+    ax.plot(time_s, angle_deg, color="black", lw=0.8, label="thigh angle")
+    top = float(np.nanmax(angle_deg)) if angle_deg.size else 1.0
+    for k, s in enumerate(analysis.sets, start=1):
+        ax.axvspan(s.start_s, s.end_s, color=_SET_COLOUR, alpha=0.35, lw=0)
+        for j, r in enumerate(s.reps):
+            ax.axvspan(
+                r.start_s, r.end_s, color=_REP_COLOURS[j % 2], alpha=0.6 if not r.partial else 0.25, lw=0
+            )
+        side = "" if s.side is None else f" {s.side}"
+        ax.text(
+            (s.start_s + s.end_s) / 2,
+            top,
+            f"set {k}: {s.exercise}{side}\n{len(s.reps)} reps",
+            ha="center",
+            va="bottom",
+            fontsize="small",
+        )
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(ylabel or "thigh angle from rest (deg)")
+    ax.margins(y=0.25)
+
+
+def plot_rep_phases(
+    time_s: FloatArray,
+    angle_deg: FloatArray,
+    rep: Rep,
+    ax: Axes,
+    *,
+    pad_s: float = 1.0,
+    ylabel: str = "",
+) -> None:
+    """One rep zoomed in: concentric, top hold and eccentric phases shaded, boundaries as dashed lines."""
+    sel = (time_s >= rep.start_s - pad_s) & (time_s <= rep.end_s + pad_s)
+    ax.plot(time_s[sel], angle_deg[sel], color="black", lw=1.2)
+    spans = (
+        ("concentric", rep.start_s, rep.top_start_s),
+        ("top_hold", rep.top_start_s, rep.top_end_s),
+        ("eccentric", rep.top_end_s, rep.end_s),
+    )
+    for name, a, b in spans:
+        ax.axvspan(
+            a, b, color=PHASE_COLOURS[name], alpha=0.3, lw=0, label=f"{name.replace('_', ' ')} {b - a:.2f} s"
+        )
+    for t in (rep.start_s, rep.top_start_s, rep.top_end_s, rep.end_s):
+        ax.axvline(t, color="black", ls="--", lw=0.6)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(ylabel or "thigh angle from rest (deg)")
+    ax.legend(loc="upper right", fontsize="small")
+    ax.set_title(f"one rep: ROM {rep.rom_deg:.1f} deg")
+
+
+# --- tables ---------------------------------------------------------------------------------------------
+
+
+def rep_table(analysis: SessionAnalysis) -> list[dict[str, Any]]:
+    """One row per rep: set, rep, exercise, side, tempo phases (s), time under tension (s), ROM (deg)."""
+    rows: list[dict[str, Any]] = []
+    for k, s in enumerate(analysis.sets, start=1):
+        for j, (r, ph) in enumerate(zip(s.reps, s.tempo(), strict=True), start=1):
+            rows.append(
+                {
+                    "set": k,
+                    "rep": j,
+                    "exercise": str(s.exercise),
+                    "side": None if s.side is None else str(s.side),
+                    "concentric_s": round(ph.concentric_s, 2),
+                    "top_hold_s": round(ph.top_hold_s, 2),
+                    "eccentric_s": round(ph.eccentric_s, 2),
+                    "bottom_pause_s": None if ph.bottom_pause_s is None else round(ph.bottom_pause_s, 2),
+                    "tut_s": round(ph.time_under_tension_s, 2),
+                    "rom_deg": round(r.rom_deg, 1),
+                    "partial": r.partial,
+                }
+            )
+    return rows
+
+
+# --- weekly trends --------------------------------------------------------------------------------------
+
+
+def plot_trend(
+    table: Columns,
+    y: str,
+    ax: Axes,
+    *,
+    ylabel: str,
+    x: str = "week_start",
+    groups: Sequence[str] = ("exercise", "side"),
+    marker: str = "o",
+    steps: bool = False,
+    integer: bool = False,
+) -> None:
+    """One line per group (default exercise x side) of column ``y`` against ``x`` (default the week's Monday).
+
+    ``ylabel`` must carry the unit, e.g. ``"median concentric (s)"``. Rows with a missing ``y`` are skipped.
+    ``steps`` draws a staircase (a load holds until it changes); ``integer`` keeps y ticks whole (counts).
+    Weekly x axes are labelled with ISO weeks (``2026-W45``).
+    """
+    xs = _col(table, x)
+    ys = np.asarray(_col(table, y), dtype=np.float64)
+    keys = list(zip(*(_col(table, g) for g in groups), strict=True)) if groups else [()] * len(xs)
+    for key in sorted(set(keys), key=lambda k: tuple(_label(v) for v in k)):
+        sel = np.array([k == key for k in keys], dtype=bool) & np.isfinite(ys)
+        if not sel.any():
+            continue
+        order = np.argsort(xs[sel])
+        ax.plot(
+            xs[sel][order],
+            ys[sel][order],
+            marker=marker,
+            drawstyle="steps-post" if steps else "default",
+            label=" ".join(_label(v).replace("_", " ") for v in key),
+        )
+    ax.set_ylabel(ylabel)
+    if x == "week_start":
+        ax.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO))  # type: ignore[no-untyped-call]
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%G-W%V"))  # type: ignore[no-untyped-call]
+        ax.set_xlabel("ISO week")
+    else:
+        ax.set_xlabel(x.replace("_", " "))
+    if integer:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # offsets like "+7" on the axis hide the actual values of nearly constant series
+    fmt = ax.yaxis.get_major_formatter()
+    if isinstance(fmt, ScalarFormatter):
+        fmt.set_useOffset(False)
+    if keys:
+        ax.legend(fontsize="small")
+    ax.tick_params(axis="x", labelrotation=30)
+
+
+def plot_left_right(table: Columns, y: str, ax: Axes, *, ylabel: str, by: str = "exercise") -> None:
+    """Grouped bars: for each ``by`` value, the left and the right side's ``y`` next to each other."""
+    cats = _col(table, by)
+    sides = _col(table, "side")
+    ys = np.asarray(_col(table, y), dtype=np.float64)
+    names = sorted({str(c) for c in cats})
+    width = 0.38
+    for offset, side, colour in ((-width / 2, "left", "#4c72b0"), (width / 2, "right", "#dd8452")):
+        vals = []
+        for name in names:
+            sel = (cats.astype(str) == name) & (sides.astype(str) == side) & np.isfinite(ys)
+            vals.append(float(ys[sel].mean()) if sel.any() else np.nan)
+        ax.bar(np.arange(len(names)) + offset, vals, width, label=side, color=colour)
+    labels = [textwrap.fill(n.replace("_", " "), 14) for n in names]
+    ax.set_xticks(np.arange(len(names)), labels, fontsize="small")
+    ax.set_ylabel(ylabel)
+    ax.margins(y=0.2)
+    ax.legend(title="side", loc="upper center", ncol=2, fontsize="small")
+
+
+# --- algorithm check ------------------------------------------------------------------------------------
+
+
+def analysis_from_json(doc: Mapping[str, Any], *, algorithm_version: str = "json") -> SessionAnalysis:
+    """A :class:`SessionAnalysis` from an ``analyze --json``-shaped document (an analysis or the simulator's
+    ground truth); keys it does not know (such as the simulator's ``load``) are ignored.
+    """
+    sets: list[ExerciseSet] = []
+    for s in doc.get("sets", []):
+        reps = tuple(
+            Rep(
+                start_s=float(r["start"]),
+                top_start_s=float(r["top_start"]),
+                top_end_s=float(r["top_end"]),
+                end_s=float(r["end"]),
+                rom_deg=float(r.get("rom_deg", math.nan)),
+                partial=bool(r.get("partial", False)),
+            )
+            for r in s.get("reps", [])
+        )
+        side = s.get("side")
+        sets.append(
+            ExerciseSet(
+                exercise=Exercise(s.get("exercise", "unknown")),
+                side=None if side is None else Side(side),
+                start_s=float(s.get("start", reps[0].start_s if reps else 0.0)),
+                end_s=float(s.get("end", reps[-1].end_s if reps else 0.0)),
+                reps=reps,
+                velocity_loss=s.get("velocity_loss"),
+            )
+        )
+    return SessionAnalysis(sets=tuple(sets), algorithm_version=algorithm_version)
+
+
+def reps_from_json(doc: Mapping[str, Any]) -> list[Rep]:
+    """The reps of an ``analyze --json``-shaped document (analysis or simulator ground truth), in order."""
+    return _all_reps(analysis_from_json(doc))
+
+
+def _all_reps(analysis_or_sets: SessionAnalysis | Iterable[ExerciseSet]) -> list[Rep]:
+    sets = analysis_or_sets.sets if isinstance(analysis_or_sets, SessionAnalysis) else analysis_or_sets
+    return [r for s in sets for r in s.reps]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepMatch:
+    """Detected reps paired with true reps by time overlap (:func:`match_reps`).
+
+    ``pairs`` holds (true index, detected index); errors are detected minus true, in seconds, per
+    boundary (``start``, ``top_start``, ``top_end``, ``end``) and per phase duration (``concentric``,
+    ``top_hold``, ``eccentric``), shape (n_pairs,) each; ``rom_error_deg`` likewise in degrees.
+    """
+
+    n_true: int
+    n_detected: int
+    pairs: tuple[tuple[int, int], ...]
+    boundary_error_s: dict[str, FloatArray]
+    phase_error_s: dict[str, FloatArray]
+    rom_error_deg: FloatArray
+
+    @property
+    def missed(self) -> int:
+        return self.n_true - len(self.pairs)
+
+    @property
+    def extra(self) -> int:
+        return self.n_detected - len(self.pairs)
+
+
+def match_reps(
+    truth: Sequence[Rep] | SessionAnalysis, detected: Sequence[Rep] | SessionAnalysis, *, min_iou: float = 0.3
+) -> RepMatch:
+    """Pair true and detected reps one-to-one, greedily by interval overlap (intersection over union of
+    ``start``-``end``, at least ``min_iou``): the same rule as :func:`processing.evaluation.score_session`,
+    which gives the summary numbers; this adds the per-boundary errors the notebooks plot.
+    """
+    t_reps = _all_reps(truth) if isinstance(truth, SessionAnalysis) else list(truth)
+    d_reps = _all_reps(detected) if isinstance(detected, SessionAnalysis) else list(detected)
+    candidates: list[tuple[float, int, int]] = []
+    for i, t in enumerate(t_reps):
+        for j, d in enumerate(d_reps):
+            inter = min(t.end_s, d.end_s) - max(t.start_s, d.start_s)
+            union = max(t.end_s, d.end_s) - min(t.start_s, d.start_s)
+            if inter > 0 and union > 0 and inter / union >= min_iou:
+                candidates.append((inter / union, i, j))
+    used_t: set[int] = set()
+    used_d: set[int] = set()
+    pairs: list[tuple[int, int]] = []
+    for _overlap, i, j in sorted(candidates, reverse=True):
+        if i not in used_t and j not in used_d:
+            pairs.append((i, j))
+            used_t.add(i)
+            used_d.add(j)
+    pairs.sort()
+
+    def diffs(get: Any) -> FloatArray:
+        return np.array([get(d_reps[j]) - get(t_reps[i]) for i, j in pairs], dtype=np.float64)
+
+    boundary = {
+        "start": diffs(lambda r: r.start_s),
+        "top_start": diffs(lambda r: r.top_start_s),
+        "top_end": diffs(lambda r: r.top_end_s),
+        "end": diffs(lambda r: r.end_s),
+    }
+    phase = {
+        "concentric": diffs(lambda r: r.top_start_s - r.start_s),
+        "top_hold": diffs(lambda r: r.top_end_s - r.top_start_s),
+        "eccentric": diffs(lambda r: r.end_s - r.top_end_s),
+    }
+    return RepMatch(
+        n_true=len(t_reps),
+        n_detected=len(d_reps),
+        pairs=tuple(pairs),
+        boundary_error_s=boundary,
+        phase_error_s=phase,
+        rom_error_deg=diffs(lambda r: r.rom_deg),
+    )
+
+
+def plot_count_errors(
+    names: Sequence[str], true_counts: Sequence[int], detected_counts: Sequence[int], ax: Axes
+) -> None:
+    """True against detected rep counts per recording (bars), with the difference written above."""
+    x = np.arange(len(names))
+    ax.bar(x - 0.2, true_counts, 0.4, label="true", color="#999999")
+    ax.bar(x + 0.2, detected_counts, 0.4, label="detected", color="#4c72b0")
+    for xi, t, d in zip(x, true_counts, detected_counts, strict=True):
+        ax.text(float(xi), max(t, d), f"{d - t:+d}", ha="center", va="bottom", fontsize="small")
+    ax.set_xticks(x, list(names), rotation=30, ha="right", fontsize="small")
+    ax.set_ylabel("reps (count)")
+    ax.legend()
+
+
+def plot_timing_errors(errors_s: Mapping[str, FloatArray], ax: Axes, *, title: str = "") -> None:
+    """Box plot of timing errors (detected minus true, s) per boundary or phase; n shown per box."""
+    names = [k for k, v in errors_s.items() if len(v)]
+    if not names:
+        ax.text(0.5, 0.5, "no matched reps", ha="center", va="center", transform=ax.transAxes)
+        ax.set_ylabel("error (s)")
+        return
+    ax.boxplot([errors_s[k] for k in names], showfliers=True)
+    ax.set_xticks(
+        np.arange(1, len(names) + 1), [f"{k.replace('_', ' ')}\nn={len(errors_s[k])}" for k in names]
+    )
+    ax.axhline(0.0, color="black", lw=0.6)
+    ax.set_ylabel("error, detected - true (s)")
+    if title:
+        ax.set_title(title)

@@ -1,0 +1,118 @@
+"""Every notebook runs top to bottom against a database built through the real writer API.
+
+The kernel is the project's own interpreter (a kernelspec written to a temp dir that points at
+``sys.executable``), so the notebooks import this checkout's packages whatever kernels the machine has.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+KERNEL_NAME = "hipsync-test"
+
+
+@pytest.fixture(scope="module")
+def kernel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A JUPYTER_PATH entry with one kernelspec running this interpreter."""
+    root = tmp_path_factory.mktemp("jupyter")
+    spec = root / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "hipsync test", "language": "python"})
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def executed(kernel_dir: Path, program_home: Path) -> dict[str, nbformat.NotebookNode | CellExecutionError]:
+    """Every notebook executed top to bottom, in ONE kernel with its namespace reset between notebooks.
+
+    Sharing the kernel pays its start and the heavy imports (pandas, matplotlib, scipy) once instead of
+    three times; ``%reset -f`` gives each notebook an empty namespace, so none leans on another's variables.
+    """
+    results: dict[str, nbformat.NotebookNode | CellExecutionError] = {}
+    with pytest.MonkeyPatch.context() as mp:
+        # the kernel inherits this environment: HIPSYNC_HOME selects the fixture's data
+        mp.setenv("HIPSYNC_HOME", str(program_home))
+        mp.setenv("JUPYTER_PATH", str(kernel_dir))
+        mp.delenv("HIPSYNC_REAL_DATA", raising=False)
+        client = NotebookClient(
+            nbformat.v4.new_notebook(),
+            kernel_name=KERNEL_NAME,
+            timeout=120,
+            allow_errors=False,
+            resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+        )
+        reset = nbformat.v4.new_code_cell(
+            "%reset -f\nimport matplotlib.pyplot as plt\nplt.close('all')\ndel plt"
+        )
+        with client.setup_kernel():
+            for path in NOTEBOOKS:
+                nb = nbformat.read(path, as_version=4)
+                client.nb = nb
+                client.reset_execution_trackers()
+                client.execute_cell(reset, 0)
+                try:
+                    for index, cell in enumerate(nb.cells):
+                        client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                except CellExecutionError as e:
+                    results[path.stem] = e
+                else:
+                    results[path.stem] = nb
+    return results
+
+
+def _text(nb: nbformat.NotebookNode) -> str:
+    parts = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            parts.append(o.get("text", ""))
+            parts.append(o.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def test_there_are_three_notebooks() -> None:
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_session_explorer.ipynb",
+        "02_weekly_progress.ipynb",
+        "03_algorithm_check.ipynb",
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_is_committed_without_outputs(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code, "a notebook without code"
+    assert all(not c.outputs and c.execution_count is None for c in code), "run nbstripout on it"
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and "needs" in first.source, "the first cell says what it needs"
+    assert "HIPSYNC_HOME" in first.source
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_top_to_bottom(
+    path: Path, executed: dict[str, nbformat.NotebookNode | CellExecutionError]
+) -> None:
+    nb = executed[path.stem]
+    if isinstance(nb, CellExecutionError):
+        pytest.fail(f"{path.name} failed:\n{nb}")
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    n_images = sum("image/png" in o.get("data", {}) for o in outputs)
+    assert n_images >= 3, f"expected plots, got {n_images} images"
+    if path.stem.startswith("03"):
+        text = _text(nb)
+        assert "uci-pt/s1/e4/u3/test.txt" in text, "the real-recordings part did not run"
+        assert "stored_version" in text, "the own-sessions part did not run"
