@@ -892,13 +892,24 @@ def _scan_frame(data: bytes, expected_type: int | None) -> tuple[FrameFormat, li
                 data_len=n,
             )
         return fmt, []
-    pos = FRAME_HEADER_BYTES + channels * ((fmt.value_bits + 7) // 8)
+    return fmt, _walk_blocks(data, FRAME_HEADER_BYTES + channels * ((fmt.value_bits + 7) // 8), channels)
+
+
+def _walk_blocks(data: bytes, pos: int, channels: int) -> list[int]:
+    """Offsets of the delta block headers of a compressed frame whose reference sample ends at ``pos``.
+
+    Each block header's position depends on the previous block's size, so this walk is sequential; it
+    runs once per block (a few per frame), never per sample.
+
+    Raises:
+        FrameError: cut reference sample, cut block header, block data running past the end, W > 32
+            (offsets into ``data``).
+    """
+    n = len(data)
     if n < pos:
         raise FrameError(
             f"compressed frame needs {pos} bytes for its reference sample, got {n}", offset=n, data_len=n
         )
-    # Each block header's position depends on the previous block's size, so this walk is sequential; it
-    # runs once per block (a few per frame), never per sample.
     blocks: list[int] = []
     while pos < n:
         if pos + 2 > n:
@@ -915,7 +926,7 @@ def _scan_frame(data: bytes, expected_type: int | None) -> tuple[FrameFormat, li
             )
         blocks.append(pos)
         pos = end
-    return fmt, blocks
+    return blocks
 
 
 def _scan(frames: Sequence[bytes], expected_type: int | None, *, strict: bool, single: bool = False) -> _Scan:
@@ -1155,13 +1166,12 @@ def decode_delta_payload(
         scale=1.0,
         uses_factor=False,
     )
-    # Reuse the frame scanner on a synthetic header; its offsets are shifted back to the payload.
-    data = bytes(FRAME_HEADER_BYTES) + bytes(payload)
     if not payload:
         raise FrameError("empty compressed payload", offset=0, data_len=0)
-    pos = FRAME_HEADER_BYTES + channels * ((value_bits + 7) // 8)
+    # Put the payload behind a dummy header so the frame machinery applies; shift offsets back.
+    data = bytes(FRAME_HEADER_BYTES) + bytes(payload)
     try:
-        blocks = _walk_payload_blocks(data, pos, channels)
+        blocks = _walk_blocks(data, FRAME_HEADER_BYTES + channels * ((value_bits + 7) // 8), channels)
     except FrameError as e:
         raise FrameError(
             e.message,
@@ -1177,27 +1187,6 @@ def decode_delta_payload(
         fmt,
     )
     return counts
-
-
-def _walk_payload_blocks(data: bytes, pos: int, channels: int) -> list[int]:
-    n = len(data)
-    if n < pos:
-        raise FrameError(
-            f"compressed payload needs a reference sample of {pos - FRAME_HEADER_BYTES} bytes", offset=n
-        )
-    blocks: list[int] = []
-    while pos < n:
-        if pos + 2 > n:
-            raise FrameError("delta block header truncated", offset=pos)
-        w = data[pos]
-        if w > _MAX_DELTA_BITS:
-            raise FrameError(f"delta bit width {w} > {_MAX_DELTA_BITS}", offset=pos)
-        end = pos + 2 + (w * data[pos + 1] * channels + 7) // 8
-        if end > n:
-            raise FrameError(f"delta block (W={w}, N={data[pos + 1]}) runs past the end", offset=pos)
-        blocks.append(pos)
-        pos = end
-    return blocks
 
 
 def decode_pmd_counts(data: bytes) -> tuple[PmdFrameHeader, FrameFormat, IntArray]:
@@ -1537,8 +1526,7 @@ def _check_counts(counts: npt.ArrayLike, fmt: FrameFormat) -> IntArray:
         raise ValueError(f"counts must have shape (n>=1, {fmt.channels}), got {arr.shape}")
     lo, hi = -(1 << (fmt.value_bits - 1)), (1 << (fmt.value_bits - 1)) - 1
     if fmt.float_bits:
-        # Bit patterns may come signed (int32 view) or unsigned (uint32 view).
-        lo, hi = lo, (1 << 32) - 1
+        hi = (1 << 32) - 1  # bit patterns may come as an int32 or a uint32 view
     if arr.min() < lo or arr.max() > hi:
         raise ValueError(f"counts outside the {fmt.value_bits}-bit range")
     return arr
