@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import signal
 
 from processing.filters import FloatArray
@@ -47,6 +48,19 @@ class RepCandidate:
     peak_eccentric_dps: float
 
 
+def _peaks(
+    x: FloatArray, fs_hz: float, min_prominence: float, relative: float = 0.25
+) -> npt.NDArray[np.intp]:
+    """Peaks of ``x`` with a prominence of at least ``min_prominence`` and, when there are three or more,
+    at least ``relative`` times their median prominence (wobbles during holds and pauses are not reps)."""
+    dist = max(1, round(0.4 * fs_hz))
+    peaks, props = signal.find_peaks(x, prominence=min_prominence, distance=dist)
+    if peaks.size >= 3:
+        prom = max(min_prominence, relative * float(np.median(props["prominences"])))
+        peaks, _ = signal.find_peaks(x, prominence=prom, distance=dist)
+    return np.asarray(peaks, dtype=np.intp)
+
+
 def choose_polarity(
     angle_deg: FloatArray, fs_hz: float, min_rom_deg: float = 5.0, edge_s: float = 1.0
 ) -> int:
@@ -63,10 +77,8 @@ def choose_polarity(
     lo, hi = np.percentile(angle_deg, [5.0, 95.0])
     if hi - lo < 1e-9:
         return 1
-    prom = 0.8 * min_rom_deg
-    dist = max(1, round(0.4 * fs_hz))
-    maxima, _ = signal.find_peaks(angle_deg, prominence=prom, distance=dist)
-    minima, _ = signal.find_peaks(-angle_deg, prominence=prom, distance=dist)
+    maxima = _peaks(angle_deg, fs_hz, 0.8 * min_rom_deg)
+    minima = _peaks(-angle_deg, fs_hz, 0.8 * min_rom_deg)
     if maxima.size >= 3 and minima.size >= 3:
         # first differences: insensitive to slow drift of the angle (gyro-only integration)
         d_top = np.diff(angle_deg[maxima])
@@ -142,14 +154,7 @@ def detect_reps(
     x = s * angle_deg
     v = s * speed_dps
     n = x.size
-    dist = max(1, round(0.4 * fs_hz))
-    peaks, props = signal.find_peaks(x, prominence=p.min_rom_deg * 0.8, distance=dist)
-    if peaks.size >= 3:
-        # Second pass relative to this window's typical range: wobbles during a hold or a pause are a few
-        # degrees, a rep (even a partial one) is a sizeable fraction of the typical range.
-        typical = float(np.median(props["prominences"]))
-        prom = max(p.min_rom_deg * 0.8, p.min_relative_prominence * typical)
-        peaks, _ = signal.find_peaks(x, prominence=prom, distance=dist)
+    peaks = _peaks(x, fs_hz, p.min_rom_deg * 0.8, p.min_relative_prominence)
     reps: list[RepCandidate] = []
     rej_shape = rej_dur = 0
     frac = p.phase_speed_fraction
