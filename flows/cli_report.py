@@ -113,13 +113,25 @@ def demo(
             "(1 = real time, about 15 minutes).",
         ),
     ] = 20.0,
+    live_minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--live-minutes",
+            min=0.5,
+            help="Stream only the first N minutes of the live session (default: all of it, about 15 min of "
+            "sensor time).",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole pipeline on a virtual sensor and print the HTML report's path.
 
     In $HIPSYNC_HOME (set it to a fresh directory to keep your own data apart): simulate a progressive program, import the past sessions, stream the latest session live from an emulated Polar Verity Sense over a virtual BLE link (sped up, see --speed), sync it with the sync-sessions flow, run the weekly-report flow on an embedded Prefect server (or PREFECT_API_URL), and print the report path. Running it again adds one more live session; everything else is idempotent.
     """  # noqa: E501 (one line per paragraph: Typer keeps docstring line breaks in --help)
-    import logging
+    import os
     import time
+
+    # Prefect logs every task run to the console; the progress bars say the same more quietly.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -127,8 +139,6 @@ def demo(
     from flows.demo import run_demo
     from storage import paths
 
-    # Prefect's own console logging would interleave with the progress bars; its runs stay in the UI/API.
-    logging.getLogger("prefect").setLevel(logging.WARNING)
     console = Console(stderr=True)
     home = paths.hipsync_home()
     console.print(f"[bold]hipsync demo[/] in {home}")
@@ -159,11 +169,24 @@ def demo(
                 ids[stage] = bars.add_task(labels.get(stage, stage), total=max(total, 1), note="")
             bars.update(ids[stage], completed=done, total=max(total, 1), note=message[:60])
 
-        result = run_demo(home, weeks=weeks, seed=seed, speed=speed, progress=on_progress)
+        result = run_demo(
+            home,
+            weeks=weeks,
+            seed=seed,
+            speed=speed,
+            live_max_s=None if live_minutes is None else live_minutes * 60,
+            progress=on_progress,
+        )
+    cut = (
+        f" (first {result.streamed_s / 60:.1f} of {result.live_duration_s / 60:.1f} min)"
+        if result.streamed_s < result.live_duration_s
+        else ""
+    )
     console.print(
-        f"{result.history_imported} past session(s) imported ({result.history_skipped} already there), "
-        f"live session {result.live_duration_s / 60:.1f} min recorded in "
-        f"{result.live_duration_s / result.speed:.0f} s ({result.live_samples} samples), "
+        f"{result.history_imported} past session(s) imported ({result.history_skipped} already there); "
+        f"live session{cut}: {result.streamed_s / 60:.1f} min of sensor time streamed "
+        f"{result.speed:g}x sped up in {result.streamed_s / result.speed:.0f} s "
+        f"({result.live_samples} samples); "
         f"done in {time.monotonic() - t0:.0f} s."
     )
     console.print(f"Report for {result.week} (also: hipsync report --week {result.week} --format json):")
@@ -220,7 +243,7 @@ def serve(
     import os
     import signal
 
-    from flows.serve import ServeConfig, serve_async
+    from flows.serve import PrefectServer, ServeConfig, serve_async
     from storage import paths
 
     profile = virtual
@@ -253,7 +276,9 @@ def serve(
                 f"stopped during a session; kept {stats.interrupted_recording} for the next sync", err=True
             )
 
-    asyncio.run(main())
+    with PrefectServer() as api_url:
+        typer.echo(f"Prefect API: {api_url}", err=True)
+        asyncio.run(main())
 
 
 def register(app: typer.Typer) -> None:

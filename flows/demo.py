@@ -24,6 +24,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from ingest.recorder import RecordSummary
     from simulate import SimulatedProgram, SimulatedSession, WeekPlan
@@ -57,6 +59,7 @@ class DemoResult:
     live_spool: Path
     live_samples: int
     live_duration_s: float
+    streamed_s: float
     speed: float
     synced: list[dict[str, Any]]
     report_html: Path
@@ -157,23 +160,31 @@ async def stream_session(
     spool_dir: Path,
     *,
     speed: float = DEFAULT_SPEED,
+    max_s: float | None = None,
     progress: Progress = _noop,
 ) -> RecordSummary:
     """Play ``session`` through an emulated Verity Sense and record it via bleak-over-bumble to a spool.
 
     The sensor clock runs ``speed`` times faster than the wall clock, so recording takes
-    ``duration / speed`` seconds; the recording stops once the whole session has been sent.
+    ``duration / speed`` seconds; the recording stops once the whole session (or its first ``max_s``
+    seconds) has been sent.
     """
     from ingest.emulator import ArrayMotionSource, create_emulated_sensor
     from ingest.recorder import RecordTarget, SensorStatus, record
     from ingest.virtual_ble import VirtualBleakClient, VirtualBleakScanner, current_world
     from processing.records import Side
 
-    motion = ArrayMotionSource(session.time_s, session.accel_g, session.gyro_dps, loop=False)
+    n = session.n_samples
+    if max_s is not None:
+        # Only the first ``max_s`` seconds (tests; --live-minutes): the session is cut, not compressed.
+        n = int(np.searchsorted(session.time_s, session.time_s[0] + max_s, side="right"))
+    gyro = None if session.gyro_dps is None else session.gyro_dps[:n]
+    motion = ArrayMotionSource(session.time_s[:n], session.accel_g[:n], gyro, loop=False)
     world = await current_world()
     sensor = create_emulated_sensor(world, DEMO_PROFILE, motion=motion, time_scale=speed)
-    expected = int(session.duration_s * session.fs_hz)
-    host_s = session.duration_s / speed
+    duration_s = float(session.time_s[n - 1] - session.time_s[0])
+    expected = int(duration_s * session.fs_hz)
+    host_s = duration_s / speed
 
     def on_status(statuses: list[SensorStatus]) -> None:
         if statuses:
@@ -203,17 +214,21 @@ def run_demo(
     weeks: int = DEMO_WEEKS,
     seed: int = DEMO_SEED,
     speed: float = DEFAULT_SPEED,
+    live_max_s: float | None = None,
     progress: Progress = _noop,
     now: datetime | None = None,
 ) -> DemoResult:
     """Run the whole demo in ``home`` (see the module docstring); returns what it did."""
     from flows.report import IsoWeek
     from flows.report_flow import weekly_report
+    from flows.serve import PrefectServer
     from flows.sync_flow import sync_sessions
     from storage import paths
     from storage.plan import save_plan
 
     now = now or datetime.now(UTC)
+    # Start Prefect's embedded server now: it comes up while the program is simulated.
+    server = PrefectServer()
     progress("simulate", 0, 1, f"simulating {weeks} weeks of training (seed {seed})")
     program = simulate_demo_program(weeks, seed, now.astimezone().date())
     history, (live, live_week) = split_program(program, now)
@@ -224,15 +239,17 @@ def run_demo(
     # The user's current plan file: the live session's loads come from it, like for a real recording.
     save_plan(plan_for_week(live_week), paths.plan_path(home))
 
-    summary = asyncio.run(stream_session(live, paths.spool_dir(home), speed=speed, progress=progress))
-    progress("sync", 0, 1, "sync-sessions flow")
-    synced = sync_sessions(home=str(home))
-    progress("sync", 1, 1, f"{len(synced)} spool(s) looked at")
-
+    summary = asyncio.run(
+        stream_session(live, paths.spool_dir(home), speed=speed, max_s=live_max_s, progress=progress)
+    )
     week = IsoWeek.of(now.astimezone().date())
-    progress("report", 0, 1, f"weekly-report flow for {week}")
-    html = Path(weekly_report(week=str(week), home=str(home), deliver=False))
-    progress("report", 1, 1, str(html))
+    with server:
+        progress("sync", 0, 1, "sync-sessions flow")
+        synced = sync_sessions(home=str(home))
+        progress("sync", 1, 1, f"{len(synced)} spool(s) looked at")
+        progress("report", 0, 1, f"weekly-report flow for {week}")
+        html = Path(weekly_report(week=str(week), home=str(home), deliver=False))
+        progress("report", 1, 1, str(html))
     return DemoResult(
         home=home,
         week=str(week),
@@ -241,6 +258,7 @@ def run_demo(
         live_spool=summary.spool,
         live_samples=summary.samples,
         live_duration_s=live.duration_s,
+        streamed_s=min(live.duration_s, live_max_s or live.duration_s),
         speed=speed,
         synced=synced,
         report_html=html,

@@ -100,7 +100,9 @@ def render_html(report: WeeklyReport, charts: dict[str, bytes], *, images: Image
         .get_template("report.html.j2")
         .render(
             r=report,
-            period=f"{report.start:%a %d %b %Y} - {report.end:%a %d %b %Y} (UTC bounds)",
+            # Week bounds are local midnights; the end is exclusive, so the last day is the Sunday before.
+            period=f"{report.start.astimezone():%a %d %b} - "
+            f"{report.end.astimezone() - timedelta(days=1):%a %d %b %Y}",
             generated=f"{report.generated_at:%Y-%m-%d %H:%M} UTC",
             tempo_order=TEMPO_ORDER,
             charts=[(k, CHARTS[k]) for k in CHARTS if k in charts],

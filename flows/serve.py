@@ -104,6 +104,66 @@ def local_timezone_name() -> str:
     return "UTC"
 
 
+class PrefectServer:
+    """Prefect's embedded API server, started in a background thread so its start-up overlaps other work.
+
+    Without ``PREFECT_API_URL`` Prefect would start the same server lazily on the first flow run, with a
+    20 s start-up timeout that a busy 2-core machine can miss; this starts it early with a generous one.
+    With ``PREFECT_API_URL`` set nothing is started and that server is used.
+
+    Use ``with PrefectServer.start_early() as api:`` ... the settings point at the server inside.
+    """
+
+    def __init__(self, startup_timeout_s: int = 180) -> None:
+        import threading
+
+        from prefect.settings import PREFECT_API_URL
+
+        self.external_url: str | None = PREFECT_API_URL.value() or None
+        self._server: Any = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if self.external_url is None:
+            from prefect.server.api.server import SubprocessASGIServer
+
+            # A local, private server: no usage telemetry (it also fails noisily when offline).
+            os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+            # The default (None-keyed) instance: Prefect's own code that looks for the ephemeral server
+            # during flow runs finds this one instead of starting a second.
+            self._server = SubprocessASGIServer()
+            self._thread = threading.Thread(
+                target=self._start, args=(startup_timeout_s,), name="prefect-server-start", daemon=True
+            )
+            self._thread.start()
+
+    def _start(self, timeout_s: int) -> None:
+        try:
+            self._server.start(timeout=timeout_s)
+        except BaseException as e:  # re-raised in the main thread by __enter__
+            self._error = e
+
+    @property
+    def api_url(self) -> str:
+        return self.external_url or str(self._server.api_url)
+
+    def __enter__(self) -> str:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        self._settings = temporary_settings(updates={PREFECT_API_URL: self.api_url})
+        self._settings.__enter__()
+        return self.api_url
+
+    def __exit__(self, *exc: object) -> None:
+        self._settings.__exit__(None, None, None)
+        if self._server is not None:
+            self._server.stop()
+
+
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
