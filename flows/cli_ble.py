@@ -2,8 +2,8 @@
 
 Real hardware goes through bleak's platform backend. ``--virtual`` (or ``HIPSYNC_BLE=virtual``) swaps in
 hipsync's bleak backend on bumble (:mod:`ingest.virtual_ble`) with emulated sensors on an in-process link,
-so every command works, through the same code, on a machine without Bluetooth. bleak and bumble are
-imported inside the commands so ``hipsync --help`` stays fast.
+so every command works, through the same code, on a machine without Bluetooth. bleak and bumble are used
+only by the ingest package, imported inside the commands so ``hipsync --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -81,42 +81,23 @@ def _is_virtual(virtual: bool) -> bool:
 
 
 async def _scan(timeout_s: float, virtual: bool, show_all: bool) -> list[dict[str, Any]]:
-    from bleak import BleakScanner
-
-    from ingest.profiles import PROFILES, match_advertisement
+    from ingest.ble_session import scan
+    from ingest.profiles import PROFILES
 
     emulators: list[EmulatedSensor] = []
     if _is_virtual(virtual):
         emulators = await _start_emulators([(p, None, None) for p in PROFILES])
     scanner_cls, _ = _backends(virtual)
     try:
-        if scanner_cls is None:
-            found = await BleakScanner.discover(timeout=timeout_s, return_adv=True)
-        else:
-            found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=scanner_cls)
+        results = await scan(timeout_s, scanner_backend=scanner_cls, supported_only=not show_all)
     finally:
         await _stop_emulators(emulators)
-    rows = []
-    for device, adv in found.values():
-        profile = match_advertisement(adv.local_name or device.name, adv.service_uuids)
-        if profile is None and not show_all:
-            continue
-        rows.append(
-            {
-                "name": adv.local_name or device.name,
-                "address": device.address,
-                "profile": None if profile is None else profile.id,
-                "rssi": adv.rssi,
-            }
-        )
-    rows.sort(key=lambda r: -int(r["rssi"] or 0))
-    return rows
+    return [r.to_json() for r in results]
 
 
 def _bluetooth_error(e: Exception) -> typer.Exit:
     return _fail(
-        f"Bluetooth is not available ({e}). Check that the adapter is on, or use --virtual / "
-        "HIPSYNC_BLE=virtual for emulated sensors.",
+        f"{e}. Check that the adapter is on, or use --virtual / HIPSYNC_BLE=virtual for emulated sensors.",
         code=3,
     )
 
@@ -142,11 +123,9 @@ def register(app: typer.Typer) -> None:
 
         Nothing is connected to. Add the ones you own with `hipsync sensors add ADDRESS --side left`.
         """
-        from bleak.exc import BleakError
-
         try:
             rows = asyncio.run(_scan(timeout, virtual, show_all))
-        except (BleakError, OSError) as e:
+        except OSError as e:
             raise _bluetooth_error(e) from e
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
@@ -177,8 +156,6 @@ def register(app: typer.Typer) -> None:
         virtual: Annotated[bool, typer.Option("--virtual", help=_VIRTUAL_HELP)] = False,
     ) -> None:
         """Add (or update) a sensor you own, with the thigh it goes on."""
-        from bleak.exc import BleakError
-
         from ingest.errors import SensorError
         from ingest.sensors import add_sensor
         from storage import paths
@@ -187,7 +164,7 @@ def register(app: typer.Typer) -> None:
         if profile_id is None or name is None:
             try:
                 rows = asyncio.run(_scan(timeout, virtual, show_all=False))
-            except (BleakError, OSError) as e:
+            except OSError as e:
                 if profile_id is None:
                     raise _bluetooth_error(e) from e
                 rows = []
@@ -205,9 +182,8 @@ def register(app: typer.Typer) -> None:
             entry = add_sensor(paths.sensors_path(), address, profile=profile_id, side=side.value, name=name)
         except (SensorError, ValueError) as e:
             raise _fail(str(e)) from e
-        typer.echo(
-            f"added {entry.address} ({entry.name or entry.profile}, {entry.profile}) on the {entry.side}"
-        )
+        label = f"{entry.profile}, {entry.name}" if entry.name else entry.profile
+        typer.echo(f"added {entry.address} ({label}), worn on the {entry.side} thigh")
 
     @sensors_app.command("list")
     def sensors_list(
@@ -288,6 +264,7 @@ def register(app: typer.Typer) -> None:
         Shows a live status line (samples, rate, link state per sensor). Link drops and stalled streams
         are reconnected with backoff; the gap is recorded. Import the spools with `hipsync sync`.
         """
+        from ingest.ble_session import BluetoothUnavailableError
         from ingest.errors import ControlPointError, SensorError, SensorNotFoundError
         from storage import paths
 
@@ -313,6 +290,8 @@ def register(app: typer.Typer) -> None:
             )
         except SensorNotFoundError as e:
             raise _fail(str(e), code=2) from e
+        except BluetoothUnavailableError as e:
+            raise _bluetooth_error(e) from e
         except ControlPointError as e:
             raise _fail(f"the sensor refused to stream: {e}", code=4) from e
         except SensorError as e:

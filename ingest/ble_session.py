@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ingest.errors import ControlPointError, FrameError, SensorError
 from ingest.polar_pmd import (
@@ -32,12 +32,22 @@ from ingest.polar_pmd import (
     start_request,
     stop_request,
 )
-from ingest.profiles import PMD_CONTROL_POINT_UUID, SensorProfile
+from ingest.profiles import PMD_CONTROL_POINT_UUID, SensorProfile, match_advertisement
 from ingest.witmotion import set_rate_commands
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PmdControlClient", "PmdStreamConfig", "configure_witmotion"]
+__all__ = [
+    "BluetoothUnavailableError",
+    "PmdControlClient",
+    "PmdStreamConfig",
+    "ScanResult",
+    "configure_witmotion",
+    "scan",
+]
+
+if TYPE_CHECKING:
+    from bleak.backends.scanner import BaseBleakScanner
 
 #: How long to wait for a control-point response (bleakheart uses 10 s, the Polar SDK 30 s).
 CP_TIMEOUT_S = 10.0
@@ -236,6 +246,71 @@ async def configure_witmotion(
         raise SensorError(str(e), sensor=sensor) from e
     for command in commands:
         await client.write_gatt_char(profile.control_uuid, command, response=True)
+
+
+class BluetoothUnavailableError(SensorError, OSError):
+    """The Bluetooth stack cannot be used (no adapter, adapter off, no permission)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanResult:
+    """One advertising device as ``hipsync scan`` lists it.
+
+    Attributes:
+        name: advertised local name (or the OS's name for the device), if any.
+        address: address to connect to (MAC; UUID on macOS; the virtual backend's address).
+        profile: the matching sensor profile id, or None for unsupported devices.
+        rssi_dbm: received signal strength.
+    """
+
+    name: str | None
+    address: str
+    profile: str | None
+    rssi_dbm: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "address": self.address, "profile": self.profile, "rssi": self.rssi_dbm}
+
+
+async def scan(
+    timeout_s: float,
+    *,
+    scanner_backend: type[BaseBleakScanner] | None = None,
+    supported_only: bool = True,
+) -> list[ScanResult]:
+    """Listen for advertisements for ``timeout_s``; devices sorted by signal strength, strongest first.
+
+    Nothing is connected to. ``supported_only`` keeps devices that match a sensor profile.
+
+    Raises:
+        BluetoothUnavailableError: the platform's Bluetooth stack is not usable.
+    """
+    from bleak import BleakScanner
+    from bleak.exc import BleakError
+
+    try:
+        if scanner_backend is None:
+            found = await BleakScanner.discover(timeout=timeout_s, return_adv=True)
+        else:
+            found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=scanner_backend)
+    except (BleakError, OSError) as e:
+        raise BluetoothUnavailableError(f"Bluetooth is not available: {e}") from e
+    out = []
+    for device, adv in found.values():
+        name = adv.local_name or device.name
+        profile = match_advertisement(name, adv.service_uuids)
+        if profile is None and supported_only:
+            continue
+        out.append(
+            ScanResult(
+                name=name,
+                address=device.address,
+                profile=None if profile is None else profile.id,
+                rssi_dbm=adv.rssi,
+            )
+        )
+    out.sort(key=lambda r: -r.rssi_dbm)
+    return out
 
 
 NotifyCallback = Callable[[object, bytearray], None]

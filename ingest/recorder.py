@@ -40,7 +40,12 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
 
-from ingest.ble_session import PmdControlClient, PmdStreamConfig, configure_witmotion
+from ingest.ble_session import (
+    BluetoothUnavailableError,
+    PmdControlClient,
+    PmdStreamConfig,
+    configure_witmotion,
+)
 from ingest.errors import ControlPointError, FrameError, SensorError, SensorNotFoundError
 from ingest.polar_pmd import PmdFrameHeader, PmdStreamDecoder
 from ingest.profiles import SensorProfile, get_profile
@@ -271,11 +276,16 @@ class _Session:
 
     # -- connect and start -------------------------------------------------------------------------
     async def _find(self, timeout_s: float) -> BLEDevice | None:
-        if self.scanner_backend is None:
-            return await BleakScanner.find_device_by_address(self.target.address, timeout=timeout_s)
-        return await BleakScanner.find_device_by_address(
-            self.target.address, timeout=timeout_s, backend=self.scanner_backend
-        )
+        try:
+            if self.scanner_backend is None:
+                return await BleakScanner.find_device_by_address(self.target.address, timeout=timeout_s)
+            return await BleakScanner.find_device_by_address(
+                self.target.address, timeout=timeout_s, backend=self.scanner_backend
+            )
+        except (BleakError, OSError) as e:
+            raise BluetoothUnavailableError(
+                f"Bluetooth is not available: {e}", sensor=self.target.address
+            ) from e
 
     def _on_disconnect(self, _client: BleakClient) -> None:
         self.link_lost.set()
@@ -353,7 +363,13 @@ class _Session:
                 target=self.target.address,
                 timeout_s=self.connect_timeout_s,
             )
-        await self._connect_and_start(device)
+        try:
+            await self._connect_and_start(device)
+        except BleakError as e:
+            self.state = LinkState.FAILED
+            raise SensorError(
+                f"could not connect to {self.target.label}: {e}", sensor=self.target.address
+            ) from e
         if self.profile.protocol == "polar-pmd":
             streams = {c.kind: c.header_settings() for c in self.pmd_configs.values()}
         else:
