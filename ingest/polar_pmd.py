@@ -1465,8 +1465,9 @@ class PmdStreamDecoder:
         """Per-sample times, updating the previous-timestamp state (vectorised per frame-type byte)."""
         t_prev = np.zeros_like(t_last)
         has_prev = np.zeros(t_last.shape[0], dtype=bool)
-        for tb in np.unique(type_bytes).tolist():
-            idx = np.flatnonzero(type_bytes == tb)
+        kinds = set(type_bytes.tolist())  # frame-type bytes present (normally one)
+        for tb in kinds:
+            idx = np.arange(t_last.shape[0]) if len(kinds) == 1 else np.flatnonzero(type_bytes == tb)
             stored = self._previous.get(tb)
             t_prev[idx[1:]] = t_last[idx[:-1]]
             has_prev[idx[1:]] = True
