@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ingest.errors import ControlPointError, FrameError
-from ingest.samples import SampleBlock, SampleKind
+from ingest.samples import SampleBlock, SampleKind, concat_blocks
 
 __all__ = [
     "DEFAULT_MAX_FRAME_BYTES",
@@ -837,6 +837,8 @@ def _sign_extend(u: IntArray, bits: IntArray | int) -> IntArray:
 
 
 _BYTE_WEIGHTS = np.int64(1) << (8 * np.arange(8, dtype=np.int64))
+#: Frames decoded per vectorised pass in the batch APIs (bounds scratch memory to a few MB).
+BATCH_FRAMES = 4096
 _RAW_DTYPES = {1: "<i1", 2: "<i2", 4: "<i4"}
 
 
@@ -1230,12 +1232,34 @@ def decode_pmd_counts_many(frames: Sequence[bytes], *, expected_type: int | None
             frame_sizes=np.zeros(0, np.int64),
             counts=np.zeros((0, 3), np.int64),
         )
-    decoded = _decode_scan(_scan(frames, expected_type, strict=True))
+    scan = _scan(frames, expected_type, strict=True)  # validates everything first: errors name the index
+    parts = [
+        _decode_scan(_sub_scan(scan, i, min(i + BATCH_FRAMES, len(scan.index))))
+        for i in range(0, len(scan.index), BATCH_FRAMES)
+    ]
     return PmdCountsBatch(
-        frame_timestamps_ns=decoded.timestamps_ns,
-        frame_type_bytes=decoded.type_bytes,
-        frame_sizes=decoded.sizes,
-        counts=decoded.counts,
+        frame_timestamps_ns=np.concatenate([d.timestamps_ns for d in parts]),
+        frame_type_bytes=np.concatenate([d.type_bytes for d in parts]),
+        frame_sizes=np.concatenate([d.sizes for d in parts]),
+        counts=np.concatenate([d.counts for d in parts]),
+    )
+
+
+def _sub_scan(scan: _Scan, start: int, end: int) -> _Scan:
+    """Frames start..end of a scan, re-based so that its blob starts at the first of them."""
+    if start == 0 and end == len(scan.index):
+        return scan
+    b0 = sum(scan.n_blocks[:start])
+    b1 = b0 + sum(scan.n_blocks[start:end])
+    origin = scan.base[start]
+    return _Scan(
+        parts=scan.parts[start:end],
+        size=sum(len(p) for p in scan.parts[start:end]),
+        index=scan.index[start:end],
+        base=[b - origin for b in scan.base[start:end]],
+        formats=scan.formats[start:end],
+        n_blocks=scan.n_blocks[start:end],
+        block_pos=[p - origin for p in scan.block_pos[b0:b1]],
     )
 
 
@@ -1423,9 +1447,26 @@ class PmdStreamDecoder:
         """Decode the next notifications of this stream in one pass; malformed ones are skipped and listed.
 
         Same result as calling :meth:`decode` on each frame in order and concatenating the blocks of those
-        that decode, but the per-sample work runs once over all frames.
+        that decode, but the per-sample work runs once per chunk of up to ``BATCH_FRAMES`` frames (which
+        bounds the scratch memory at a few MB).
         """
-        return self._decode(frames, strict=False)
+        if len(frames) <= BATCH_FRAMES:
+            return self._decode(frames, strict=False)
+        parts = [
+            self._decode(frames[i : i + BATCH_FRAMES], strict=False)
+            for i in range(0, len(frames), BATCH_FRAMES)
+        ]
+        starts = range(0, len(frames), BATCH_FRAMES)
+        return PmdBatch(
+            frame_index=np.concatenate([p.frame_index + s for p, s in zip(parts, starts, strict=True)]),
+            frame_timestamps_ns=np.concatenate([p.frame_timestamps_ns for p in parts]),
+            frame_type_bytes=np.concatenate([p.frame_type_bytes for p in parts]),
+            frame_sizes=np.concatenate([p.frame_sizes for p in parts]),
+            counts=np.concatenate([p.counts for p in parts]),
+            sample_times_ns=np.concatenate([p.sample_times_ns for p in parts]),
+            block=concat_blocks([p.block for p in parts]),
+            rejected=tuple((i + s, e) for p, s in zip(parts, starts, strict=True) for i, e in p.rejected),
+        )
 
     def _decode(self, frames: Sequence[bytes], *, strict: bool, single: bool = False) -> PmdBatch:
         scan = _scan(frames, self.measurement_type, strict=strict, single=single)

@@ -693,3 +693,28 @@ def test_decode_many_empty_and_state() -> None:
     )
     assert again.sample_times_ns[-1] == ts + 160_000_000
     assert np.abs(np.diff(again.sample_times_ns) - 1e9 / 52).max() < 1  # nominal 52 Hz after the reset
+
+
+def test_batches_are_chunked_without_changing_results(
+    monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator
+) -> None:
+    import ingest.polar_pmd as pmd
+
+    vals = np.cumsum(rng.normal(0.0, 20.0, (400, 3)), axis=0)
+    t_ns = 10**18 + np.arange(400, dtype=np.int64) * 5_000_000
+    frames = encode_pmd_frames(
+        GYRO, vals, t_ns, frame_type=0, compressed=True, factor=0.1, max_frame_bytes=60
+    )
+    frames[4] = frames[4][:12]  # malformed, inside the second chunk
+    whole = PmdStreamDecoder(GYRO, sample_rate_hz=200, factor=0.1).decode_many(frames)
+    monkeypatch.setattr(pmd, "BATCH_FRAMES", 3)
+    chunked = PmdStreamDecoder(GYRO, sample_rate_hz=200, factor=0.1).decode_many(frames)
+    assert len(frames) > 9
+    assert [i for i, _ in chunked.rejected] == [i for i, _ in whole.rejected] == [4]
+    np.testing.assert_array_equal(chunked.frame_index, whole.frame_index)
+    np.testing.assert_array_equal(chunked.sample_times_ns, whole.sample_times_ns)
+    np.testing.assert_array_equal(chunked.block.values, whole.block.values)
+    del frames[4]
+    np.testing.assert_array_equal(decode_pmd_counts_many(frames).counts, whole.counts)
+    monkeypatch.setattr(pmd, "BATCH_FRAMES", 4096)
+    np.testing.assert_array_equal(decode_pmd_counts_many(frames).counts, whole.counts)
