@@ -29,6 +29,12 @@ class SideOpt(enum.StrEnum):
     right = "right"
 
 
+class MotionOpt(enum.StrEnum):
+    leg_raises = "leg-raises"
+    simulated = "simulated"
+    still = "still"
+
+
 class ProfileOpt(enum.StrEnum):
     polar_verity_sense = "polar-verity-sense"
     polar_h10 = "polar-h10"
@@ -46,18 +52,35 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code=code)
 
 
-async def _start_emulators(specs: list[tuple[str, str | None, str | None]]) -> list[EmulatedSensor]:
+async def _start_emulators(
+    specs: list[tuple[str, str | None, str | None]], motion: str = "leg-raises", seed: int = 0
+) -> list[EmulatedSensor]:
     """Start one emulated sensor per (profile, address, name) in the process' virtual world."""
-    from ingest.emulator import create_emulated_sensor
+    from ingest.emulator import (
+        LegRaiseMotion,
+        MotionSource,
+        StillMotion,
+        create_emulated_sensor,
+        simulated_motion,
+    )
     from ingest.virtual_ble import current_world
 
     world = await current_world()
     counts: dict[str, int] = {}
-    sensors = []
+    sensors: list[EmulatedSensor] = []
     for profile, address, name in specs:
         index = counts.get(profile, 0)
         counts[profile] = index + 1
-        sensor = create_emulated_sensor(world, profile, index=index, address=address, name=name)
+        source: MotionSource
+        if motion == MotionOpt.simulated:
+            source = simulated_motion(seed + len(sensors))
+        elif motion == MotionOpt.still:
+            source = StillMotion()
+        else:
+            source = LegRaiseMotion()
+        sensor = create_emulated_sensor(
+            world, profile, index=index, address=address, name=name, motion=source
+        )
         await sensor.start()
         sensors.append(sensor)
     return sensors
@@ -250,6 +273,14 @@ def register(app: typer.Typer) -> None:
         connect_timeout: Annotated[
             float, typer.Option(help="Seconds to look for each sensor before giving up.")
         ] = 10.0,
+        motion: Annotated[
+            MotionOpt,
+            typer.Option(
+                help="What emulated sensors measure (virtual mode only): slow leg raises, a session from "
+                "the simulator, or lying still."
+            ),
+        ] = MotionOpt.leg_raises,
+        seed: Annotated[int, typer.Option(help="Simulator seed for --motion simulated.")] = 0,
         as_json: Annotated[
             bool,
             typer.Option(
@@ -286,6 +317,8 @@ def register(app: typer.Typer) -> None:
                     until_idle_min=until_idle,
                     connect_timeout_s=connect_timeout,
                     live_status=not as_json,
+                    motion=motion.value,
+                    seed=seed,
                 )
             )
         except SensorNotFoundError as e:
@@ -355,6 +388,8 @@ async def _record(
     until_idle_min: float | None,
     connect_timeout_s: float,
     live_status: bool,
+    motion: str = "leg-raises",
+    seed: int = 0,
 ) -> list[RecordSummary]:
     from ingest.recorder import record
 
@@ -364,7 +399,7 @@ async def _record(
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGTERM, stop.set)
-    emulators = await _start_emulators(emulate) if emulate else []
+    emulators = await _start_emulators(emulate, motion, seed) if emulate else []
     status = _StatusLine(enabled=live_status)
     try:
         with status:

@@ -11,7 +11,13 @@ what the sensors measure.
 from __future__ import annotations
 
 from ingest.emulator.base import EmulatedSensor, Faults, SensorClock
-from ingest.emulator.motion import ArrayMotionSource, LegRaiseMotion, MotionSource, StillMotion
+from ingest.emulator.motion import (
+    ArrayMotionSource,
+    LegRaiseMotion,
+    MotionSource,
+    StillMotion,
+    simulated_motion,
+)
 from ingest.emulator.polar import EmulatedPolarSensor
 from ingest.virtual_ble import VirtualWorld
 
@@ -26,6 +32,7 @@ __all__ = [
     "StillMotion",
     "create_emulated_sensor",
     "emulated_address",
+    "simulated_motion",
 ]
 
 

@@ -8,6 +8,7 @@ feed a 52 Hz Verity Sense, a 200 Hz H10 and a 50 Hz WitMotion.
   linearly interpolated, looping by default.
 - :class:`LegRaiseMotion` is the built-in default: slow straight-leg raises with rests between them.
 - :class:`StillMotion` is a sensor lying still (for idle detection).
+- :func:`simulated_motion` replays a short session of the simulator (:mod:`simulate`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["ArrayMotionSource", "LegRaiseMotion", "MotionSource", "StillMotion"]
+__all__ = ["ArrayMotionSource", "LegRaiseMotion", "MotionSource", "StillMotion", "simulated_motion"]
 
 
 class MotionSource(Protocol):
@@ -151,3 +152,17 @@ class StillMotion:
     def sample(self, time_s: FloatArray) -> tuple[FloatArray, FloatArray]:
         n = np.asarray(time_s).shape[0]
         return np.tile(self._acc, (n, 1)), np.zeros((n, 3))
+
+
+def simulated_motion(seed: int = 0, *, exercise: str | None = None, n_reps: int = 8) -> ArrayMotionSource:
+    """A looping replay of a short simulated training session (:func:`simulate.simulate_session`).
+
+    Args:
+        seed: simulator seed (same seed, same motion).
+        exercise: one of :class:`simulate.Exercise` values, or None for the simulator's choice.
+        n_reps: repetitions in the set.
+    """
+    from simulate import SessionSpec, simulate_session
+
+    session = simulate_session(seed, spec=SessionSpec.quick(exercise, n_reps=n_reps))
+    return ArrayMotionSource(session.time_s, session.accel_g, session.gyro_dps)

@@ -285,3 +285,21 @@ def test_cli_record_virtual_verity_20_s(hipsync_home: Path) -> None:
     assert doc["samples"] >= 0.99 * doc["expected_samples"]
     recording = spool_to_recording(read_spool(doc["spool"]))
     assert recording.n_samples == doc["samples"] and recording.profile == "polar-verity-sense"
+
+
+@pytest.mark.slow
+async def test_a_simulated_session_arrives_sample_for_sample(tmp_path: Path) -> None:
+    """Replay the simulator's arrays through the whole stack and compare the spool with the source."""
+    from ingest.emulator import simulated_motion
+
+    motion = simulated_motion(3)
+    sensor = await _start("polar-verity-sense", motion=motion)
+    start_s = sensor.clock.start_s
+    [summary] = await _record([sensor], tmp_path, duration_s=3.0)
+    decoded = decode_spool(read_spool(summary.spool))
+    acc_expected = motion.sample(decoded.acc.sensor_time_s - start_s)[0]
+    assert np.max(np.abs(decoded.acc.values - acc_expected)) < 0.0011  # 1 mG quantisation
+    assert decoded.gyro is not None
+    gyro_at = motion.sample(decoded.gyro.sensor_time_s - start_s)[1]
+    assert np.max(np.abs(decoded.gyro.values - gyro_at)) < 2000 / 32768 + 1e-9
+    assert summary.gaps == () and summary.samples == summary.expected_samples
