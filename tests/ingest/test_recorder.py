@@ -303,3 +303,38 @@ async def test_a_simulated_session_arrives_sample_for_sample(tmp_path: Path) -> 
     gyro_at = motion.sample(decoded.gyro.sensor_time_s - start_s)[1]
     assert np.max(np.abs(decoded.gyro.values - gyro_at)) < 2000 / 32768 + 1e-9
     assert summary.gaps == () and summary.samples == summary.expected_samples
+
+
+@pytest.mark.slow
+def test_kill_9_during_recording_leaves_a_readable_spool(hipsync_home: Path) -> None:
+    """The whole CLI recording in a child process, killed with SIGKILL mid-stream."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from ingest.spool import finished_spools
+
+    env = {**os.environ, "HIPSYNC_HOME": str(hipsync_home)}
+    cmd = [sys.executable, "-m", "flows.cli", "record", "--virtual", "polar-h10", "--duration", "120"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    spool_dir = hipsync_home / "spool"
+    try:
+        deadline = time.monotonic() + 90
+        chunks = 0
+        while time.monotonic() < deadline and chunks < 3:
+            time.sleep(0.3)
+            spools = list(spool_dir.glob("*.spool")) if spool_dir.is_dir() else []
+            if spools:
+                chunks = len(read_spool(spools[0]).chunks)
+        assert chunks >= 3, "the recording never got going"
+        assert proc.poll() is None
+    finally:
+        proc.kill()  # SIGKILL: no cleanup, no END chunk
+        proc.wait(timeout=30)
+    [path] = spool_dir.glob("*.spool")
+    spool = read_spool(path)
+    assert not spool.finished and len(spool.chunks) >= 3
+    recording = spool_to_recording(spool)
+    assert recording.n_samples >= 3 * 36 and recording.profile == "polar-h10"
+    assert finished_spools(spool_dir) == [path]  # the writer is gone, so it is ready for import
