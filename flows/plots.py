@@ -235,10 +235,12 @@ def plot_trend(
     xs = _col(table, x)
     ys = np.asarray(_col(table, y), dtype=np.float64)
     keys = list(zip(*(_col(table, g) for g in groups), strict=True)) if groups else [()] * len(xs)
+    n_lines = 0
     for key in sorted(set(keys), key=lambda k: tuple(_label(v) for v in k)):
         sel = np.array([k == key for k in keys], dtype=bool) & np.isfinite(ys)
         if not sel.any():
             continue
+        n_lines += 1
         order = np.argsort(xs[sel])
         ax.plot(
             xs[sel][order],
@@ -248,7 +250,7 @@ def plot_trend(
             label=" ".join(_label(v).replace("_", " ") for v in key),
         )
     ax.set_ylabel(ylabel)
-    if x == "week_start":
+    if x == "week_start" and n_lines:
         ax.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO))  # type: ignore[no-untyped-call]
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%G-W%V"))  # type: ignore[no-untyped-call]
         ax.set_xlabel("ISO week")
@@ -260,8 +262,13 @@ def plot_trend(
     fmt = ax.yaxis.get_major_formatter()
     if isinstance(fmt, ScalarFormatter):
         fmt.set_useOffset(False)
-    if keys:
+    if n_lines:
         ax.legend(fontsize="small")
+    else:
+        ax.text(
+            0.5, 0.5, f"no {y.replace('_', ' ')} values", ha="center", va="center", transform=ax.transAxes
+        )
+        ax.set_xticks([])
     ax.tick_params(axis="x", labelrotation=30)
 
 
