@@ -16,11 +16,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -32,6 +34,7 @@ from storage.errors import (
     PlanError,
     QueryError,
     StorageError,
+    TransactionConflictError,
 )
 
 __all__ = [
@@ -45,17 +48,20 @@ __all__ = [
     "PlanError",
     "QueryError",
     "StorageError",
+    "TransactionConflictError",
     "connect",
     "connect_readonly",
     "latest_version",
     "load_migrations",
     "migrate",
+    "retry_conflicts",
     "schema_version",
     "transaction",
     "translate_error",
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 DEFAULT_LOCK_TIMEOUT_S = 30.0
@@ -101,12 +107,20 @@ def translate_error(e: duckdb.Error) -> StorageError:
     """The :class:`StorageError` subclass for a DuckDB error (raise it ``from e``)."""
     if isinstance(e, duckdb.ConstraintException):
         return IntegrityError(str(e))
+    if isinstance(e, duckdb.TransactionException):
+        return TransactionConflictError(str(e))
     return QueryError(str(e))
 
 
 def _is_lock_conflict(e: duckdb.Error) -> bool:
+    """Another process holds the file, or (same process) a connection with the other read-only mode is open.
+
+    Both clear when the other connection closes, which with short connections is soon: retry.
+    """
     text = str(e)
-    return isinstance(e, duckdb.IOException) and ("lock" in text.lower() or "Conflicting" in text)
+    if isinstance(e, duckdb.IOException):
+        return "lock" in text.lower() or "Conflicting" in text
+    return isinstance(e, duckdb.ConnectionException) and "different configuration" in text
 
 
 def _open(db_path: Path, *, read_only: bool, timeout_s: float) -> duckdb.DuckDBPyConnection:
@@ -191,6 +205,16 @@ def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("ROLLBACK")
 
 
+_WRITER_LOCKS: dict[str, threading.RLock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.RLock:
+    key = str(path.resolve())
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(key, threading.RLock())
+
+
 @contextmanager
 def connect(
     db_path: Path | str,
@@ -205,14 +229,17 @@ def connect(
     """
     path = Path(db_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = _open(path, read_only=False, timeout_s=timeout_s)
-    try:
-        migrate(con, migrate_to)
-        yield con
-    except duckdb.Error as e:
-        raise translate_error(e) from e
-    finally:
-        con.close()
+    # One writer at a time per file in this process too (threads, e.g. concurrent Prefect tasks): DuckDB
+    # would otherwise let their transactions (and migrations) race and fail with write-write conflicts.
+    with _writer_lock(path):
+        con = _open(path, read_only=False, timeout_s=timeout_s)
+        try:
+            migrate(con, migrate_to)
+            yield con
+        except duckdb.Error as e:
+            raise translate_error(e) from e
+        finally:
+            con.close()
 
 
 @contextmanager
@@ -233,6 +260,25 @@ def connect_readonly(
         raise translate_error(e) from e
     finally:
         con.close()
+
+
+def retry_conflicts(fn: Callable[[], T], *, attempts: int = 5) -> T:
+    """Run ``fn`` (which opens its own connection and transaction) again if it lost a write conflict.
+
+    Conflicts happen when threads of one process (e.g. concurrent Prefect tasks) write the same rows, such
+    as the same device; the loser was rolled back entirely, so running it again is safe.
+    """
+    delay = _BACKOFF_START_S
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except TransactionConflictError:
+            if attempt == attempts:
+                raise
+            log.debug("write conflict, retrying (attempt %d of %d)", attempt + 1, attempts)
+            time.sleep(delay)
+            delay = min(delay * 2, _BACKOFF_MAX_S)
+    raise AssertionError("unreachable")
 
 
 @contextmanager

@@ -33,6 +33,10 @@ class IntegrityError(StorageError, ValueError):
     """A write violated a constraint (e.g. the same content imported twice concurrently)."""
 
 
+class TransactionConflictError(StorageError, RuntimeError):
+    """Two transactions of this process wrote the same rows; the later one was rolled back (retry it)."""
+
+
 class NotFoundError(StorageError, LookupError):
     """A session, set or plan the caller named does not exist (or a prefix is ambiguous)."""
 

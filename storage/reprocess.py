@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -26,7 +27,7 @@ from processing.records import ExerciseSet, Recording, SessionAnalysis, Side
 from storage.db import connect, transaction
 from storage.errors import NotFoundError
 from storage.plan import Resistance
-from storage.sync import resolve_loads, write_analysis
+from storage.sync import resolve_loads, write_analysis, write_with_retry
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,12 @@ def replace_analysis(
     return n_sets, n_reps, kept
 
 
+def _replace(
+    con: duckdb.DuckDBPyConnection, *, session_id: str, analysis: SessionAnalysis
+) -> tuple[int, int, int]:
+    return replace_analysis(con, session_id, analysis)
+
+
 def reprocess(
     db_path: Path | str,
     *,
@@ -195,8 +202,7 @@ def reprocess(
                 error=f"{type(e).__name__}: {e}",
             )
         else:
-            with connect(db) as con:
-                n_sets, n_reps, kept = replace_analysis(con, sid, analysis)
+            n_sets, n_reps, kept = write_with_retry(db, partial(_replace, session_id=sid, analysis=analysis))
             res = ReprocessResult(
                 session_id=sid,
                 old_version=old_version,

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import duckdb
 
-from storage.db import DEFAULT_LOCK_TIMEOUT_S, connect, connect_readonly, transaction
+from storage.db import DEFAULT_LOCK_TIMEOUT_S, connect_readonly, transaction
 from storage.errors import NotFoundError
 from storage.plan import Resistance
+from storage.sync import write_with_retry
 
 log = logging.getLogger(__name__)
 
@@ -138,22 +139,31 @@ def log_session(
     if load is not None and set_index is None:
         raise ValueError("a load belongs to one set: give the set number")
     res = Resistance.parse(load) if isinstance(load, str) else load
-    with connect(db_path) as con, transaction(con):
-        sid = resolve_session(con, session)
-        now = datetime.now(UTC)
-        if res is not None:
-            row = con.execute(
-                "SELECT set_id FROM sets WHERE session_id = ? AND set_index = ?", [sid, set_index]
-            ).fetchone()
-            if row is None:
-                n = con.execute("SELECT count(*) FROM sets WHERE session_id = ?", [sid]).fetchone()
-                raise NotFoundError(f"session {sid[:8]} has no set {set_index} (it has {n[0] if n else 0})")
-            con.execute(
-                "UPDATE sets SET resistance = ?, load_value = ?, load_unit = ?, load_source = 'user', "
-                "load_set_at = ? WHERE set_id = ?",
-                [res.text, res.load_value, res.load_unit, now, row[0]],
-            )
-        if rpe is not None:
-            con.execute("UPDATE sessions SET rpe = ?, rpe_set_at = ? WHERE session_id = ?", [rpe, now, sid])
+
+    def write(con: duckdb.DuckDBPyConnection) -> str:
+        with transaction(con):
+            sid = resolve_session(con, session)
+            now = datetime.now(UTC)
+            if res is not None:
+                row = con.execute(
+                    "SELECT set_id FROM sets WHERE session_id = ? AND set_index = ?", [sid, set_index]
+                ).fetchone()
+                if row is None:
+                    n = con.execute("SELECT count(*) FROM sets WHERE session_id = ?", [sid]).fetchone()
+                    raise NotFoundError(
+                        f"session {sid[:8]} has no set {set_index} (it has {n[0] if n else 0})"
+                    )
+                con.execute(
+                    "UPDATE sets SET resistance = ?, load_value = ?, load_unit = ?, load_source = 'user', "
+                    "load_set_at = ? WHERE set_id = ?",
+                    [res.text, res.load_value, res.load_unit, now, row[0]],
+                )
+            if rpe is not None:
+                con.execute(
+                    "UPDATE sessions SET rpe = ?, rpe_set_at = ? WHERE session_id = ?", [rpe, now, sid]
+                )
+        return sid
+
+    sid = write_with_retry(Path(db_path), write)
     log.info("logged session %s set %s load %s rpe %s", sid, set_index, res, rpe)
     return LogResult(session_id=sid, set_index=set_index, resistance=res, rpe=rpe)

@@ -29,14 +29,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
 from processing.records import ExerciseSet, Recording, RecordingError, SessionAnalysis
-from storage.db import connect, transaction
+from storage.db import connect, retry_conflicts, transaction
 from storage.errors import StorageError
 from storage.plan import Plan, Resistance, plan_in_effect, record_plan
 
@@ -70,6 +70,7 @@ StageHook = Callable[[str], None]
 #: order (a sequence, one entry per analysed set; ``None`` leaves that set to the plan).
 Loads = Mapping[str, Resistance | str] | Sequence[Resistance | str | None]
 
+T = TypeVar("T")
 _SAMPLES_VIEW = "_hipsync_samples_in"  # a constant: registered Arrow tables are addressed by this name
 _HASH_BLOCK = 1 << 20
 
@@ -495,6 +496,16 @@ def write_quarantine(con: duckdb.DuckDBPyConnection, info: SourceInfo, reason: s
 # ------------------------------------------------------------------------------------------ orchestration
 
 
+def write_with_retry(db_path: Path, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """``fn(con)`` on a fresh writer connection, run again if it lost a write conflict to another thread."""
+
+    def attempt() -> T:
+        with connect(db_path) as con:
+            return fn(con)
+
+    return retry_conflicts(attempt)
+
+
 def _describe(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"
 
@@ -537,17 +548,23 @@ def _store(
     error: str | None = None
     if analysis is None and analyse:
         analysis, error = _analyse(recording)
-    with connect(db_path) as con:
-        return write_session(
+    return write_with_retry(
+        db_path,
+        lambda con: write_session(
             con, info, recording, analysis, analysis_error=error, loads=loads, on_stage=on_stage
-        )
+        ),
+    )
 
 
 def _record_plan(db_path: Path, plan: Plan | None) -> None:
     if plan is None:
         return
-    with connect(db_path) as con, transaction(con):
-        record_plan(con, plan)
+
+    def write(con: duckdb.DuckDBPyConnection) -> None:
+        with transaction(con):
+            record_plan(con, plan)
+
+    write_with_retry(db_path, write)
 
 
 def import_recording(
@@ -629,13 +646,12 @@ def sync_one_spool(
         spool = read_spool(sp)
         recording = spool_to_recording(spool)
     except (SensorError, ValueError, OSError, EOFError) as e:
-        with connect(db) as con:
-            return write_quarantine(con, info, _describe(e))
+        reason = _describe(e)
+        return write_with_retry(db, lambda con: write_quarantine(con, info, reason))
     if spool.truncated_tail:
         log.warning("%s: torn tail (%d bytes) ignored; importing the readable part", sp, spool.tail_bytes)
     if recording.n_samples == 0:
-        with connect(db) as con:
-            return write_quarantine(con, info, "spool holds no samples")
+        return write_with_retry(db, lambda con: write_quarantine(con, info, "spool holds no samples"))
     return _store(db, info, recording, on_stage=on_stage)
 
 
@@ -709,11 +725,10 @@ def import_file(
     except (SensorError, RecordingError, OSError) as e:
         # Only problems of the file's content quarantine it; a plain ValueError (an unknown unit the
         # caller passed) is the caller's mistake and propagates.
-        with connect(db) as con:
-            return write_quarantine(con, info, _describe(e))
+        reason = _describe(e)
+        return write_with_retry(db, lambda con: write_quarantine(con, info, reason))
     if rec.n_samples == 0:
-        with connect(db) as con:
-            return write_quarantine(con, info, "file holds no samples")
+        return write_with_retry(db, lambda con: write_quarantine(con, info, "file holds no samples"))
     # The file's own fields win; the caller's side/start fill what the file does not say.
     rec = Recording(
         time_s=rec.time_s,

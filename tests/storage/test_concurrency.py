@@ -104,3 +104,49 @@ def test_reader_process_during_writes(
     assert result["counts"][-1] == n_written  # the last read (after the writer finished) sees everything
     with connect_readonly(db_file) as con:
         assert con.execute("SELECT count(*) FROM sessions").fetchone() == (n_written,)
+
+
+@pytest.mark.slow
+def test_concurrent_writer_threads_in_one_process(
+    tmp_path: Path, db_file: Path, rng: np.random.Generator, kit: Any
+) -> None:
+    """Prefect may run one sync task per spool in threads: same device rows, same file, no lost sessions."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from storage.sync import sync_one_spool
+
+    spools = [kit.write_witmotion_spool(tmp_path / f"{i}.spool", rng, n=600) for i in range(4)]
+    spools.append(spools[0])  # the same spool twice at once: stored once
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda p: sync_one_spool(db_file, p), spools))
+    assert sorted(r.status for r in results) == ["analysed"] * 4 + ["skipped"]
+    counts = kit.table_counts(db_file)
+    assert (counts["sessions"], counts["samples"], counts["devices"]) == (4, 2400, 1)
+
+
+def test_reader_and_writer_in_the_same_process_wait_for_each_other(
+    db_file: Path, rng: np.random.Generator, kit: Any
+) -> None:
+    """DuckDB refuses a read-only and a read-write connection to one file in one process; both wait."""
+    import threading
+
+    import_recording(db_file, kit.make_recording(rng, duration_s=5.0), analysis=kit.make_analysis())
+    release = threading.Event()
+
+    def hold_reader() -> None:
+        with connect_readonly(db_file) as con:
+            con.execute("SELECT count(*) FROM sessions").fetchone()
+            release.wait(timeout=30)
+
+    holder = threading.Thread(target=hold_reader)
+    holder.start()
+    timer = threading.Timer(0.3, release.set)
+    timer.start()
+    try:
+        res = import_recording(db_file, kit.make_recording(rng, duration_s=5.0), analysis=kit.make_analysis())
+    finally:
+        release.set()
+        holder.join()
+        timer.cancel()
+    assert res.status == "analysed"
+    assert kit.table_counts(db_file)["sessions"] == 2
