@@ -978,40 +978,41 @@ class _Words:
         return loaded
 
 
-def _extract_fields(
-    words: _Words, starts: IntArray, w_blk: IntArray, k_blk: IntArray, n_fields: int
+def _extract_columns(
+    words: _Words, starts: IntArray, w_blk: IntArray, n_blk: IntArray, channels: int, n_rows: int
 ) -> IntArray:
-    """All W-bit two's-complement fields of all blocks, in stream order, as int64 (n_fields,).
+    """All samples of all blocks, channel-major: int64 (channels, n_rows) of W-bit two's-complement fields.
 
-    Every field (W <= 32, bit offset s <= 7 in its first byte) lies within the 8 bytes starting at that
-    byte, so one unaligned 64-bit load per field, a left shift by 64 - W - s (the field's top bit becomes
-    bit 63) and an arithmetic right shift by 64 - W extract and sign-extend it. ``k_blk`` is fields per
-    block (N x channels).
+    A field (W <= 32) at bit offset s (<= 7) of its first byte lies within the 8 bytes from that byte: a
+    64-bit load, a left shift by 64 - W - s (the field's top bit becomes bit 63) and an arithmetic right
+    shift by 64 - W extract and sign-extend it. When a whole sample fits one load (C x W + 7 <= 64, e.g.
+    three 16-bit fields) there is one load per sample and its C fields come out of it by shifts; otherwise
+    one load per field. Channel-major because NumPy is much faster on long contiguous rows than on an
+    inner axis of length 3. ``n_blk`` is samples per block.
     """
-    first_field = np.cumsum(k_blk) - k_blk
-    # Field j of block b starts at bit 8 * start_b + (j - first_b) * W_b.
-    off_blk = 8 * starts - first_field * w_blk
-    fld = np.arange(n_fields, dtype=np.int64)
-    if (w_blk == w_blk[0]).all():
-        w = int(w_blk[0])
-        if w == 0:
-            return np.zeros(n_fields, dtype=np.int64)
-        fld *= w
-        fld += np.repeat(off_blk, k_blk)  # fld is now each field's first bit
-        raw = words.load(fld >> 3)
-        raw <<= (64 - w) - (fld & 7)
-        raw >>= 64 - w
-        return raw
-    w_f = np.repeat(w_blk, k_blk)
-    fld *= w_f
-    fld += np.repeat(off_blk, k_blk)
-    rsh = 64 - w_f
-    mixed = words.load(fld >> 3)
-    mixed <<= rsh - (fld & 7)
-    mixed >>= rsh
+    first = np.cumsum(n_blk) - n_blk
+    w_r = np.repeat(w_blk, n_blk)
+    # Row j of block b starts at bit 8 * start_b + (j - first_b) * C * W_b.
+    step = channels * w_r
+    bit0 = np.repeat(8 * starts - first * channels * w_blk, n_blk)
+    bit0 += np.arange(n_rows, dtype=np.int64) * step
+    rsh = 64 - w_r
+    out = np.empty((channels, n_rows), dtype=np.int64)
+    if int(w_blk.max()) * channels + 7 <= 64:
+        word = words.load(bit0 >> 3)
+        lsh = rsh - (bit0 & 7)
+        for c in range(channels):
+            np.left_shift(word, lsh, out=out[c])
+            out[c] >>= rsh
+            lsh -= w_r
+    else:
+        for c in range(channels):
+            np.left_shift(words.load(bit0 >> 3), rsh - (bit0 & 7), out=out[c])
+            out[c] >>= rsh
+            bit0 += w_r
     if (w_blk == 0).any():
-        mixed[w_f == 0] = 0  # a shift by 64 is not a clear-to-zero on every platform
-    return mixed
+        out[:, w_r == 0] = 0  # a shift by 64 is not a clear-to-zero on every platform
+    return out
 
 
 def _decode_compressed_run(
@@ -1032,8 +1033,6 @@ def _decode_compressed_run(
     channels = fmt.channels
     n_frames = bases.shape[0]
     n_real = block_pos.shape[0]
-    w_real = buf[block_pos].astype(np.int64)
-    n_real_blk = buf[block_pos + 1].astype(np.int64)
     # Interleave one reference pseudo-block per frame before that frame's blocks.
     frame_of_block = np.repeat(np.arange(n_frames, dtype=np.int64), n_blocks)
     ref_slot = np.cumsum(n_blocks) - n_blocks + np.arange(n_frames, dtype=np.int64)
@@ -1045,27 +1044,27 @@ def _decode_compressed_run(
     widths[ref_slot] = fmt.value_bits
     samples[ref_slot] = 1
     starts[real_slot] = block_pos + 2
-    widths[real_slot] = w_real
-    samples[real_slot] = n_real_blk
+    widths[real_slot] = buf[block_pos]
+    samples[real_slot] = buf[block_pos + 1]
     cum = np.zeros(n_frames + n_real + 1, dtype=np.int64)
     np.cumsum(samples, out=cum[1:])
     per_frame = cum[np.append(ref_slot[1:], n_frames + n_real)] - cum[ref_slot]
 
     total_rows = int(per_frame.sum())
-    rows = _extract_fields(words, starts, widths, samples * channels, total_rows * channels).reshape(
-        total_rows, channels
-    )
-    np.cumsum(rows, axis=0, out=rows)
+    cols = _extract_columns(words, starts, widths, samples, channels, total_rows)
+    np.cumsum(cols, axis=1, out=cols)
     if n_frames > 1:
         # One cumsum ran over all frames: subtract the running total just before each reference row.
         ref_rows = np.cumsum(per_frame) - per_frame
-        carry = np.zeros((n_frames, channels), dtype=np.int64)
-        carry[1:] = rows[ref_rows[1:] - 1]
-        rows -= np.repeat(carry, per_frame, axis=0)
+        carry = np.zeros((channels, n_frames), dtype=np.int64)
+        carry[:, 1:] = cols[:, ref_rows[1:] - 1]
+        cols -= np.repeat(carry, per_frame, axis=1)
     if fmt.float_bits:
         # Wrap to signed 32 bits (the int32 view of the float32 bit pattern), as reference and raw values.
-        rows = ((rows + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
-    return rows, per_frame
+        cols += 1 << 31
+        cols &= 0xFFFFFFFF
+        cols -= 1 << 31
+    return np.ascontiguousarray(cols.T), per_frame
 
 
 def _decode_raw_run(payloads: list[bytes], fmt: FrameFormat) -> tuple[IntArray, IntArray]:
