@@ -7,6 +7,7 @@ shares :func:`prefect_harness`; report computation and rendering are tested with
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ def prefect_harness() -> Iterator[None]:
     """A temporary Prefect server and database shared by the whole test session."""
     from prefect.testing.utilities import prefect_test_harness
 
+    # The test server must not try to send usage telemetry (no network here, and it logs errors).
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     with prefect_test_harness(server_startup_timeout=120):
         yield
 

@@ -14,6 +14,8 @@ def _spool_sessions(home: Path) -> list[tuple[str, str]]:
     from storage import paths
     from storage.db import connect_readonly
 
+    if not paths.db_path(home).exists():  # nothing was ever synced
+        return []
     with connect_readonly(paths.db_path(home)) as con:
         rows = con.execute("SELECT source_path, status FROM sessions WHERE source = 'spool'").fetchall()
     return [(r[0], r[1]) for r in rows]
