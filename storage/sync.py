@@ -697,16 +697,23 @@ def import_file(
     ``acc_units``/``gyro_units`` are passed to :func:`ingest.files.read_recording_file`. ``started_at``
     (UTC) is the wall-clock time of ``time == 0``; without it the file's modification time is used
     (a warning is logged). Undecodable files are quarantined; the file itself is never modified.
+    A hipsync spool given here is imported as by :func:`sync_one_spool` (it knows its own start time).
     """
     from ingest.errors import SensorError
-    from ingest.files import read_recording_file
+    from ingest.files import detect_format, read_recording_file
     from processing.records import Side
 
     db = Path(db_path)
     src = Path(path)
+    try:
+        fmt = detect_format(src)
+    except SensorError:
+        fmt = "csv"  # unreadable: the read below fails the same way and quarantines it
+    if fmt == "spool":
+        return sync_one_spool(db, src, plan)
     _record_plan(db, plan)
     sha = file_sha256(src)
-    kind: Source = "parquet" if src.suffix.lower() in (".parquet", ".pq") else "csv"
+    kind: Source = "parquet" if fmt == "parquet" else "csv"
     if started_at is None:
         started_at = datetime.fromtimestamp(src.stat().st_mtime, UTC)
         log.warning("%s: no --started-at given; using the file's modification time %s", src, started_at)

@@ -140,6 +140,26 @@ def test_import_file_csv_and_quarantine(
         )
 
 
+def test_import_file_takes_spools_and_parquet(
+    tmp_path: Path, db_file: Path, rng: np.random.Generator, kit: Any
+) -> None:
+    from ingest.files import write_recording_parquet
+
+    spool = kit.write_witmotion_spool(tmp_path / "copied-from-phone.bin", rng, n=500)
+    res = import_file(db_file, spool)
+    assert res.status == "analysed" and res.started_at is not None
+    assert abs((res.started_at - kit.STARTED_AT).total_seconds()) < 1.0  # from the spool, not the mtime
+    pq = write_recording_parquet(
+        tmp_path / "x.parquet", kit.make_recording(rng, duration_s=5.0, started_at=None)
+    )
+    assert import_file(db_file, pq, started_at=kit.STARTED_AT).status == "analysed"
+    with connect_readonly(db_file) as con:
+        assert sorted(r[0] for r in con.execute("SELECT source FROM sessions").fetchall()) == [
+            "parquet",
+            "spool",
+        ]
+
+
 def test_sets_take_the_planned_load(db_file: Path, rng: np.random.Generator, kit: Any) -> None:
     with connect(db_file) as con, transaction(con):
         record_plan(con, parse_plan(PLAN))
