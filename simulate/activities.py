@@ -7,7 +7,7 @@ joins chunks with smooth transitions and hands the result to the sensor model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import signal
@@ -53,6 +53,10 @@ class Person:
     walk_speed_mps: float
     thigh_swing_deg: float
     heel_strike_g: float
+    #: lying on the side, the body rolls a little towards the back (+) or the front (-), deg
+    side_lying_roll_deg: float = 0.0
+    #: the leg underneath is turned in (-) or out (+) about its long axis, deg
+    under_leg_rotation_deg: float = 0.0
 
 
 def draw_person(rng: np.random.Generator) -> Person:
@@ -60,23 +64,36 @@ def draw_person(rng: np.random.Generator) -> Person:
     rom = {}
     for ex, model in EXERCISES.items():
         lo, hi = model.rom_deg
-        rom[str(ex)] = float(rng.uniform(lo + 0.15 * (hi - lo), hi - 0.1 * (hi - lo)))
+        # some people move through less than the textbook range (the real UCI subject: ~22 deg)
+        rom[str(ex)] = float(rng.uniform(0.8 * lo, hi - 0.1 * (hi - lo)))
     return Person(
         rom_deg=rom,
         tempo=Tempo(
-            concentric_s=float(rng.uniform(0.9, 1.8)),
-            top_hold_s=float(rng.uniform(0.4, 1.6)),
-            eccentric_s=float(rng.uniform(1.3, 2.8)),
-            bottom_pause_s=float(rng.uniform(0.3, 1.2)),
+            concentric_s=float(rng.uniform(0.8, 1.8)),
+            # from no hold at all (real MEx clams) to several seconds (real UCI leg raises, bridges)
+            top_hold_s=float(rng.uniform(0.2, 3.0)),
+            eccentric_s=float(rng.uniform(1.1, 2.8)),
+            bottom_pause_s=float(rng.uniform(0.2, 1.5)),
         ),
-        # thigh tremor is tiny: 0.01-0.025 deg gives ~0.01-0.03 g at the sensor in holds (real: ~0.01 g)
-        tremor_deg=float(rng.uniform(0.008, 0.025)),
+        # thigh tremor is tiny: 0.003-0.01 deg (x3 in loaded holds) gives <~0.03 g at the sensor
+        tremor_deg=float(rng.uniform(0.003, 0.01)),
         fidget_per_min=float(rng.uniform(1.0, 5.0)),
         stride_hz=float(rng.uniform(0.85, 1.05)),
         walk_speed_mps=float(rng.uniform(0.9, 1.4)),
         thigh_swing_deg=float(rng.uniform(15.0, 21.0)),
         heel_strike_g=float(rng.uniform(0.8, 2.2)),
+        side_lying_roll_deg=float(np.clip(rng.normal(0.0, 12.0), -30.0, 30.0)),
+        under_leg_rotation_deg=float(rng.uniform(-45.0, 45.0)),
     )
+
+
+def pelvis(posture: Posture, person: Person) -> FloatArray:
+    """Pelvis quaternion of ``posture`` for ``person`` (side-lying rolls a little towards front or back)."""
+    if posture in (Posture.LYING_LEFT, Posture.LYING_RIGHT) and person.side_lying_roll_deg:
+        sign = 1.0 if posture is Posture.LYING_LEFT else -1.0
+        roll = qfrom_rotvec(np.deg2rad(sign * person.side_lying_roll_deg) * np.array([0.0, 0.0, 1.0]))
+        return qmul(PELVIS[posture], roll)
+    return PELVIS[posture]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -146,12 +163,15 @@ def hold_posture(
 ) -> Chunk:
     """Staying in ``posture`` with the hip at ``pose_deg`` (flexion, abduction, ext. rotation), fidgeting."""
     m = max(round(duration_s * fs_hz), 2)
-    base = hip_quat(*pose_deg)
+    flex, abd, ext = pose_deg
+    if posture is Posture.LYING_RIGHT:
+        ext += person.under_leg_rotation_deg  # the sensor leg is the one underneath
+    base = hip_quat(flex, abd, ext)
     weights = np.array([1.0, 0.6, 1.0]) if posture is Posture.STANDING else np.array([1.0, 1.0, 1.0])
     amp = 3.0 if posture is Posture.STANDING else 6.0
     rv = fidget_rotvec(rng, m, fs_hz, person.fidget_per_min, amp, weights)
     rv += _perturb(rng, m, fs_hz, 0.35, person.tremor_deg * 0.3)
-    rot = qmul(qmul(PELVIS[posture], base), qfrom_rotvec(rv))
+    rot = qmul(qmul(pelvis(posture, person), base), qfrom_rotvec(rv))
     hip = np.tile(hip_position(posture), (m, 1))
     if posture is Posture.STANDING:
         hip[:, :2] += smooth_noise(rng, m, fs_hz, 0.3, 0.006, dims=2)
@@ -179,7 +199,7 @@ def exercise_set(
         fs_hz=fs_hz,
         n_reps=n_reps,
         rom_deg=rom_deg,
-        tempo=tempo,
+        tempo=replace(tempo, top_hold_s=tempo.top_hold_s * model.hold_scale),
         fatigue=fatigue,
         partial_prob=partial_prob,
         lead_s=float(rng.uniform(1.0, 2.5)),
@@ -193,8 +213,33 @@ def exercise_set(
     axis_t = unit(np.column_stack([np.interp(idx, knots, axes[:, c]) for c in range(3)]))
     rep_rv = axis_t * np.deg2rad(motion.angle_deg)[:, None]
     tremor = person.tremor_deg * (0.4 + motion.hold * (1.0 + 2.0 * fatigue))
-    base = qmul(PELVIS[model.posture], hip_quat(*model.base))
-    rot = qmul(qmul(base, qfrom_rotvec(rep_rv)), qfrom_rotvec(_perturb(rng, m, fs_hz, 0.25, tremor)))
+    pert = _perturb(rng, m, fs_hz, 0.25, tremor)
+    # holds against the band are corrected in small slow wobbles (real recordings: ~5-10 deg/s at 1-2 Hz)
+    k = max(int(0.3 * fs_hz), 1)
+    hold_env = np.convolve(motion.hold, np.ones(k) / k, mode="same")
+    wobble = smooth_noise(rng, m, fs_hz, 1.2, 1.0, dims=3)
+    pert += wobble * (np.deg2rad(rng.uniform(0.3, 1.0) * (1.0 + fatigue)) * hold_env)[:, None]
+    # soft tissue and strap jiggle while moving: 2-6 Hz, growing with the angular speed
+    speed = np.abs(np.gradient(motion.angle_deg)) * fs_hz
+    jiggle = band_noise(rng, m, fs_hz, (2.0, 6.0), 1.0, dims=3)
+    pert += jiggle * (np.deg2rad(0.003) * speed)[:, None]
+    extra = None
+    lo_g, hi_g = model.impact_g
+    if hi_g > 0:
+        # the leg (or the pelvis) lands on its support at the end of every eccentric phase: a jolt
+        # in the vertical and a small rebound of the thigh
+        extra = np.zeros((m, 3))
+        tk = np.arange(int(0.25 * fs_hz)) / fs_hz
+        for rep in motion.reps:
+            i = int(rep.end_s * fs_hz)
+            seg = tk[: m - i]
+            amp = rng.uniform(lo_g, hi_g) * GRAVITY_MPS2
+            freq = rng.uniform(10.0, 18.0)
+            extra[i : i + seg.size, 2] += amp * np.exp(-seg / 0.03) * np.sin(2 * np.pi * freq * seg)
+            bounce = np.deg2rad(rng.uniform(0.05, 0.3)) * np.exp(-seg / 0.08) * np.sin(2 * np.pi * 6.0 * seg)
+            pert[i : i + seg.size] += bounce[:, None] * unit(rng.normal(0.0, 1.0, 3))
+    base = qmul(pelvis(model.posture, person), hip_quat(*model.base))
+    rot = qmul(qmul(base, qfrom_rotvec(rep_rv)), qfrom_rotvec(pert))
     hip = hip_position(model.posture)
     if model.pivot == "knee":
         knee = hip + qapply(base, np.array([0.0, 0.0, -THIGH_LENGTH_M]))
@@ -205,6 +250,7 @@ def exercise_set(
         kind="set",
         rot=rot,
         pos=pos,
+        extra_acc=extra,
         info={"posture": str(model.posture), "exercise": str(exercise)},
         set_motion=motion,
     )
@@ -234,15 +280,19 @@ def passive_set(
     standing = model.passive_posture is Posture.STANDING
     if standing:
         # the stance hip adducts as the other leg lifts, and balance sway is larger
-        coupling = ABDUCTION_AXIS * -rng.uniform(0.04, 0.09) + FLEXION_AXIS * rng.uniform(-0.02, 0.02)
+        coupling = ABDUCTION_AXIS * -rng.uniform(0.04, 0.12) + FLEXION_AXIS * rng.uniform(-0.03, 0.03)
         slow = 0.9
     else:
-        coupling = ABDUCTION_AXIS * rng.uniform(0.02, 0.06) + EXTERNAL_ROTATION_AXIS * rng.uniform(
-            -0.03, 0.03
-        )
+        # the pelvis rolls back as the top leg opens: from almost nothing to 10-15 deg of the bottom
+        # thigh (the real MEx clams: subject 03 still, subjects 01 and 02 clearly rocking)
+        c = rng.uniform(0.02, 0.12) if rng.random() < 0.6 else rng.uniform(0.12, 0.35)
+        coupling = ABDUCTION_AXIS * c + EXTERNAL_ROTATION_AXIS * rng.uniform(-0.3, 0.3) * c
         slow = 0.35
     rv = theta[:, None] * coupling + _perturb(rng, m, fs_hz, slow, person.tremor_deg * 0.5)
-    base = qmul(PELVIS[model.passive_posture], hip_quat(*model.passive_base))
+    flex, abd, ext = model.passive_base
+    if model.passive_posture is not Posture.STANDING:
+        ext += person.under_leg_rotation_deg
+    base = qmul(pelvis(model.passive_posture, person), hip_quat(flex, abd, ext))
     rot = qmul(base, qfrom_rotvec(rv))
     hip = np.tile(hip_position(model.passive_posture), (m, 1))
     if standing:

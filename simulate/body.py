@@ -100,6 +100,10 @@ class ExerciseModel:
     passive_posture: Posture | None
     passive_base: tuple[float, float, float]
     band: bool
+    #: landing jolt (g) when the rep ends on a support (leg on leg, hips on the floor); (0, 0) for none
+    impact_g: tuple[float, float]
+    #: multiplies the person's top-hold time (bridges are held longer, clamshells often not at all)
+    hold_scale: float
 
 
 def _clam_axis() -> FloatArray:
@@ -119,6 +123,8 @@ EXERCISES: dict[Exercise, ExerciseModel] = {
         passive_posture=Posture.LYING_RIGHT,
         passive_base=(45.0, 0.0, 0.0),
         band=True,
+        impact_g=(0.03, 0.15),
+        hold_scale=0.7,
     ),
     Exercise.SIDE_LYING_LEG_RAISE: ExerciseModel(
         exercise=Exercise.SIDE_LYING_LEG_RAISE,
@@ -131,6 +137,8 @@ EXERCISES: dict[Exercise, ExerciseModel] = {
         passive_posture=Posture.LYING_RIGHT,
         passive_base=(10.0, 0.0, 0.0),
         band=False,
+        impact_g=(0.15, 0.45),
+        hold_scale=1.2,
     ),
     Exercise.BANDED_ABDUCTION_STANDING: ExerciseModel(
         exercise=Exercise.BANDED_ABDUCTION_STANDING,
@@ -142,6 +150,8 @@ EXERCISES: dict[Exercise, ExerciseModel] = {
         passive_posture=Posture.STANDING,
         passive_base=(0.0, 2.0, 0.0),
         band=True,
+        impact_g=(0.03, 0.12),
+        hold_scale=1.0,
     ),
     Exercise.BANDED_ABDUCTION_SEATED: ExerciseModel(
         exercise=Exercise.BANDED_ABDUCTION_SEATED,
@@ -154,6 +164,8 @@ EXERCISES: dict[Exercise, ExerciseModel] = {
         passive_posture=None,
         passive_base=(88.0, 4.0, 0.0),
         band=True,
+        impact_g=(0.0, 0.0),
+        hold_scale=0.8,
     ),
     Exercise.SINGLE_LEG_GLUTE_BRIDGE: ExerciseModel(
         exercise=Exercise.SINGLE_LEG_GLUTE_BRIDGE,
@@ -166,6 +178,8 @@ EXERCISES: dict[Exercise, ExerciseModel] = {
         passive_posture=None,
         passive_base=(50.0, 3.0, 0.0),
         band=False,
+        impact_g=(0.05, 0.25),
+        hold_scale=1.8,
     ),
 }
 

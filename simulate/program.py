@@ -149,6 +149,8 @@ def simulate_program(
     device = SensorSpec(
         strap_rotation_deg=device.strap_rotation_deg,
         tilt_deg=device.tilt_deg,
+        face_in=d.face_in,
+        around_thigh_deg=d.around_thigh_deg,
         acc_noise_g=d.acc_noise_g,
         gyro_noise_dps=d.gyro_noise_dps,
         acc_bias_g=max(abs(x) for x in d.acc_bias_g),

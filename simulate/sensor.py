@@ -48,6 +48,10 @@ GYRO_LSB_CHOICES_DPS = (0.00763, 0.0153, 0.0305, 0.061, 0.07)
 class SensorSpec:
     """Sensor imperfections; ``None`` fields are drawn at random from realistic ranges.
 
+    ``face_in``: the device sits in its strap pocket face towards the skin (sensor z into the thigh; two
+    of the three real MEx subjects look like this); ``None`` draws it with probability 1/4.
+    ``around_thigh_deg``: where the strap puts the sensor around the thigh, 0 = lateral (hipsync's
+    placement), +90 = front of the thigh (where the real MEx clam data suggest their sensor sat).
     Units: ``acc_noise_g``/``gyro_noise_dps`` per-sample standard deviation at the output rate;
     biases in g and deg/s; ``scale_error`` as a fraction; ``clock_drift_ppm`` of the sensor clock vs true
     time; ``drop_runs_per_min`` expected number of lost-frame runs per minute, each
@@ -56,6 +60,8 @@ class SensorSpec:
 
     strap_rotation_deg: int | None = None
     tilt_deg: float = 15.0
+    face_in: bool | None = None
+    around_thigh_deg: float = 0.0
     acc_noise_g: float | None = None
     gyro_noise_dps: float | None = None
     acc_bias_g: float | None = None
@@ -80,6 +86,7 @@ class SensorSpec:
         return cls(
             strap_rotation_deg=strap_rotation_deg,
             tilt_deg=tilt_deg,
+            face_in=False,
             acc_noise_g=0.0,
             gyro_noise_dps=0.0,
             acc_bias_g=0.0,
@@ -102,6 +109,8 @@ class SensorDraw:
 
     strap_rotation_deg: int
     tilt_rotvec_deg: tuple[float, float, float]
+    face_in: bool
+    around_thigh_deg: float
     acc_noise_g: float
     gyro_noise_dps: float
     acc_bias_g: tuple[float, float, float]
@@ -135,10 +144,16 @@ class SensorOutput:
     draw: SensorDraw
 
 
-def mount_rotation(strap_rotation_deg: int, tilt_rotvec_deg: FloatArray) -> FloatArray:
-    """Thigh -> sensor quaternion (right leg): base mount, strap rotation about the skin normal, tilt."""
+def mount_rotation(
+    strap_rotation_deg: int, tilt_rotvec_deg: FloatArray, face_in: bool = False, around_thigh_deg: float = 0.0
+) -> FloatArray:
+    """Thigh -> sensor quaternion (right leg): placement around the thigh, base mount, face in/out,
+    strap rotation about the skin normal, tilt."""
+    base = qmul(qfrom_rotvec(np.deg2rad(around_thigh_deg) * np.array([0.0, 0.0, 1.0])), BASE_MOUNT)
+    if face_in:
+        base = qmul(base, np.array([1.0, 0.0, 0.0, 0.0]))
     strap = qfrom_rotvec(np.deg2rad(strap_rotation_deg) * np.array([0.0, 0.0, 1.0]))
-    return qmul(qmul(BASE_MOUNT, strap), qfrom_rotvec(np.deg2rad(np.asarray(tilt_rotvec_deg))))
+    return qmul(qmul(base, strap), qfrom_rotvec(np.deg2rad(np.asarray(tilt_rotvec_deg))))
 
 
 def draw_sensor(spec: SensorSpec, rng: np.random.Generator) -> SensorDraw:
@@ -164,9 +179,12 @@ def draw_sensor(spec: SensorSpec, rng: np.random.Generator) -> SensorDraw:
     gyro_bias = pick(spec.gyro_bias_dps, rng.uniform(0.2, 2.0))
     scale = pick(spec.scale_error, rng.uniform(0.002, 0.02))
     misalign = rng.normal(0.0, 1.0, 6) * spec.misalignment_deg
+    face_in = spec.face_in if spec.face_in is not None else bool(rng.random() < 0.25)
     return SensorDraw(
         strap_rotation_deg=int(strap),
         tilt_rotvec_deg=vec(tilt),
+        face_in=face_in,
+        around_thigh_deg=float(spec.around_thigh_deg),
         # quiet-sensor levels of the real recordings: ~0.0015-0.007 g and ~0.4 dps per axis
         acc_noise_g=pick(spec.acc_noise_g, rng.uniform(0.0015, 0.006)),
         gyro_noise_dps=pick(spec.gyro_noise_dps, rng.uniform(0.1, 0.5)),
@@ -218,7 +236,7 @@ def synthesize(
     not captured by the position (impacts). ``side``: ``left`` mirrors the result. ``fs_hz``: output rate.
     """
     d = draw_sensor(spec, rng)
-    mount = mount_rotation(d.strap_rotation_deg, np.asarray(d.tilt_rotvec_deg))
+    mount = mount_rotation(d.strap_rotation_deg, np.asarray(d.tilt_rotvec_deg), d.face_in, d.around_thigh_deg)
     ws = qmul(thigh, mount)
     acc_world = second_derivative(sensor_pos_m, fine_fs_hz) + extra_acc_mps2
     acc_world[:, 2] += GRAVITY_MPS2

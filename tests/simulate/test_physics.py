@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,10 +18,13 @@ from simulate.session import UNILATERAL
 UP = np.array([0.0, 0.0, 1.0])
 
 
+@pytest.mark.parametrize("face_in", [False, True])
 @pytest.mark.parametrize("side", ["left", "right"])
 @pytest.mark.parametrize("strap", [0, 90, 180, 270])
 @pytest.mark.parametrize("posture", list(Posture))
-def test_static_reading_is_gravity_in_sensor_frame(posture: Posture, strap: int, side: str) -> None:
+def test_static_reading_is_gravity_in_sensor_frame(
+    posture: Posture, strap: int, side: str, face_in: bool
+) -> None:
     # a thigh held still in each posture, any strap rotation, 15 deg tilt, either leg: the accelerometer
     # reads exactly 1 g along the sensor-frame image of "up" and the gyroscope reads zero
     m = 400
@@ -32,7 +36,7 @@ def test_static_reading_is_gravity_in_sensor_frame(posture: Posture, strap: int,
         extra_acc_mps2=np.zeros((m, 3)),
         side=side,
         fs_hz=100.0,
-        spec=SensorSpec.ideal(strap_rotation_deg=strap, tilt_deg=15.0),
+        spec=replace(SensorSpec.ideal(strap_rotation_deg=strap, tilt_deg=15.0), face_in=face_in),
         rng=np.random.default_rng(strap),
     )
     np.testing.assert_allclose(np.linalg.norm(out.accel_g, axis=1), 1.0, atol=1e-9)
@@ -146,7 +150,8 @@ def test_truth_matches_orientation(which: str, request: pytest.FixtureRequest) -
             ang = np.degrees((ori[i0].inv() * ori[i0 : i_end + 1]).magnitude())
             tol = max(2.5, 0.08 * rep["rom_deg"])
             assert abs(ang[i_top - i0] - rep["rom_deg"]) < tol, (s["exercise"], rep, ang[i_top - i0])
-            assert abs(ang.max() - rep["rom_deg"]) < tol
+            # hold wobble (small corrections, part of the orientation, not of the rep angle) adds a little
+            assert abs(ang.max() - rep["rom_deg"]) < tol + 2.0
             assert ang[-1] < 4.0
             n_reps += 1
     assert n_reps >= 5 * 6
@@ -191,8 +196,9 @@ def test_passive_leg_makes_no_truth_reps(
         m_a = (ideal_right.time_s >= active["start"]) & (ideal_right.time_s <= active["end"])
         rms_p = np.sqrt(np.mean(np.sum(ideal_right.gyro_dps[m_p] ** 2, axis=1)))
         rms_a = np.sqrt(np.mean(np.sum(ideal_right.gyro_dps[m_a] ** 2, axis=1)))
-        assert rms_p < 0.35 * rms_a, (seg["exercise"], rms_p, rms_a)
-        # the passive thigh shakes and shifts by a few degrees, far less than a rep's range
+        assert rms_p < 0.5 * rms_a, (seg["exercise"], rms_p, rms_a)
+        # the passive thigh rocks and shifts (real clams: up to ~15 deg), clearly less than a rep's range
         o = ori[np.flatnonzero(m_p)]
         excursion = np.degrees((o.mean().inv() * o).magnitude()).max()
-        assert 0.3 < excursion < 6.0, (seg["exercise"], excursion)
+        rom = np.median([r["rom_deg"] for r in active["reps"]])
+        assert 0.3 < excursion < 0.45 * rom, (seg["exercise"], excursion, rom)
