@@ -354,7 +354,8 @@ def build_program_home(home: Path) -> Path:
             started_at=sim.started_at,
         )
         loads = [s["load"] for s in sim.truth["sets"]]
-        result = import_recording(db, rec, analysis=analysis_from_json(sim.truth), loads=loads)
+        truth = analysis_from_json(sim.truth, algorithm_version="simulator-truth")
+        result = import_recording(db, rec, analysis=truth, loads=loads)
         assert result.status == "analysed", result
     return home
 
