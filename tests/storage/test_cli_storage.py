@@ -46,6 +46,8 @@ def test_storage_commands(hipsync_home: Path, tmp_path: Path, rng: np.random.Gen
     assert "1 imported, 0 already stored, 1 quarantined" in r.output
     r = _run("sync")
     assert "0 imported, 2 already stored, 0 quarantined" in r.output
+    r = _run("sync", "--retry-quarantined")
+    assert "retrying 1 quarantined" in r.output and "0 imported, 1 already stored, 1 quarantined" in r.output
 
     csv = write_recording_csv(tmp_path / "x.csv", kit.make_recording(rng, duration_s=10.0, started_at=None))
     r = _run("import", str(csv), "--side", "right", "--started-at", "2026-11-20T07:00:00+00:00")
@@ -73,3 +75,19 @@ def test_storage_commands(hipsync_home: Path, tmp_path: Path, rng: np.random.Gen
 
     r = _run("reprocess")
     assert r.exit_code == 0 and "up to date" in r.output
+
+
+def test_plan_edit_uses_the_editor_and_checks_the_file(
+    hipsync_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = _run("plan", "set", "clamshell", "-r", "band:red", "--from", "2026-11-01")
+    assert r.exit_code == 0, r.output
+    # A non-interactive "editor": click runs `$EDITOR "<file>"` through the shell.
+    monkeypatch.setenv("EDITOR", "sed -i -e s/band:red/band:blue/")
+    r = _run("plan", "edit")
+    assert r.exit_code == 0, r.output
+    assert "1 exercise" in r.output
+    assert 'resistance = "band:blue"' in (hipsync_home / "plan.toml").read_text()
+    monkeypatch.setenv("EDITOR", "sed -i -e s/band:blue/band:purple/")
+    r = _run("plan", "edit")
+    assert r.exit_code == 1 and "purple" in r.output
