@@ -1270,9 +1270,10 @@ def pmd_sample_times_ns(
 ) -> IntArray:
     """Per-sample timestamps (ns since 2000-01-01, int64, shape (n,)) of one frame (doc §1.8).
 
-    The last sample gets ``frame_timestamp_ns`` exactly. Without a previous frame timestamp the samples are
-    spaced 1e9 / ``sample_rate_hz`` ns apart; with one (P), sample i gets P + (T - P) x (i + 1) / n.
-    Computed in exact integer arithmetic, rounded to the nearest ns (the SDK's doubles are ~128 ns coarse).
+    The last sample gets ``frame_timestamp_ns`` exactly. Without a previous frame timestamp (``None`` or
+    0, the SDK's "no previous frame") the samples are spaced 1e9 / ``sample_rate_hz`` ns apart; with one
+    (P), sample i gets P + (T - P) x (i + 1) / n. Computed in exact integer arithmetic, rounded to the
+    nearest ns (the SDK's doubles are ~128 ns coarse).
 
     Raises:
         ValueError: if ``n_samples`` < 1 or the rate is not positive.
@@ -1281,6 +1282,19 @@ def pmd_sample_times_ns(
         raise ValueError("a frame has at least one sample")
     if not sample_rate_hz > 0:
         raise ValueError(f"sample_rate_hz must be positive, got {sample_rate_hz}")
+    if previous_timestamp_ns == 0:
+        previous_timestamp_ns = None
+    if (
+        previous_timestamp_ns is not None
+        and abs(frame_timestamp_ns - previous_timestamp_ns) * 2 * n_samples >= 1 << 62
+    ):
+        # A span this long would overflow int64 in the vectorised formula: exact Python integers instead.
+        p, span, n = (
+            int(previous_timestamp_ns),
+            int(frame_timestamp_ns) - int(previous_timestamp_ns),
+            n_samples,
+        )
+        return np.array([p + (span * (i + 1) * 2 + n) // (2 * n) for i in range(n)], dtype=np.int64)
     return _sample_times_many(
         np.asarray([frame_timestamp_ns], dtype=np.int64),
         np.asarray([previous_timestamp_ns or 0], dtype=np.int64),

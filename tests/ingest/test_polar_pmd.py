@@ -718,3 +718,13 @@ def test_batches_are_chunked_without_changing_results(
     np.testing.assert_array_equal(decode_pmd_counts_many(frames).counts, whole.counts)
     monkeypatch.setattr(pmd, "BATCH_FRAMES", 4096)
     np.testing.assert_array_equal(decode_pmd_counts_many(frames).counts, whole.counts)
+
+
+def test_sample_times_edge_cases() -> None:
+    # P = 0 is the SDK's "no previous frame": nominal spacing, not a spread from the epoch.
+    assert pmd_sample_times_ns(10**9, 2, 50, 0).tolist() == [980_000_000, 1_000_000_000]
+    # A huge span (e.g. a clock jump) must not overflow: exact spread, last sample = T.
+    t, p = 757_382_400_000_000_000, 1
+    times = pmd_sample_times_ns(t, 200, 52, p)
+    assert times[-1] == t and times[0] == p + (t - p + 100) // 200
+    assert (np.diff(times) > 0).all()
