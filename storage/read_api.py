@@ -265,20 +265,23 @@ def open_readonly(
     ``time_zone`` (an IANA name) decides the calendar day and ISO week of each session in the views.
 
     Raises :class:`DatabaseNotFoundError` if the file does not exist, :class:`DatabaseBusyError` after
-    ``timeout_s`` of lock conflicts, :class:`SchemaMissingError` if the file holds no hipsync tables.
+    ``timeout_s`` of lock conflicts, :class:`SchemaMissingError` if the file holds no hipsync tables,
+    ``ValueError`` for an unknown time zone.
     Close the connection when done: a writer cannot open the file while it is open.
     """
     path = Path(db_path) if db_path is not None else paths.db_path()
     try:
         zoneinfo.ZoneInfo(time_zone)
+        if "'" in time_zone:  # it goes into a SET statement below, which takes no bound parameter
+            raise ValueError(time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
         raise ValueError(f"unknown time zone {time_zone!r}") from e
     if not path.exists():
         raise DatabaseNotFoundError(path)
 
-    deadline = time.monotonic() + timeout_s
-    wait_s = _FIRST_WAIT_S
     started = time.monotonic()
+    deadline = started + timeout_s
+    wait_s = _FIRST_WAIT_S
     while True:
         try:
             conn = duckdb.connect(str(path), read_only=True)
@@ -296,7 +299,7 @@ def open_readonly(
             wait_s = min(wait_s * 2, _MAX_WAIT_S)
 
     try:
-        # validated above through zoneinfo, so it contains no quote
+        # validated above (a known IANA name without quotes)
         conn.execute(f"SET TimeZone = '{time_zone}'")
         create_views(conn)
     except duckdb.CatalogException as e:
