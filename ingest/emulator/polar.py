@@ -15,8 +15,8 @@ the data characteristic ``…5C82`` (notify). The control point implements (doc 
 
 Data frames (doc §1.4-1.7): Verity ACC as delta-compressed type 1 (0x81, mG), Verity GYRO as compressed
 type 0 (0x80) with a FACTOR announced in the START response, H10 ACC as raw type 1 (0x01, mG). Frames are
-filled up to the connection's ATT_MTU-3 but sent at least every ``max_frame_latency_s`` of sensor time,
-each stamped with the sensor-clock time of its last sample.
+filled up to the connection's ATT_MTU-3 but sent at least every ``max_frame_latency_s`` (0.5 s) of sensor
+time, each stamped with the sensor-clock time of its last sample.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ class EmulatedPolarSensor(EmulatedSensor):
         motion: MotionSource | None = None,
         time_scale: float = 1.0,
         advertise: bool = True,
-        max_frame_latency_s: float = 1.0,
+        max_frame_latency_s: float = 0.5,
         tick_s: float = 0.02,
     ) -> None:
         if profile_id not in _MODEL_FORMATS:

@@ -79,7 +79,7 @@ async def test_every_profile_records_through_the_link(profile: str, tmp_path: Pa
     sensor = await _start(profile)
     statuses: list[list[SensorStatus]] = []
     [summary] = await _record(
-        [sensor], tmp_path, duration_s=3.0, on_status=statuses.append, status_interval_s=0.2
+        [sensor], tmp_path, duration_s=2.5, on_status=statuses.append, status_interval_s=0.2
     )
     assert summary.stop_reason == "duration" and summary.profile == profile
     assert summary.gaps == ()
@@ -102,7 +102,7 @@ async def test_every_profile_records_through_the_link(profile: str, tmp_path: Pa
 async def test_two_sensors_at_once(tmp_path: Path) -> None:
     verity = await _start("polar-verity-sense")
     h10 = await _start("polar-h10")
-    summaries = await _record([verity, h10], tmp_path, duration_s=3.0)
+    summaries = await _record([verity, h10], tmp_path, duration_s=2.5)
     assert [s.profile for s in summaries] == ["polar-verity-sense", "polar-h10"]
     assert len({s.spool for s in summaries}) == 2
     for s in summaries:
@@ -113,10 +113,10 @@ async def test_link_drop_reconnects_records_the_gap_and_never_duplicates(tmp_pat
     sensor = await _start("polar-h10")
 
     async def faults() -> None:
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(1.2)
         await sensor.drop_link(offline_s=0.5)
 
-    [summary] = await _record([sensor], tmp_path, duration_s=4.0, faults=faults)
+    [summary] = await _record([sensor], tmp_path, duration_s=3.5, faults=faults)
     assert summary.reconnects == 1 and summary.stop_reason == "duration"
     assert len(summary.gaps) == 1
     gap = summary.gaps[0]
@@ -148,10 +148,10 @@ async def test_stalled_stream_is_treated_as_link_loss(tmp_path: Path) -> None:
     sensor = await _start("polar-verity-sense")
 
     async def faults() -> None:
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(1.2)
         sensor.stall()
 
-    [summary] = await _record([sensor], tmp_path, duration_s=4.5, faults=faults)
+    [summary] = await _record([sensor], tmp_path, duration_s=4.3, faults=faults)
     assert summary.reconnects == 1
     assert len(summary.gaps) == 1
     kinds = [e.kind for e in read_spool(summary.spool).events]
@@ -166,7 +166,7 @@ async def test_malformed_frames_are_counted_and_skipped(tmp_path: Path) -> None:
         await asyncio.sleep(1.0)
         sensor.inject_malformed(3)
 
-    [summary] = await _record([sensor], tmp_path, duration_s=3.0, faults=faults)
+    [summary] = await _record([sensor], tmp_path, duration_s=2.5, faults=faults)
     assert summary.malformed_notifications == 3 == sensor.malformed_sent
     assert summary.gaps == () and summary.reconnects == 0
     assert summary.samples >= 0.99 * summary.expected_samples
@@ -266,7 +266,7 @@ def test_cli_record_configured_sensor_in_virtual_mode(
     address = "E0:00:00:00:00:42"
     r = _cli().invoke(app, ["sensors", "add", address, "--side", "right", "--profile", "polar-h10"])
     assert r.exit_code == 0, r.output
-    r = _cli().invoke(app, ["record", "--duration", "2.5", "--json"])
+    r = _cli().invoke(app, ["record", "--duration", "1.5", "--json"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert doc["sensor"] == address and doc["side"] == "right" and doc["samples"] > 0
@@ -295,7 +295,7 @@ async def test_a_simulated_session_arrives_sample_for_sample(tmp_path: Path) -> 
     motion = simulated_motion(3)
     sensor = await _start("polar-verity-sense", motion=motion)
     start_s = sensor.clock.start_s
-    [summary] = await _record([sensor], tmp_path, duration_s=3.0)
+    [summary] = await _record([sensor], tmp_path, duration_s=2.5)
     decoded = decode_spool(read_spool(summary.spool))
     acc_expected = motion.sample(decoded.acc.sensor_time_s - start_s)[0]
     assert np.max(np.abs(decoded.acc.values - acc_expected)) < 0.0011  # 1 mG quantisation
@@ -303,38 +303,3 @@ async def test_a_simulated_session_arrives_sample_for_sample(tmp_path: Path) -> 
     gyro_at = motion.sample(decoded.gyro.sensor_time_s - start_s)[1]
     assert np.max(np.abs(decoded.gyro.values - gyro_at)) < 2000 / 32768 + 1e-9
     assert summary.gaps == () and summary.samples == summary.expected_samples
-
-
-@pytest.mark.slow
-def test_kill_9_during_recording_leaves_a_readable_spool(hipsync_home: Path) -> None:
-    """The whole CLI recording in a child process, killed with SIGKILL mid-stream."""
-    import os
-    import subprocess
-    import sys
-    import time
-
-    from ingest.spool import finished_spools
-
-    env = {**os.environ, "HIPSYNC_HOME": str(hipsync_home)}
-    cmd = [sys.executable, "-m", "flows.cli", "record", "--virtual", "polar-h10", "--duration", "120"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    spool_dir = hipsync_home / "spool"
-    try:
-        deadline = time.monotonic() + 90
-        chunks = 0
-        while time.monotonic() < deadline and chunks < 3:
-            time.sleep(0.3)
-            spools = list(spool_dir.glob("*.spool")) if spool_dir.is_dir() else []
-            if spools:
-                chunks = len(read_spool(spools[0]).chunks)
-        assert chunks >= 3, "the recording never got going"
-        assert proc.poll() is None
-    finally:
-        proc.kill()  # SIGKILL: no cleanup, no END chunk
-        proc.wait(timeout=30)
-    [path] = spool_dir.glob("*.spool")
-    spool = read_spool(path)
-    assert not spool.finished and len(spool.chunks) >= 3
-    recording = spool_to_recording(spool)
-    assert recording.n_samples >= 3 * 36 and recording.profile == "polar-h10"
-    assert finished_spools(spool_dir) == [path]  # the writer is gone, so it is ready for import
