@@ -351,7 +351,7 @@ class _Session:
             )
 
     async def open(self) -> None:
-        """Find, connect, start streaming and open the spool; raises if any of it fails."""
+        """Find, connect and start streaming (notifications queue up until :meth:`begin`)."""
         self.state = LinkState.SEARCHING
         device = await self._find(self.connect_timeout_s)
         if device is None:
@@ -370,6 +370,9 @@ class _Session:
             raise SensorError(
                 f"could not connect to {self.target.label}: {e}", sensor=self.target.address
             ) from e
+
+    def begin(self) -> None:
+        """Open the spool (header with the negotiated settings) and start writing the queue to it."""
         if self.profile.protocol == "polar-pmd":
             streams = {c.kind: c.header_settings() for c in self.pmd_configs.values()}
         else:
@@ -629,9 +632,12 @@ async def record(
     opened = await asyncio.gather(*(s.open() for s in sessions), return_exceptions=True)
     errors = [e for e in opened if isinstance(e, BaseException)]
     if errors:
+        # No spool is created unless every sensor streams: a failed start leaves nothing to import.
         await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
         report()
         raise errors[0]
+    for s in sessions:
+        s.begin()
 
     runners = [asyncio.create_task(s.run(), name=f"record-{s.target.label}") for s in sessions]
     started = time.monotonic()

@@ -186,11 +186,15 @@ async def test_refusal_to_start_is_a_clear_error(tmp_path: Path) -> None:
 
 
 async def test_sensor_that_never_appears(tmp_path: Path) -> None:
+    present = await _start("polar-verity-sense")
     sensor = await _start("polar-h10", advertise=False)
     with pytest.raises(SensorNotFoundError) as info:
-        await _record([sensor], tmp_path, duration_s=2.0, connect_timeout_s=1.0)
+        await _record([present, sensor], tmp_path, duration_s=2.0, connect_timeout_s=1.0)
     assert sensor.address in str(info.value) and "not found" in str(info.value)
     assert info.value.target == sensor.address
+    # Nothing was recorded, not even for the sensor that was there; and it was told to stop streaming.
+    assert list(tmp_path.glob("*.spool")) == []
+    assert present.streams == {}  # type: ignore[attr-defined]
 
 
 async def test_until_idle_stops_a_still_sensor(tmp_path: Path) -> None:
