@@ -41,7 +41,11 @@ class AnalysisParams:
     max_walking_overlap: float = 0.3
     max_rom_ratio: float = 1.6
     max_duration_ratio: float = 2.5
-    max_window_splits: int = 4
+    max_window_splits: int = 6
+    max_rep_gap_s: float = 10.0
+    max_group_rom_ratio: float = 2.0
+    rest_edge_s: float = 4.0
+    min_lift_fraction: float = 0.2
     # s5 reps
     min_rom_deg: float = 5.0
     min_relative_prominence: float = 0.25

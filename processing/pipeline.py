@@ -22,11 +22,11 @@ from processing.activity import classify_activity, classify_posture
 from processing.clean import CleanSignal, clean_and_resample
 from processing.exercise import recognise_exercise
 from processing.metrics import tempo_consistency, velocity_loss
-from processing.orientation import Motion, rotation_angle
+from processing.orientation import AngleTrace, Motion, rotation_angle
 from processing.params import AnalysisParams
 from processing.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis
 from processing.reps import RepCandidate, detect_reps
-from processing.sets import Window, accept_set, find_candidate_windows
+from processing.sets import Window, accept_set, find_candidate_windows, group_reps
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,73 @@ def _to_reps(cands: list[RepCandidate], t0: float, fs: float, params: AnalysisPa
     return tuple(out)
 
 
+def _flipped_group(
+    trace: AngleTrace, group: list[RepCandidate], polarity: int, fs: float, params: AnalysisParams
+) -> list[RepCandidate]:
+    """Reps detected with the opposite polarity, restricted to the time span of ``group``."""
+    cands, _ = detect_reps(trace.angle_deg, trace.speed_dps, fs, params, polarity=polarity)
+    # an inverted rep runs from one top to the next: the true first and last reps reach about one rep
+    # duration beyond the inverted group
+    dur = max(r.end - r.start for r in group)
+    lo, hi = group[0].start - 1.5 * dur - 2.0 * fs, group[-1].end + 1.5 * dur + 2.0 * fs
+    return [c for c in cands if c.start >= lo and c.end <= hi]
+
+
+def rest_level_fraction(
+    x: np.ndarray[Any, np.dtype[np.float64]], reps: list[RepCandidate], fs: float, params: AnalysisParams
+) -> float | None:
+    """How high the thigh was shortly before the first rep and after the last one (``rest_edge_s``), as a
+    fraction of the rep range (0: at the bottom, i.e. resting; 1: up at the top). The smaller of the two
+    sides is returned: a set must start *or* end at rest. ``x`` is the polarity-corrected angle.
+    A passive leg seen with the flipped polarity is up at the top on both sides (its "reps" are the returns
+    from being rocked down). None when the window has no samples there."""
+    k = max(1, round(params.rest_edge_s * fs))
+    gap = round(0.2 * fs)
+    fracs = []
+    first, last = reps[0], reps[-1]
+    i1 = int(first.start) - gap
+    if i1 > 0:
+        bottom = float(x[int(first.start)])
+        top = float(np.max(x[int(first.top_start) : int(np.ceil(first.top_end)) + 1]))
+        if top > bottom:
+            fracs.append((float(np.max(x[max(0, i1 - k) : i1])) - bottom) / (top - bottom))
+    j0 = int(np.ceil(last.end)) + gap
+    if j0 < x.size:
+        bottom = float(x[min(x.size - 1, int(np.ceil(last.end)))])
+        top = float(np.max(x[int(last.top_start) : int(np.ceil(last.top_end)) + 1]))
+        if top > bottom:
+            fracs.append((float(np.max(x[j0 : j0 + k])) - bottom) / (top - bottom))
+    return float(np.min(fracs)) if fracs else None
+
+
+def lift_fraction(
+    reps: list[RepCandidate],
+    gravity: np.ndarray[Any, np.dtype[np.float64]],
+    offset: int,
+    thigh_axis: np.ndarray[Any, np.dtype[np.float64]] | None,
+) -> float | None:
+    """How much the concentric phase raises the working end of the thigh, as a fraction of the ROM.
+
+    The thigh tilt (angle between gravity and the knee-to-hip axis) grows when the knee rises (clam, leg
+    raise, standing abduction) and shrinks when the hip rises with the knee above it (bridge, rest tilt above
+    90 deg). Returns the median over reps of that change divided by the ROM (1: a pure lift in a vertical
+    plane, 0: horizontal movement, negative: the "rep" moves with gravity, as a passive leg that is rocked
+    down and back does). None when the thigh axis is unknown.
+    """
+    if thigh_axis is None or not reps:
+        return None
+    n = gravity.shape[0]
+    out = []
+    for r in reps:
+        i0 = min(n - 1, offset + round(r.start))
+        i1 = min(n - 1, offset + round(0.5 * (r.top_start + r.top_end)))
+        t0 = float(np.degrees(np.arccos(np.clip(gravity[i0] @ thigh_axis, -1.0, 1.0))))
+        t1 = float(np.degrees(np.arccos(np.clip(gravity[i1] @ thigh_axis, -1.0, 1.0))))
+        d = t1 - t0 if t0 <= 115.0 else t0 - t1
+        out.append(d / max(r.rom_deg, 1e-6))
+    return float(np.median(out))
+
+
 def analyze_window(
     clean: CleanSignal,
     motion: Motion,
@@ -74,31 +141,87 @@ def analyze_window(
     a, b = window.start, window.stop
     trace = rotation_angle(motion, a, b, fs, params)
     cands, rq = detect_reps(trace.angle_deg, trace.speed_dps, fs, params)
-    kept, sq = accept_set(cands, walking[a:b], params)
     q: dict[str, Any] = {
         "start_s": round(float(clean.time_s[a]), 3),
         "end_s": round(float(clean.time_s[b - 1]), 3),
         "angle_source": trace.source,
         "reps": rq,
-        "set": sq,
     }
-    if not kept:
+    # Reps separated by long pauses belong to different sets (or to a passive leg): judge each group alone,
+    # largest first; the pipeline re-analyses the movement outside the chosen group on its own.
+    groups = sorted(group_reps(cands, fs, params), key=len, reverse=True)
+    has_gyro = motion.gyro_dps is not None
+    q["groups"] = [len(g) for g in groups]
+    for group in groups or [[]]:
+        kept, sq = accept_set(group, walking[a:b], params)
+        q["set"] = sq
+        if not kept:
+            continue
+        starts = np.clip(np.round([c.start for c in kept]).astype(int) + a, 0, clean.n - 1)
+        rest = motion.gravity[starts].mean(axis=0)
+        rest = rest / max(float(np.linalg.norm(rest)), 1e-9)
+        exercise, eq = recognise_exercise(
+            axis=trace.axis,
+            rest_gravity=rest,
+            thigh_axis=thigh_axis,
+            mediolateral_axis=mediolateral_axis,
+            has_gyro=has_gyro,
+            params=params,
+        )
+        posture, pq = classify_posture(rest, thigh_axis, mediolateral_axis)
+        lift = lift_fraction(kept, motion.gravity, a, thigh_axis)
+        q["lift_fraction"] = None if lift is None else round(lift, 3)
+        q["exercise"] = eq
+        q["posture"] = str(posture)
+        q["posture_quality"] = pq
+        if (
+            lift is not None
+            and exercise != Exercise.BANDED_ABDUCTION_SEATED
+            and lift < params.min_lift_fraction
+        ):
+            # Every exercise lifts the leg (or the hips) against gravity in its concentric phase. Either the
+            # polarity was wrong (the rest is the other extreme), or these excursions move with gravity: a
+            # passive leg rocked by the working one (side-lying underneath, standing on it). Flip, and keep
+            # the flipped reps only if the set then starts and ends at its rest (bottom) position.
+            flipped = _flipped_group(trace, group, -int(rq["polarity"]), fs, params)
+            frac = (
+                None
+                if not flipped
+                else rest_level_fraction(-int(rq["polarity"]) * trace.angle_deg, flipped, fs, params)
+            )
+            q["flipped_rest_fraction"] = None if frac is None else round(frac, 3)
+            kept2, sq2 = accept_set(flipped, walking[a:b], params) if flipped else ([], sq)
+            lift2 = lift_fraction(kept2, motion.gravity, a, thigh_axis) if kept2 else None
+            if (
+                kept2
+                and frac is not None
+                and frac < 0.5
+                and lift2 is not None
+                and lift2 >= params.min_lift_fraction
+            ):
+                kept, sq = kept2, sq2
+                q["set"] = sq
+                q["lift_fraction"] = round(lift2, 3)
+                q["reps"] = {**rq, "polarity": -int(rq["polarity"])}
+                starts = np.clip(np.round([c.start for c in kept]).astype(int) + a, 0, clean.n - 1)
+                rest = motion.gravity[starts].mean(axis=0)
+                rest = rest / max(float(np.linalg.norm(rest)), 1e-9)
+                exercise, eq = recognise_exercise(
+                    axis=trace.axis,
+                    rest_gravity=rest,
+                    thigh_axis=thigh_axis,
+                    mediolateral_axis=mediolateral_axis,
+                    has_gyro=has_gyro,
+                    params=params,
+                )
+                posture, pq = classify_posture(rest, thigh_axis, mediolateral_axis)
+                q["exercise"], q["posture"], q["posture_quality"] = eq, str(posture), pq
+                break
+            sq["verdict"] = "moves_with_gravity"
+            continue
+        break
+    else:
         return None, q
-    starts = np.clip(np.round([c.start for c in kept]).astype(int) + a, 0, clean.n - 1)
-    rest = motion.gravity[starts].mean(axis=0)
-    rest = rest / max(float(np.linalg.norm(rest)), 1e-9)
-    exercise, eq = recognise_exercise(
-        axis=trace.axis,
-        rest_gravity=rest,
-        thigh_axis=thigh_axis,
-        mediolateral_axis=mediolateral_axis,
-        has_gyro=motion.gyro_dps is not None,
-        params=params,
-    )
-    posture, pq = classify_posture(rest, thigh_axis, mediolateral_axis)
-    q["exercise"] = eq
-    q["posture"] = str(posture)
-    q["posture_quality"] = pq
     lo = max(0, int(kept[0].start) + a)
     hi = min(clean.n, int(np.ceil(kept[-1].end)) + a + 1)
     q["gap_fraction"] = round(float(1.0 - clean.valid[lo:hi].mean()), 4) if hi > lo else 0.0

@@ -141,3 +141,35 @@ def accept_set(
         verdict = "irregular_rom"
     q["verdict"] = verdict
     return (kept if verdict == "set" else []), q
+
+
+def _split_by_range(group: list[RepCandidate], ratio: float) -> list[list[RepCandidate]]:
+    """Split where the typical ROM changes durably (median of 3 reps either side differs by ``ratio``):
+    two movements projected on one axis. Single partial reps do not split (medians ignore them)."""
+    roms = np.array([r.rom_deg for r in group])
+    best, best_i = ratio, -1
+    for i in range(2, len(group) - 1):
+        left = float(np.median(roms[max(0, i - 3) : i]))
+        right = float(np.median(roms[i : i + 3]))
+        q = max(left, right) / max(min(left, right), 1e-6)
+        if q > best:
+            best, best_i = q, i
+    if best_i < 0:
+        return [group]
+    return _split_by_range(group[:best_i], ratio) + _split_by_range(group[best_i:], ratio)
+
+
+def group_reps(
+    reps: list[RepCandidate], fs_hz: float, params: AnalysisParams | None = None
+) -> list[list[RepCandidate]]:
+    """Split time-ordered reps into candidate sets: where the pause between one rep's end and the next one's
+    start exceeds ``max_rep_gap_s`` (longer than any bottom pause within a set), and where the typical ROM
+    changes by more than ``max_group_rom_ratio`` (another exercise seen through the same axis)."""
+    p = params or AnalysisParams()
+    groups: list[list[RepCandidate]] = []
+    for r in reps:
+        if groups and (r.start - groups[-1][-1].end) / fs_hz <= p.max_rep_gap_s:
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    return [part for g in groups for part in _split_by_range(g, p.max_group_rom_ratio)]
