@@ -43,7 +43,7 @@ class AnalysisParams:
     max_duration_ratio: float = 2.5
     max_window_splits: int = 6
     max_rep_gap_s: float = 10.0
-    max_group_rom_ratio: float = 2.0
+    max_group_rom_ratio: float = 3.0
     rest_edge_s: float = 4.0
     min_lift_fraction: float = 0.2
     # s5 reps

@@ -148,7 +148,7 @@ def _split_by_range(group: list[RepCandidate], ratio: float) -> list[list[RepCan
     two movements projected on one axis. Single partial reps do not split (medians ignore them)."""
     roms = np.array([r.rom_deg for r in group])
     best, best_i = ratio, -1
-    for i in range(2, len(group) - 1):
+    for i in range(3, len(group) - 2):
         left = float(np.median(roms[max(0, i - 3) : i]))
         right = float(np.median(roms[i : i + 3]))
         q = max(left, right) / max(min(left, right), 1e-6)
