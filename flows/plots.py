@@ -42,10 +42,12 @@ __all__ = [
     "plot_left_right",
     "plot_raw",
     "plot_rep_phases",
+    "plot_set_angle",
     "plot_timing_errors",
     "plot_trend",
     "rep_table",
     "reps_from_json",
+    "set_angle_deg",
     "thigh_tilt_deg",
 ]
 
@@ -104,6 +106,38 @@ def thigh_tilt_deg(recording: Recording, *, smooth_s: float = 0.25) -> FloatArra
     return np.asarray(np.degrees(np.arccos(np.clip(unit @ ref, -1.0, 1.0))), dtype=np.float64)
 
 
+def set_angle_deg(
+    recording: Recording, exercise_set: ExerciseSet, *, pad_s: float = 2.0
+) -> tuple[FloatArray, FloatArray]:
+    """The angle the analysis measures reps on: rotation about the set's principal axis (deg).
+
+    Runs the analysis' own steps (``processing.clean``, ``processing.orientation``) on the set's span plus
+    ``pad_s`` on each side. Returns ``(time_s, angle_deg)`` on the analysis' uniform grid, oriented so reps
+    go up, with 0 deg at the median rep start. Unlike :func:`thigh_tilt_deg` it also sees rotations about
+    the vertical (seated abduction).
+    """
+    from processing.clean import clean_and_resample
+    from processing.orientation import estimate_motion, rotation_angle
+
+    clean, _ = clean_and_resample(recording)
+    motion, _ = estimate_motion(clean)
+    i0 = int(np.searchsorted(clean.time_s, exercise_set.start_s - pad_s))
+    i1 = int(np.searchsorted(clean.time_s, exercise_set.end_s + pad_s))
+    if i1 - i0 < 3:
+        return clean.time_s[i0:i1], np.zeros(max(i1 - i0, 0))
+    trace = rotation_angle(motion, i0, i1, clean.fs_hz)
+    t = clean.time_s[i0:i1]
+    angle = trace.angle_deg
+    if exercise_set.reps:
+        starts = np.interp([r.start_s for r in exercise_set.reps], t, angle)
+        tops = np.interp([(r.top_start_s + r.top_end_s) / 2 for r in exercise_set.reps], t, angle)
+        # the rotation axis' sign is arbitrary: flip so that lifting is positive
+        if np.median(tops) < np.median(starts):
+            angle, starts = -angle, -starts
+        angle = angle - float(np.median(starts))
+    return t, np.asarray(angle, dtype=np.float64)
+
+
 def plot_raw(recording: Recording, ax_acc: Axes, ax_gyro: Axes | None = None) -> None:
     """Raw acceleration (g) and, if present, angular rate (deg/s) per sensor axis against time (s)."""
     for i, axis in enumerate("xyz"):
@@ -154,6 +188,19 @@ def plot_angle_with_sets(
     ax.set_xlabel("time (s)")
     ax.set_ylabel(ylabel or "thigh angle from rest (deg)")
     ax.margins(y=0.25)
+
+
+def plot_set_angle(time_s: FloatArray, angle_deg: FloatArray, exercise_set: ExerciseSet, ax: Axes) -> None:
+    """One set's angle (from :func:`set_angle_deg`) with its reps shaded and the phase boundaries marked."""
+    ax.plot(time_s, angle_deg, color="black", lw=0.9)
+    for j, r in enumerate(exercise_set.reps):
+        ax.axvspan(r.start_s, r.end_s, color=_REP_COLOURS[j % 2], alpha=0.6 if not r.partial else 0.25, lw=0)
+    roms = [r.rom_deg for r in exercise_set.reps if not r.partial]
+    side = "" if exercise_set.side is None else f" {exercise_set.side}"
+    median = f", median ROM {float(np.median(roms)):.0f} deg" if roms else ""
+    ax.set_title(f"{exercise_set.exercise}{side}: {len(exercise_set.reps)} reps{median}", fontsize="medium")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("angle (deg)")
 
 
 def plot_rep_phases(

@@ -94,3 +94,18 @@ def test_plots_label_their_units() -> None:
     ax = Figure().subplots()
     plots.plot_timing_errors({"start": np.array([0.1, -0.1])}, ax)
     assert "(s)" in ax.get_ylabel()
+
+
+@pytest.mark.parametrize("exercise", ["clamshell", "banded_abduction_seated"])
+def test_set_angle_recovers_the_true_rom(exercise: str) -> None:
+    # seated abduction turns about the vertical: gravity tilt cannot see it, the set angle must
+    from simulate import SessionSpec, simulate_session
+
+    sim = simulate_session(3, spec=SessionSpec.quick(exercise, n_reps=5, sets=1, fs_hz=50.0))
+    rec = Recording(time_s=sim.time_s, accel_g=sim.accel_g, gyro_dps=sim.gyro_dps, fs_hz=sim.fs_hz)
+    (s,) = plots.analysis_from_json(sim.truth).sets
+    t, angle = plots.set_angle_deg(rec, s)
+    measured = [
+        angle[(t >= r.start_s) & (t <= r.end_s)].max() - np.interp(r.start_s, t, angle) for r in s.reps
+    ]
+    np.testing.assert_allclose(measured, [r.rom_deg for r in s.reps], atol=3.0)
