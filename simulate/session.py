@@ -371,9 +371,14 @@ def _script(
                 heading_change_deg=float(rng.normal(0.0, 40.0)),
                 step_m=0.3,
             )
-            if spec.walking and (last_ex or rng.random() < 0.7):
+            walk_now, sit_now = rng.random() < 0.7, rng.random() < 0.3
+            if spec.walking and (last_ex or walk_now):
                 walking(8.0, 40.0)
                 rest(Posture.STANDING, REST_POSE[Posture.STANDING], 2.0, 6.0)
+            if spec.walking and not last_ex and sit_now:
+                # a break on a chair or bench: sitting that is not a seated exercise
+                rest(Posture.SITTING, REST_POSE[Posture.SITTING], 20.0, 60.0)
+                rest(Posture.STANDING, REST_POSE[Posture.STANDING], 2.0, 5.0)
         else:
             rest(model.posture, REST_POSE[model.posture], *spec.rest_s)
     return b, plan

@@ -147,6 +147,8 @@ def test_truth_matches_orientation(which: str, request: pytest.FixtureRequest) -
             i0 = int(np.searchsorted(t, rep["start"]))
             i_top = int(np.searchsorted(t, rep["top_start"]))
             i_end = int(np.searchsorted(t, rep["end"]))
+            if any(t[i] - rep[k] > 1.5 / session.fs_hz for i, k in ((i0, "start"), (i_top, "top_start"))):
+                continue  # the boundary fell into a run of lost frames
             ang = np.degrees((ori[i0].inv() * ori[i0 : i_end + 1]).magnitude())
             tol = max(2.5, 0.08 * rep["rom_deg"])
             assert abs(ang[i_top - i0] - rep["rom_deg"]) < tol, (s["exercise"], rep, ang[i_top - i0])
