@@ -152,6 +152,9 @@ def _split_by_range(group: list[RepCandidate], ratio: float) -> list[list[RepCan
         left = float(np.median(roms[max(0, i - 3) : i]))
         right = float(np.median(roms[i : i + 3]))
         q = max(left, right) / max(min(left, right), 1e-6)
+        # ties (a boundary one rep early still has equal medians) go to the cleaner cut: ratio of means
+        lm, rm = float(np.mean(roms[max(0, i - 3) : i])), float(np.mean(roms[i : i + 3]))
+        q += 1e-3 * max(lm, rm) / max(min(lm, rm), 1e-6)
         if q > best:
             best, best_i = q, i
     if best_i < 0:
