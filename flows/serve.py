@@ -159,9 +159,33 @@ class PrefectServer:
         return self.api_url
 
     def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            # Send pending run logs and events while the server is still up: Prefect's exit handlers
+            # would otherwise wait forever for a server that is gone.
+            drain_prefect_workers()
         self._settings.__exit__(None, None, None)
         if self._server is not None:
             self._server.stop()
+
+
+def drain_prefect_workers() -> None:
+    """Flush Prefect's background log and event workers (what its own test harness does before stopping)."""
+    import inspect
+
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def drain() -> None:
+        with contextlib.suppress(RuntimeError):  # a worker that never started
+            result = APILogWorker.instance().drain()
+            if inspect.isawaitable(result):
+                await result
+        events: Any = EventsWorker.drain_all()
+        if inspect.isawaitable(events):
+            await events
+
+    run_coro_as_sync(drain())
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
