@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from processing.records import Recording, SessionAnalysis
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -35,11 +39,42 @@ def kernel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def executed(kernel_dir: Path, program_home: Path) -> dict[str, nbformat.NotebookNode | CellExecutionError]:
+def no_sets_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A HIPSYNC_HOME whose only session has samples (no gyro) but no sets: the empty corner of every plot."""
+    from storage.sync import import_recording
+
+    home = tmp_path_factory.mktemp("no-sets-home")
+    t = np.arange(500) / 50.0
+    rec = Recording(
+        time_s=t,
+        accel_g=np.tile([0.0, 0.0, 1.0], (t.size, 1)),
+        fs_hz=50.0,
+        started_at=datetime(2026, 11, 20, 8, 0, tzinfo=UTC),
+    )
+    result = import_recording(
+        home / "hipsync.duckdb", rec, analysis=SessionAnalysis(sets=(), algorithm_version="t")
+    )
+    assert result.status == "analysed"
+    return home
+
+
+def _runs(program_home: Path, no_sets_home: Path) -> list[tuple[str, Path, str | None]]:
+    """(result key, notebook, code run right after its parameter cell) for every execution."""
+    runs: list[tuple[str, Path, str | None]] = [(p.stem, p, None) for p in NOTEBOOKS]
+    runs += [(f"{p.stem}[no-sets]", p, f"HIPSYNC_HOME = {str(no_sets_home)!r}") for p in NOTEBOOKS[:2]]
+    return runs
+
+
+@pytest.fixture(scope="module")
+def executed(
+    kernel_dir: Path, program_home: Path, no_sets_home: Path
+) -> dict[str, nbformat.NotebookNode | CellExecutionError]:
     """Every notebook executed top to bottom, in ONE kernel with its namespace reset between notebooks.
 
     Sharing the kernel pays its start and the heavy imports (pandas, matplotlib, scipy) once instead of
     three times; ``%reset -f`` gives each notebook an empty namespace, so none leans on another's variables.
+    Notebooks 01 and 02 run a second time with the parameter ``HIPSYNC_HOME`` pointing at a database
+    without sets (set by a cell run right after the parameter cell, as papermill would).
     """
     results: dict[str, nbformat.NotebookNode | CellExecutionError] = {}
     with pytest.MonkeyPatch.context() as mp:
@@ -54,11 +89,14 @@ def executed(kernel_dir: Path, program_home: Path) -> dict[str, nbformat.Noteboo
             allow_errors=False,
             resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
         )
+        # notebooks that set os.environ["HIPSYNC_HOME"] from their parameter must not leak it to the next
         reset = nbformat.v4.new_code_cell(
-            "%reset -f\nimport matplotlib.pyplot as plt\nplt.close('all')\ndel plt"
+            "%reset -f\nimport os\nos.environ['HIPSYNC_HOME'] = "
+            + repr(str(program_home))
+            + "\nimport matplotlib.pyplot as plt\nplt.close('all')\ndel plt, os"
         )
         with client.setup_kernel():
-            for path in NOTEBOOKS:
+            for key, path, override in _runs(program_home, no_sets_home):
                 nb = nbformat.read(path, as_version=4)
                 client.nb = nb
                 client.reset_execution_trackers()
@@ -66,10 +104,12 @@ def executed(kernel_dir: Path, program_home: Path) -> dict[str, nbformat.Noteboo
                 try:
                     for index, cell in enumerate(nb.cells):
                         client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                        if override and "parameters" in cell.metadata.get("tags", []):
+                            client.execute_cell(nbformat.v4.new_code_cell(override), index)
                 except CellExecutionError as e:
-                    results[path.stem] = e
+                    results[key] = e
                 else:
-                    results[path.stem] = nb
+                    results[key] = nb
     return results
 
 
@@ -116,3 +156,15 @@ def test_notebook_runs_top_to_bottom(
         text = _text(nb)
         assert "uci-pt/s1/e4/u3/test.txt" in text, "the real-recordings part did not run"
         assert "stored_version" in text, "the own-sessions part did not run"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS[:2], ids=[p.stem for p in NOTEBOOKS[:2]])
+def test_notebook_copes_with_a_database_without_sets(
+    path: Path, executed: dict[str, nbformat.NotebookNode | CellExecutionError]
+) -> None:
+    nb = executed[f"{path.stem}[no-sets]"]
+    if isinstance(nb, CellExecutionError):
+        pytest.fail(f"{path.name} failed on a database without sets:\n{nb}")
+    expected = "this session has no reps to show" if path.stem.startswith("01") else "0 sessions with sets"
+    assert expected in _text(nb), "the override of HIPSYNC_HOME did not take effect"
