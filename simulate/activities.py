@@ -72,7 +72,7 @@ def draw_person(rng: np.random.Generator) -> Person:
             concentric_s=float(rng.uniform(0.8, 1.8)),
             # from no hold at all (real MEx clams) to several seconds (real UCI leg raises, bridges)
             top_hold_s=float(rng.uniform(0.2, 3.0)),
-            eccentric_s=float(rng.uniform(1.1, 2.8)),
+            eccentric_s=float(rng.uniform(0.8, 2.8)),
             bottom_pause_s=float(rng.uniform(0.2, 1.5)),
         ),
         # thigh tremor is tiny: 0.003-0.01 deg (x3 in loaded holds) gives <~0.03 g at the sensor

@@ -233,9 +233,9 @@ def simulate_program(
                 strength[key] *= 1.0 + growth * float(np.exp(rng.normal(0.0, 0.3)))
             rpe = None
             if rng.random() < rpe_prob:
-                rpe = float(
-                    np.clip(round(3.5 + 6.0 * float(np.mean(proximity)) + rng.normal(0.0, 0.7)), 1, 10)
-                )
+                # every set close to failure: ~7-8; sets stopped at the top of the range, well short: lower
+                effort = 1.5 + 6.5 * float(np.mean(proximity)) + rng.normal(0.0, 0.7)
+                rpe = float(np.clip(round(effort), 1, 10))
             started = datetime.combine(day, time(0, 0), tzinfo=UTC) + timedelta(
                 hours=hour + float(rng.normal(0.0, 0.5))
             )
