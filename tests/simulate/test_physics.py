@@ -179,7 +179,7 @@ def test_walking_cadence(ideal_right: SimulatedSession, segment_mask: Callable[.
         lag = round(ideal_right.fs_hz / seg["stride_hz"])
         ac = np.correlate(a - a.mean(), a - a.mean(), "full")[a.size - 1 :]
         assert ac[lag - 3 : lag + 4].max() > 0.3 * ac[0]
-        assert np.abs(a).max() > 0.5
+        assert np.abs(a).max() > 0.3  # heel strikes: 0.8-2.2 g jolts before the anti-alias filter
 
 
 def test_passive_leg_makes_no_truth_reps(
