@@ -159,9 +159,7 @@ def log_session(
                     [res.text, res.load_value, res.load_unit, now, row[0]],
                 )
             if rpe is not None:
-                con.execute(
-                    "UPDATE sessions SET rpe = ?, rpe_set_at = ? WHERE session_id = ?", [rpe, now, sid]
-                )
+                con.execute("UPDATE sessions SET rpe = ? WHERE session_id = ?", [rpe, sid])
         return sid
 
     sid = write_with_retry(Path(db_path), write)

@@ -188,6 +188,7 @@ def test_explicit_loads_by_exercise_or_set_order(db_file: Path, rng: np.random.G
     b = import_recording(
         db_file, kit.make_recording(rng), analysis=kit.make_analysis(), loads=[None, "ankle:1kg"]
     )
+    c = import_recording(db_file, kit.make_recording(rng), analysis=kit.make_analysis(), loads="bodyweight")
     with connect_readonly(db_file) as con:
         rows = con.execute(
             "SELECT session_id, set_index, resistance, load_source FROM sets ORDER BY session_id, set_index"
@@ -197,6 +198,7 @@ def test_explicit_loads_by_exercise_or_set_order(db_file: Path, rng: np.random.G
     assert got[(a.session_id, 2)] == (None, None)
     assert got[(b.session_id, 1)] == (None, None)
     assert got[(b.session_id, 2)] == ("ankle:1kg", "user")
+    assert got[(c.session_id, 1)] == got[(c.session_id, 2)] == ("bodyweight", "user")
 
 
 def test_log_load_and_rpe(db_file: Path, rng: np.random.Generator, kit: Any) -> None:
