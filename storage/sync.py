@@ -66,9 +66,10 @@ Source = Literal["spool", "csv", "parquet", "recording"]
 #: Called inside the write transaction after each stage ("session", "samples", "analysis", "sets", "reps")
 #: is written and before COMMIT. Raising from it rolls the whole session back (tests inject crashes here).
 StageHook = Callable[[str], None]
-#: Loads for the sets of one import: by exercise name (``{"clamshell": "band:red"}``) or by 1-based set
-#: order (a sequence, one entry per analysed set; ``None`` leaves that set to the plan).
-Loads = Mapping[str, Resistance | str] | Sequence[Resistance | str | None]
+#: Loads for the sets of one import: one for all sets (``"band:red"``), by exercise name
+#: (``{"clamshell": "band:red"}``) or by set order (a sequence, one entry per analysed set; ``None`` leaves
+#: that set to the plan).
+Loads = Resistance | str | Mapping[str, Resistance | str] | Sequence[Resistance | str | None]
 
 T = TypeVar("T")
 _SAMPLES_VIEW = "_hipsync_samples_in"  # a constant: registered Arrow tables are addressed by this name
@@ -263,7 +264,9 @@ def resolve_loads(
     out: list[tuple[Resistance | None, str | None]] = []
     for i, s in enumerate(sets):
         given: Resistance | str | None = None
-        if isinstance(loads, Mapping):
+        if isinstance(loads, str | Resistance):
+            given = loads  # one resistance for every set
+        elif isinstance(loads, Mapping):
             given = loads.get(str(s.exercise))
         elif loads is not None and i < len(loads):
             given = loads[i]
@@ -591,7 +594,8 @@ def import_recording(
     key = content_sha256 or recording_sha256(recording)
     info = SourceInfo(source=source, content_sha256=key, source_path=source_path, started_at=started_at)
     _record_plan(path, plan)
-    if (done := _already(path, info)) is not None:
+    # With the analysis given there is nothing expensive to skip: the write transaction itself checks.
+    if analysis is None and (done := _already(path, info)) is not None:
         return done
     return _store(path, info, recording, analysis=analysis, loads=loads, on_stage=on_stage)
 
