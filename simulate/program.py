@@ -2,9 +2,9 @@
 
 The trainee has a strength per exercise that grows with every session done. Each week has a plan
 (exercise -> sets x rep range at a resistance). In a session every set is taken as far as the strength
-allows, up to the top of the rep range (reps climb week by week). When every set of an exercise reached
-the top of the range in the week's last session, the next week steps the resistance up one level and
-the reps drop back (double progression). Some planned sessions are missed.
+allows, up to the top of the rep range (reps climb week by week). When every set of an exercise
+reached the top of the range in a session of the week, the next week steps the resistance up one level
+and the reps drop back (double progression). Some planned sessions are missed.
 """
 
 from __future__ import annotations
@@ -176,17 +176,18 @@ def simulate_program(
         r0[key] = float(rng.uniform(11.0, 14.5))
         n_sets[key] = int(rng.choice([3, 3, 4]))
     start_res = {key: ladders[key][level[key]] for key in ladders}
-    growth = float(rng.uniform(0.008, 0.02))
+    # strength +0.5-1.2 % per session done: reps to failure +1.5-3.5 % (about one rep a week at 12 reps)
+    growth = float(rng.uniform(0.005, 0.012))
 
     plans: list[WeekPlan] = []
     schedule: list[ScheduledSession] = []
     sessions: list[SimulatedSession] = []
-    last_all_top: dict[str, bool] = {str(e): False for e in ex_list}
+    reached_top: dict[str, bool] = {str(e): False for e in ex_list}
     for w in range(weeks):
-        for key, top in last_all_top.items():
+        for key, top in reached_top.items():
             if top and level[key] < len(ladders[key]) - 1:
                 level[key] += 1
-            last_all_top[key] = False
+            reached_top[key] = False
         week_start = start + timedelta(weeks=w)
         targets = {
             key: PlanTarget(
@@ -214,22 +215,24 @@ def simulate_program(
             rom_scale: dict[str, float] = {}
             loads: dict[str, str] = {}
             proximity: list[float] = []
-            readiness = float(np.exp(rng.normal(0.0, 0.04)))
+            # day-to-day form: about +-1 rep
+            readiness = float(np.exp(rng.normal(0.0, 0.025)))
             for key in chosen_keys:
                 res = targets[key].resistance
                 rel = strength[key] * readiness * load_factor(start_res[key]) / load_factor(res)
                 reps: list[int] = []
                 for j in range(targets[key].sets):
-                    capacity = r0[key] * rel**3.0 * (1.0 - 0.07 * j)
-                    reserve = int(rng.integers(0, 3))
+                    capacity = r0[key] * rel**3.0 * (1.0 - 0.05 * j)
+                    reserve = int(rng.integers(0, 2))  # stopped 0-1 reps short of failure
                     reps.append(int(np.clip(np.floor(capacity) - reserve, 3, reps_hi)))
                     proximity.append(min(1.0, reps[-1] / max(capacity, 1.0)))
                 set_reps[key] = tuple(reps)
                 fatigue[key] = float(np.clip(2.0 * (np.mean(proximity[-len(reps) :]) - 0.45), 0.1, 1.0))
                 rom_scale[key] = float(np.clip(1.05 - 0.2 * (1.0 / rel - 1.0), 0.8, 1.05))
                 loads[key] = res
-                # the latest session of the week decides whether next week steps up
-                last_all_top[key] = all(r >= reps_hi for r in reps)
+                # a session with every set at the top of the range: next week steps the resistance up
+                if all(r >= reps_hi for r in reps):
+                    reached_top[key] = True
                 strength[key] *= 1.0 + growth * float(np.exp(rng.normal(0.0, 0.3)))
             rpe = None
             if rng.random() < rpe_prob:

@@ -11,7 +11,9 @@ from simulate import SimulatedProgram, SimulationError, program_to_json, simulat
 from simulate.body import Exercise
 from simulate.program import load_factor, resistance_ladder
 
-EXS = ("clamshell", "banded_abduction_standing", "side_lying_leg_raise")
+EXS = ("clamshell", "side_lying_leg_raise")
+
+pytestmark = pytest.mark.slow  # the program fixture simulates ~20 sessions (~5 s)
 
 
 @pytest.fixture(scope="module")
