@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage, signal
 
 FloatArray = npt.NDArray[np.float64]
+
+
+@functools.lru_cache(maxsize=64)
+def _butter_sos(order: int, wn: float) -> npt.NDArray[np.float64]:
+    # filter design costs more than filtering a short window: design each (order, cutoff) once
+    return np.asarray(signal.butter(order, wn, output="sos"), dtype=np.float64)
 
 
 def lowpass(x: FloatArray, cutoff_hz: float, fs_hz: float, order: int = 2) -> FloatArray:
@@ -20,7 +28,7 @@ def lowpass(x: FloatArray, cutoff_hz: float, fs_hz: float, order: int = 2) -> Fl
     wn = cutoff_hz / (fs_hz / 2.0)
     if wn >= 1.0:
         return x.copy()
-    sos = signal.butter(order, wn, output="sos")
+    sos = _butter_sos(order, round(wn, 9))
     padlen = 3 * (2 * sos.shape[0] + 1)
     if x.shape[0] <= padlen:
         return moving_mean(x, max(1, round(fs_hz / cutoff_hz / 2)))

@@ -14,7 +14,7 @@ class AnalysisParams:
     """Thresholds of the analysis pipeline (units in the names)."""
 
     # s1 clean/resample
-    target_fs_hz: float = 50.0
+    target_fs_hz: float = 25.0
     max_interp_gap_s: float = 0.5
     # s2 orientation
     gravity_lowpass_hz: float = 1.0

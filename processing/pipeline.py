@@ -139,6 +139,14 @@ def analyze_window(
     """Reps, exercise and metrics of one candidate window (None when it is not a set)."""
     fs = clean.fs_hz
     a, b = window.start, window.stop
+    # cheap gate: every rep turns the thigh by at least 2 x min_rom_deg (there and back)
+    turned_deg = float(np.sum(motion.speed_dps[a:b])) / fs
+    if turned_deg < 2.0 * params.min_reps_per_set * params.min_rom_deg:
+        return None, {
+            "start_s": round(float(clean.time_s[a]), 3),
+            "end_s": round(float(clean.time_s[b - 1]), 3),
+            "set": {"verdict": "little_movement", "turned_deg": round(turned_deg, 1)},
+        }
     trace = rotation_angle(motion, a, b, fs, params)
     cands, rq = detect_reps(trace.angle_deg, trace.speed_dps, fs, params)
     q: dict[str, Any] = {
