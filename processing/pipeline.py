@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from processing.activity import classify_activity, classify_posture
+from processing.activity import Posture, classify_activity, classify_posture
 from processing.clean import CleanSignal, clean_and_resample
 from processing.exercise import recognise_exercise
 from processing.metrics import tempo_consistency, velocity_loss
@@ -182,6 +182,11 @@ def analyze_window(
         q["exercise"] = eq
         q["posture"] = str(posture)
         q["posture_quality"] = pq
+        if exercise == Exercise.BANDED_ABDUCTION_SEATED and posture == Posture.SIDE_LYING:
+            # turning about the vertical while lying on the side is no exercise of ours: a leg rocked
+            # underneath the working one
+            sq["verdict"] = "vertical_axis_while_side_lying"
+            continue
         if (
             lift is not None
             and exercise != Exercise.BANDED_ABDUCTION_SEATED
@@ -200,8 +205,9 @@ def analyze_window(
             q["flipped_rest_fraction"] = None if frac is None else round(frac, 3)
             kept2, sq2 = accept_set(flipped, walking[a:b], params) if flipped else ([], sq)
             lift2 = lift_fraction(kept2, motion.gravity, a, thigh_axis) if kept2 else None
+            big = bool(kept2) and float(np.median([c.rom_deg for c in kept2])) >= params.min_flip_rom_deg
             if (
-                kept2
+                big
                 and frac is not None
                 and frac < 0.5
                 and lift2 is not None
