@@ -246,7 +246,14 @@ def create_views(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _is_lock_conflict(err: duckdb.Error) -> bool:
+    """Another process holds the write lock, or this process has the file open read-write.
+
+    The second case (e.g. a report reading during a sync in the same process) raises a
+    ``ConnectionException`` about a "different configuration"; it clears when that connection closes.
+    """
     msg = str(err).lower()
+    if isinstance(err, duckdb.ConnectionException):
+        return "different configuration" in msg
     return (
         isinstance(err, duckdb.IOException) and "lock" in msg and ("conflicting" in msg or "could not" in msg)
     )
