@@ -118,12 +118,13 @@ def estimate_motion(
     return Motion(gravity=gravity, gyro_dps=gyro, speed_dps=speed, dyn_acc_g=dyn, valid=clean.valid), quality
 
 
-def principal_axis(vectors: FloatArray, weights: FloatArray | None = None) -> FloatArray:
-    """First eigenvector of sum(w v v^T): the dominant rotation axis of angular-rate vectors (sign +)."""
+def principal_axis(vectors: FloatArray, weights: FloatArray | None = None, rank: int = 0) -> FloatArray:
+    """Eigenvector of sum(w v v^T) with the ``rank``-th largest eigenvalue (0: the dominant rotation axis
+    of angular-rate vectors); sign chosen so the largest component is positive."""
     v = vectors if weights is None else vectors * np.sqrt(weights)[:, None]
     m = v.T @ v
     _, vecs = np.linalg.eigh(m)
-    axis = vecs[:, -1]
+    axis = vecs[:, -1 - rank]
     # Deterministic sign: largest component positive (the caller fixes polarity from the movement).
     return np.asarray(axis if axis[np.argmax(np.abs(axis))] > 0 else -axis, dtype=np.float64)
 
@@ -157,14 +158,24 @@ def _gravity_angle(gravity: FloatArray, axis: FloatArray) -> tuple[FloatArray, f
 
 
 def rotation_angle(
-    motion: Motion, start: int, stop: int, fs_hz: float, params: AnalysisParams | None = None
+    motion: Motion,
+    start: int,
+    stop: int,
+    fs_hz: float,
+    params: AnalysisParams | None = None,
+    *,
+    axis_rank: int = 0,
 ) -> AngleTrace:
-    """Rotation angle and signed angular speed of samples ``[start, stop)`` about their principal axis."""
+    """Rotation angle and signed angular speed of samples ``[start, stop)`` about their principal axis.
+
+    ``axis_rank`` 1 uses the second principal axis instead (gyro only): when a window also holds larger
+    movements about another axis (sitting down, standing up), the reps may be the second component.
+    """
     p = params or AnalysisParams()
     grav = motion.gravity[start:stop]
     if motion.gyro_dps is not None:
         w = motion.gyro_dps[start:stop]
-        axis = principal_axis(w)
+        axis = principal_axis(w, rank=axis_rank)
         speed = w @ axis
         ang_g = np.cumsum(speed) / fs_hz
         ang_a, strength = _gravity_angle(grav, axis)

@@ -147,7 +147,31 @@ def analyze_window(
             "end_s": round(float(clean.time_s[b - 1]), 3),
             "set": {"verdict": "little_movement", "turned_deg": round(turned_deg, 1)},
         }
-    trace = rotation_angle(motion, a, b, fs, params)
+    result, q = _analyze_axis(clean, motion, walking, window, 0, thigh_axis, mediolateral_axis, side, params)
+    if result is None and motion.gyro_dps is not None:
+        result2, q2 = _analyze_axis(
+            clean, motion, walking, window, 1, thigh_axis, mediolateral_axis, side, params
+        )
+        if result2 is not None:
+            q2["axis_rank"] = 1
+            return result2, q2
+    return result, q
+
+
+def _analyze_axis(
+    clean: CleanSignal,
+    motion: Motion,
+    walking: np.ndarray[Any, np.dtype[np.bool_]],
+    window: Window,
+    axis_rank: int,
+    thigh_axis: np.ndarray[Any, np.dtype[np.float64]] | None,
+    mediolateral_axis: np.ndarray[Any, np.dtype[np.float64]] | None,
+    side: Any,
+    params: AnalysisParams,
+) -> tuple[ExerciseSet | None, dict[str, Any]]:
+    fs = clean.fs_hz
+    a, b = window.start, window.stop
+    trace = rotation_angle(motion, a, b, fs, params, axis_rank=axis_rank)
     cands, rq = detect_reps(trace.angle_deg, trace.speed_dps, fs, params)
     q: dict[str, Any] = {
         "start_s": round(float(clean.time_s[a]), 3),
