@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ingest.errors import FrameError, SpoolError, UnknownProfileError
-from ingest.polar_pmd import PmdFrameHeader, PmdStreamDecoder
+from ingest.polar_pmd import FRAME_HEADER_BYTES, PmdFrameHeader, PmdStreamDecoder
 from ingest.profiles import SensorProfile, get_profile
 from ingest.samples import SampleBlock, concat_blocks
 from ingest.witmotion import WitMotionBatch, decode_witmotion
@@ -687,6 +687,7 @@ GAP_PERIODS = 3.0
 WITMOTION_GAP_TOLERANCE_S = 0.5
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -736,72 +737,222 @@ def _stream_factor(header: SpoolHeader, name: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+#: A PMD frame's identity for duplicate detection: (measurement type, frame-type byte, timestamp ns).
+_FrameKey = tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Notifications:
+    """Decoded notifications of one kind, in arrival order, their samples concatenated.
+
+    ``sizes`` (F,) is the number of samples of each notification (all >= 1), ``host_time_s`` (F,) its
+    receive time (NaN for WitMotion, whose notifications are re-timed as a whole segment).
+    """
+
+    block: SampleBlock
+    sizes: IntArray
+    host_time_s: FloatArray
+
+
+def _log_malformed(path: Path, chunk: SpoolChunk, error: ValueError) -> None:
+    # FrameError is the expected case; any other ValueError from a codec on hostile bytes is treated the
+    # same way: one bad notification must never cost the rest of the session.
+    logger.debug("%s: malformed %s notification (seq %d): %s", path, chunk.stream, chunk.seq, error)
+
+
+def _frame_key(payload: bytes) -> _FrameKey:
+    """(measurement type, frame-type byte, timestamp ns) of a PMD frame, as :class:`PmdFrameHeader` reads
+    them, without building one (this runs once per notification).
+
+    Raises:
+        FrameError: as ``PmdFrameHeader.from_bytes``: shorter than the header, or a timestamp >= 2**63.
+    """
+    if len(payload) < FRAME_HEADER_BYTES or payload[8] & 0x80:
+        PmdFrameHeader.from_bytes(payload)  # raises the codec's own error
+    # Byte 0: measurement type in the low 6 bits; bytes 1-8: u64 LE timestamp; byte 9: frame-type byte.
+    return payload[0] & 0x3F, payload[9], int.from_bytes(payload[1:9], "little")
+
+
 class _PolarDecoder:
-    """PMD frames of any stream name, dispatched on the measurement-type byte; whole duplicate frames
-    (same type, frame type and timestamp) are dropped before decoding."""
+    """PMD frames of any stream name, dispatched on the measurement-type byte and decoded in batches.
+
+    Frames are queued per measurement type until the next link event, which restarts the codec's timing
+    state anyway, and each such segment is decoded by one ``PmdStreamDecoder.decode_many`` call (one
+    vectorised pass instead of one per frame). The result is frame for frame that of decoding each
+    notification in arrival order: a whole frame seen before (same type, frame type and timestamp, in this
+    segment or an earlier one) is dropped undecoded; a malformed frame is counted and leaves no trace (so a
+    later copy of it is not a duplicate); a frame with non-finite values is counted as malformed after
+    decoding (its key counts as seen and it still times the next frame, as the codec's state saw it).
+    """
 
     _KINDS: ClassVar[dict[int, str]] = {2: "acc", 5: "gyro"}
 
-    def __init__(self, header: SpoolHeader, profile: SensorProfile) -> None:
+    def __init__(self, header: SpoolHeader, profile: SensorProfile, path: Path) -> None:
         self._header = header
         self._profile = profile
+        self._path = path
         self._decoders: dict[int, PmdStreamDecoder] = {}
-        self._seen: set[tuple[int, int, int]] = set()
+        self._seen: set[_FrameKey] = set()
+        self._queued: dict[int, list[tuple[SpoolChunk, _FrameKey]]] = {}
+        self.parts: dict[str, list[_Notifications]] = {"acc": [], "gyro": []}
+        self.malformed = 0
+        self.duplicate_frames = 0
+
+    def add(self, chunk: SpoolChunk) -> None:
+        """Queue a notification for its type's batch; one whose header is unusable counts as malformed."""
+        try:
+            key = _frame_key(chunk.payload)
+            mt = key[0]
+            kind = self._KINDS.get(mt)
+            if kind is None:
+                raise FrameError(
+                    f"PMD measurement type {mt} is not ACC or GYRO", offset=0, data_len=len(chunk.payload)
+                )
+            if mt not in self._decoders:
+                self._decoders[mt] = self._new_decoder(mt, kind)
+        except ValueError as e:
+            self._malformed(chunk, e)
+            return
+        self._queued.setdefault(mt, []).append((chunk, key))
 
     def reset(self) -> None:
-        for d in self._decoders.values():
-            d.reset()
+        """A link event: decode the segment queued so far."""
+        for mt, items in self._queued.items():
+            self._decode_segment(self._decoders[mt], items)
+        self._queued.clear()
 
-    def decode(self, chunk: SpoolChunk) -> list[SampleBlock]:
-        head = PmdFrameHeader.from_bytes(chunk.payload)
-        kind = self._KINDS.get(head.measurement_type)
-        if kind is None:
-            raise FrameError(
-                f"PMD measurement type {head.measurement_type} is not ACC or GYRO",
-                offset=0,
-                data_len=len(chunk.payload),
-            )
-        key = (head.measurement_type, head.frame_type_byte, head.timestamp_ns)
-        dec = self._decoders.get(head.measurement_type)
-        if dec is None:
-            default = (
-                self._profile.default_acc_rate_hz if kind == "acc" else self._profile.default_gyro_rate_hz
-            )
-            rate = _stream_rate_hz(self._header, (kind,), default)
-            if rate is None:
-                raise FrameError(f"no {kind} sample rate in the spool header", offset=0)
-            dec = PmdStreamDecoder(
-                head.measurement_type, sample_rate_hz=rate, factor=_stream_factor(self._header, kind)
-            )
-            self._decoders[head.measurement_type] = dec
-        if key in self._seen:
-            # The same frame delivered again (a re-sent notification around a reconnect).
-            raise _DuplicateFrame
-        frame = dec.decode(chunk.payload)
-        self._seen.add(key)
-        return [frame.block]
+    def finish(self) -> dict[str, list[_Notifications]]:
+        """Decode what is still queued; the notifications of each kind in arrival order."""
+        self.reset()
+        return self.parts
 
+    def _new_decoder(self, measurement_type: int, kind: str) -> PmdStreamDecoder:
+        default = self._profile.default_acc_rate_hz if kind == "acc" else self._profile.default_gyro_rate_hz
+        rate = _stream_rate_hz(self._header, (kind,), default)
+        if rate is None:
+            raise FrameError(f"no {kind} sample rate in the spool header", offset=0)
+        return PmdStreamDecoder(
+            measurement_type, sample_rate_hz=rate, factor=_stream_factor(self._header, kind)
+        )
 
-class _DuplicateFrame(Exception):
-    """Internal: a whole frame that was already decoded."""
+    def _malformed(self, chunk: SpoolChunk, error: ValueError) -> None:
+        self.malformed += 1
+        _log_malformed(self._path, chunk, error)
+
+    def _select(self, items: list[tuple[SpoolChunk, _FrameKey]], bad: set[int]) -> list[int]:
+        """Indices of the frames to decode: all but copies of one seen before that is not in ``bad``."""
+        take: list[int] = []
+        taken: set[_FrameKey] = set()
+        for i, (_, key) in enumerate(items):
+            if key in self._seen or key in taken:
+                continue
+            take.append(i)
+            if i not in bad:
+                taken.add(key)
+        return take
+
+    def _decode_segment(self, dec: PmdStreamDecoder, items: list[tuple[SpoolChunk, _FrameKey]]) -> None:
+        # Whether a frame is a duplicate depends on whether its first copy decoded, which is only known
+        # after decoding; whether a frame is malformed does not depend on the decoder's state. So: assume
+        # every frame decodes, and decode again in the rare case that a malformed frame hid its own copy.
+        bad: set[int] = set()
+        take = self._select(items, bad)
+        while True:
+            dec.reset()
+            try:
+                batch = dec.decode_many([items[i][0].payload for i in take])
+            except ValueError:
+                # Malformed frames are skipped and listed; anything else the codec raises refuses the
+                # whole batch. Frame by frame then, so that only the frames that fail are lost.
+                self._decode_one_by_one(dec, items)
+                return
+            new_bad = {take[j] for j, _ in batch.rejected} - bad
+            if not new_bad:
+                break
+            bad |= new_bad
+            again = self._select(items, bad)
+            if again == take:
+                break
+            take = again
+        self.duplicate_frames += len(items) - len(take)
+        for j, e in batch.rejected:
+            self._malformed(items[take[j]][0], e)
+        decoded = [take[j] for j in batch.frame_index.tolist()]
+        self._seen.update(items[i][1] for i in decoded)
+        host_time_s = np.array([items[i][0].host_time_s for i in decoded], dtype=np.float64)
+        self._keep(batch.block, batch.frame_sizes, host_time_s)
+
+    def _decode_one_by_one(self, dec: PmdStreamDecoder, items: list[tuple[SpoolChunk, _FrameKey]]) -> None:
+        """The segment through ``PmdStreamDecoder.decode``, one notification at a time."""
+        dec.reset()
+        blocks: list[SampleBlock] = []
+        host_time_s: list[float] = []
+        for chunk, key in items:
+            if key in self._seen:
+                self.duplicate_frames += 1
+                continue
+            try:
+                frame = dec.decode(chunk.payload)
+            except ValueError as e:
+                self._malformed(chunk, e)
+                continue
+            self._seen.add(key)
+            blocks.append(frame.block)
+            host_time_s.append(chunk.host_time_s)
+        if blocks:
+            sizes = np.array([b.n_samples for b in blocks], dtype=np.int64)
+            self._keep(concat_blocks(blocks), sizes, np.array(host_time_s, dtype=np.float64))
+
+    def _keep(self, block: SampleBlock, sizes: IntArray, host_time_s: FloatArray) -> None:
+        """Add decoded frames to ``parts``, less those with non-finite values (counted as malformed)."""
+        if not sizes.size:
+            return
+        bad_row = ~(np.isfinite(block.values).all(axis=1) & np.isfinite(block.sensor_time_s))
+        finite = ~np.logical_or.reduceat(bad_row, np.cumsum(sizes) - sizes)
+        if not finite.all():
+            # A float32 GYRO frame can carry NaN/inf bit patterns when corrupt: drop the notification.
+            self.malformed += int(np.count_nonzero(~finite))
+            rows = np.repeat(finite, sizes)
+            block = SampleBlock(
+                kind=block.kind, sensor_time_s=block.sensor_time_s[rows], values=block.values[rows]
+            )
+            sizes, host_time_s = sizes[finite], host_time_s[finite]
+            if not sizes.size:
+                return
+        self.parts[block.kind].append(_Notifications(block=block, sizes=sizes, host_time_s=host_time_s))
 
 
 class _WitMotionDecoder:
     """WitMotion packets carry no time: decode now, time them afterwards from host receive times."""
 
-    def __init__(self, header: SpoolHeader, profile: SensorProfile) -> None:
+    def __init__(self, header: SpoolHeader, profile: SensorProfile, path: Path) -> None:
         self.fs_hz = _stream_rate_hz(header, ("imu", "acc", "data"), profile.default_acc_rate_hz)
         self.batches: list[tuple[float, int, WitMotionBatch]] = []  # (receive time, segment, batch)
+        self.malformed = 0
+        self.duplicate_frames = 0  # WitMotion packets have no identity: never counted
         self._segment = 0
+        self._path = path
 
     def reset(self) -> None:
         self._segment += 1
 
-    def decode(self, chunk: SpoolChunk) -> list[SampleBlock]:
-        batch = decode_witmotion(chunk.payload)
+    def add(self, chunk: SpoolChunk) -> None:
+        try:
+            batch = decode_witmotion(chunk.payload)
+        except ValueError as e:
+            self.malformed += 1
+            _log_malformed(self._path, chunk, e)
+            return
         if batch.n_samples:
             self.batches.append((chunk.host_time_s, self._segment, batch))
-        return []
+
+    def finish(self) -> dict[str, list[_Notifications]]:
+        """The samples of each kind, one entry per timing segment (see :meth:`blocks`)."""
+        parts: dict[str, list[_Notifications]] = {"acc": [], "gyro": []}
+        for b in self.blocks():
+            one = np.array([b.n_samples], dtype=np.int64)
+            parts[b.kind].append(_Notifications(block=b, sizes=one, host_time_s=np.full(1, np.nan)))
+        return parts
 
     def blocks(self) -> list[SampleBlock]:
         """ACC and GYRO blocks on a host-time axis reconstructed per continuous segment.
@@ -864,22 +1015,42 @@ def _witmotion_segment_starts(
     return starts
 
 
-def _dedupe(blocks: list[SampleBlock], fs_hz: float | None) -> tuple[list[SampleBlock], int]:
-    """Keep, in arrival order, only samples later than every sample kept so far (by half a period)."""
+def _dedupe(parts: list[_Notifications], fs_hz: float | None) -> tuple[SampleBlock | None, int]:
+    """Keep, in arrival order, only samples later (by half a period) than the last sample kept from the
+    notifications before; return the kept samples (None if none) and the number dropped.
+
+    The samples of one notification are compared with those before it, not with each other.
+    """
+    if not parts:
+        return None, 0
+    block = parts[0].block if len(parts) == 1 else concat_blocks([p.block for p in parts])
+    sizes = parts[0].sizes if len(parts) == 1 else np.concatenate([p.sizes for p in parts])
+    t = block.sensor_time_s
     tol = 0.5 / fs_hz if fs_hz else 0.0
-    kept: list[SampleBlock] = []
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    # The floor of each notification depends on what the ones before kept: one scalar step per
+    # notification, the per-sample comparison vectorised afterwards.
+    floors: list[float] = []
     last = -np.inf
-    dropped = 0
-    for b in blocks:
-        mask = b.sensor_time_s > last + tol
-        if not mask.all():
-            dropped += int((~mask).sum())
-            if not mask.any():
-                continue
-            b = SampleBlock(kind=b.kind, sensor_time_s=b.sensor_time_s[mask], values=b.values[mask])
-        kept.append(b)
-        last = float(b.sensor_time_s[-1])
-    return kept, dropped
+    for j, (end_t, max_t) in enumerate(
+        zip(t[ends - 1].tolist(), np.maximum.reduceat(t, starts).tolist(), strict=True)
+    ):
+        floor = last + tol
+        floors.append(floor)
+        if end_t > floor:
+            last = end_t
+        elif max_t > floor:
+            # Times not increasing within the notification: its last kept sample is an earlier one.
+            own = t[starts[j] : ends[j]]
+            last = float(own[own > floor][-1])
+    keep = t > np.repeat(np.array(floors, dtype=np.float64), sizes)
+    dropped = int(keep.size - np.count_nonzero(keep))
+    if not dropped:
+        return block, 0
+    if dropped == keep.size:
+        return None, dropped
+    return SampleBlock(kind=block.kind, sensor_time_s=t[keep], values=block.values[keep]), dropped
 
 
 def _gaps(time_s: FloatArray, fs_hz: float | None) -> tuple[tuple[float, float], ...]:
@@ -889,6 +1060,19 @@ def _gaps(time_s: FloatArray, fs_hz: float | None) -> tuple[tuple[float, float],
     return tuple((float(time_s[i]), float(time_s[i + 1])) for i in idx)
 
 
+def _least_receive_offset_s(parts: list[_Notifications], *, n_first: int) -> float:
+    """Smallest (host receive time - sensor time of the last sample) over the first ``n_first``
+    notifications (0.0 without any): the least delayed one bounds the host-minus-sensor clock offset."""
+    offsets: list[FloatArray] = []
+    n = 0
+    for p in parts:
+        offsets.append(p.host_time_s - p.block.sensor_time_s[np.cumsum(p.sizes) - 1])
+        n += p.sizes.shape[0]
+        if n >= n_first:
+            break
+    return float(np.min(np.concatenate(offsets)[:n_first])) if offsets else 0.0
+
+
 def decode_spool(spool: Spool) -> DecodedSpool:
     """Decode a spool's raw notifications into samples (see :class:`DecodedSpool`).
 
@@ -896,6 +1080,8 @@ def decode_spool(spool: Spool) -> DecodedSpool:
     e.g. a frame re-sent after a reconnect) are dropped; link events restart per-stream timing so a gap
     stays a gap. ``started_at`` comes from the header's clock references: the sensor clock reference when
     known, otherwise the smallest observed (host receive time - sensor time of the frame's last sample).
+    PMD frames are decoded in one vectorised batch per stream and segment between link events, with the
+    same result as decoding them one by one in arrival order.
 
     Raises:
         SpoolError: the profile in the header is unknown.
@@ -910,16 +1096,13 @@ def decode_spool(spool: Spool) -> DecodedSpool:
         raise SpoolError(f"{spool.path}: {e.message}", path=spool.path) from e
     decoder: _PolarDecoder | _WitMotionDecoder
     decoder = (
-        _PolarDecoder(header, profile)
+        _PolarDecoder(header, profile, spool.path)
         if profile.protocol == "polar-pmd"
-        else _WitMotionDecoder(header, profile)
+        else _WitMotionDecoder(header, profile, spool.path)
     )
     resets = sorted(e.seq for e in spool.events if e.kind in _RESET_EVENTS)
     next_reset = 0
-    malformed = ignored = dup_frames = 0
-    blocks: dict[str, list[SampleBlock]] = {"acc": [], "gyro": []}
-    # Per ACC block, host receive time minus the block's last sensor time: the clock offset bound.
-    offsets: list[float] = []
+    ignored = 0
     for chunk in spool.chunks:
         while next_reset < len(resets) and resets[next_reset] < chunk.seq:
             decoder.reset()
@@ -927,37 +1110,15 @@ def decode_spool(spool: Spool) -> DecodedSpool:
         if chunk.stream in CONTROL_STREAMS:
             ignored += 1
             continue
-        try:
-            got = decoder.decode(chunk)
-        except _DuplicateFrame:
-            dup_frames += 1
-            continue
-        except ValueError as e:
-            # FrameError is the expected case; any other ValueError from a codec on hostile bytes is
-            # treated the same way: one bad notification must never cost the rest of the session.
-            malformed += 1
-            logger.debug("%s: malformed %s notification (seq %d): %s", spool.path, chunk.stream, chunk.seq, e)
-            continue
-        if any(not (np.isfinite(b.values).all() and np.isfinite(b.sensor_time_s).all()) for b in got):
-            # A float32 GYRO frame can carry NaN/inf bit patterns when corrupt: drop the notification.
-            malformed += 1
-            continue
-        for b in got:
-            blocks[b.kind].append(b)
-            if b.kind == "acc" and b.n_samples:
-                offsets.append(chunk.host_time_s - float(b.sensor_time_s[-1]))
-    if isinstance(decoder, _WitMotionDecoder):
-        for b in decoder.blocks():
-            blocks[b.kind].append(b)
-        # The time axis is the host clock itself.
-        offsets = [0.0]
+        decoder.add(chunk)
+    parts = decoder.finish()
+    malformed, dup_frames = decoder.malformed, decoder.duplicate_frames
     # The rate the decoders timed samples with: the header's, else the profile's default.
     fs_hz = _stream_rate_hz(header, ("acc", "imu", "data"), profile.default_acc_rate_hz)
     gyro_fs = _stream_rate_hz(header, ("gyro", "imu", "data"), profile.default_gyro_rate_hz)
-    acc_blocks, dup_acc = _dedupe(blocks["acc"], fs_hz)
-    gyro_blocks, dup_gyro = _dedupe(blocks["gyro"], gyro_fs)
-    acc = concat_blocks(acc_blocks) if acc_blocks else SampleBlock.empty("acc")
-    gyro = concat_blocks(gyro_blocks) if gyro_blocks else None
+    kept_acc, dup_acc = _dedupe(parts["acc"], fs_hz)
+    gyro, dup_gyro = _dedupe(parts["gyro"], gyro_fs)
+    acc = kept_acc if kept_acc is not None else SampleBlock.empty("acc")
     if malformed:
         logger.warning("%s: %d malformed notifications skipped", spool.path, malformed)
     if dup_frames or dup_acc or dup_gyro:
@@ -977,10 +1138,12 @@ def decode_spool(spool: Spool) -> DecodedSpool:
         gyro_dps = np.column_stack([np.interp(t_sensor, gt, gyro.values[:, i]) for i in range(3)])
     if header.sensor_time_ref_s is not None and profile.protocol != "witmotion":
         host_offset = header.host_monotonic_ref_s - header.sensor_time_ref_s
+    elif isinstance(decoder, _WitMotionDecoder):
+        host_offset = 0.0  # the time axis is the host clock itself
     else:
         # Only the first frames: over an hour, sensor and host clocks drift apart by up to ~0.2 s, and
         # the first sample's instant is what started_at must get right.
-        host_offset = min(offsets[:50]) if offsets else 0.0
+        host_offset = _least_receive_offset_s(parts["acc"], n_first=50)
     started_at = header.host_time_to_utc(t0 + host_offset) if t_sensor.size else header.host_started_at_utc
     side = Side(header.side) if header.side in {s.value for s in Side} else None
     recording = Recording(

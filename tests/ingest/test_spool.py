@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,9 +19,10 @@ from hypothesis import strategies as st
 
 from ingest.errors import SpoolError
 from ingest.files import read_recording_file
-from ingest.polar_pmd import encode_pmd_frames
+from ingest.polar_pmd import PmdBatch, PmdFrame, PmdStreamDecoder, encode_pmd_frames
 from ingest.spool import (
     MAGIC,
+    DecodedSpool,
     Spool,
     SpoolHeader,
     SpoolWriter,
@@ -479,6 +481,108 @@ def test_polar_link_drop_gap_duplicate_and_malformed(tmp_path: Path, rng: np.ran
     assert end - start > 1.0
     assert decoded.expected_samples == acc.shape[0]
     assert decoded.expected_samples - rec.n_samples == round((end - start) * 52) - 1
+
+
+def _assert_same_decoding(got: DecodedSpool, want: DecodedSpool) -> None:
+    """Every field equal, arrays bit for bit."""
+    for name in (
+        "fs_hz",
+        "malformed_chunks",
+        "duplicate_frames",
+        "duplicate_samples",
+        "ignored_chunks",
+        "gaps",
+        "expected_samples",
+    ):
+        assert getattr(got, name) == getattr(want, name), name
+    assert got.gyro is not None and want.gyro is not None
+    for a, b in ((got.acc, want.acc), (got.gyro, want.gyro)):
+        assert a.kind == b.kind
+        np.testing.assert_array_equal(a.sensor_time_s, b.sensor_time_s, strict=True)
+        np.testing.assert_array_equal(a.values, b.values, strict=True)
+    r, s = got.recording, want.recording
+    np.testing.assert_array_equal(r.time_s, s.time_s, strict=True)
+    np.testing.assert_array_equal(r.accel_g, s.accel_g, strict=True)
+    assert r.gyro_dps is not None and s.gyro_dps is not None
+    np.testing.assert_array_equal(r.gyro_dps, s.gyro_dps, strict=True)
+    assert (r.fs_hz, r.side, r.profile, r.started_at) == (s.fs_hz, s.side, s.profile, s.started_at)
+
+
+def test_batch_decoding_equals_frame_by_frame(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    times_ns, acc, _, acc_frames, gyro_frames = _polar_frames(rng, seconds=40, fs_hz=52, gyro=True)
+    header = _polar_header()
+    frames_sorted = sorted(acc_frames + gyro_frames, key=_frame_end_s)
+    # The ACC samples of the last ACC frame before the link drop, re-sent after the reconnect split
+    # differently (raw frames, other timestamps): duplicate samples, not duplicate frames.
+    last_acc = next(f for f in reversed(frames_sorted[:10]) if f[0] == 2)
+    resent = np.flatnonzero(times_ns <= round(_frame_end_s(last_acc) * POLAR_NS))[-12:]
+    raw = encode_pmd_frames(
+        2, acc[resent], times_ns[resent], frame_type=1, compressed=False, max_frame_bytes=10 + 6 * 6
+    )
+    assert len(raw) == 2
+    nan_gyro = encode_pmd_frames(
+        5, [[np.nan, 0.0, 0.0]], times_ns[1000:1001], frame_type=1, compressed=False, factor=1.0
+    )[0]
+    path = tmp_path / "batch.spool"
+    _write_polar(
+        path,
+        header,
+        acc_frames,
+        gyro_frames,
+        host_offset_s=header.host_monotonic_ref_s - times_ns[0] / POLAR_NS,
+        drop=range(10, 16),
+        extra=[
+            # A cut copy of frame 3 just before it: malformed, so frame 3 itself is no duplicate.
+            (3, "acc", frames_sorted[3][:-2]),
+            (5, "acc", b"\x02\x00\x01"),  # truncated header
+            (8, "cp", b"\xf0\x02\x02\x00\x00"),
+            (10, "event", b"lost"),
+            (16, "event", b"reconnected"),
+            (17, "pmd", frames_sorted[9]),  # a frame from before the drop, delivered again
+            (18, "acc", raw[0]),
+            (19, "acc", raw[1]),
+            (21, "pmd", frames_sorted[20]),  # delivered twice within a segment
+            (22, "gyro", nan_gyro),  # decodes, but to NaN: malformed
+        ],
+    )
+    spool = read_spool(path)
+    calls = {"decode_many": 0, "decode": 0}
+    decode_many, decode = PmdStreamDecoder.decode_many, PmdStreamDecoder.decode
+
+    def counted_many(self: PmdStreamDecoder, frames: Sequence[bytes]) -> PmdBatch:
+        calls["decode_many"] += 1
+        return decode_many(self, frames)
+
+    def counted_one(self: PmdStreamDecoder, data: bytes) -> PmdFrame:
+        calls["decode"] += 1
+        return decode(self, data)
+
+    def refuse(self: PmdStreamDecoder, frames: Sequence[bytes]) -> PmdBatch:
+        raise ValueError("no batches: decode frame by frame")
+
+    with monkeypatch.context() as m:
+        m.setattr(PmdStreamDecoder, "decode_many", counted_many)
+        m.setattr(PmdStreamDecoder, "decode", counted_one)
+        batch = decode_spool(spool)
+    # One batch per stream and segment (ACC and GYRO, before the drop and after the reconnect), and one
+    # repeat of the first segment's batch of frame 3's stream: its cut copy, taken for its first delivery,
+    # turned out malformed, so frame 3 itself is no duplicate after all.
+    assert calls == {"decode_many": 5, "decode": 0}
+    assert batch.malformed_chunks == 3
+    assert batch.duplicate_frames == 2
+    assert batch.duplicate_samples == len(resent)
+    assert batch.ignored_chunks == 1
+    assert len(batch.gaps) == 1
+
+    # The same spool through the codec's per-frame API, one notification at a time in file order.
+    with monkeypatch.context() as m:
+        m.setattr(PmdStreamDecoder, "decode_many", refuse)
+        m.setattr(PmdStreamDecoder, "decode", counted_one)
+        one_by_one = decode_spool(spool)
+    assert calls["decode"] > len(frames_sorted) - 6
+    _assert_same_decoding(batch, one_by_one)
 
 
 def test_witmotion_spool(tmp_path: Path, rng: np.random.Generator) -> None:
