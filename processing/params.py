@@ -47,6 +47,7 @@ class AnalysisParams:
     rest_edge_s: float = 4.0
     min_lift_fraction: float = 0.2
     min_flip_rom_deg: float = 12.0
+    min_session_set_rom_deg: float = 12.0
     # s5 reps
     min_rom_deg: float = 5.0
     min_relative_prominence: float = 0.25

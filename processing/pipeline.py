@@ -189,6 +189,14 @@ def _analyze_axis(
         q["set"] = sq
         if not kept:
             continue
+        if (
+            thigh_axis is not None
+            and float(np.median([c.rom_deg for c in kept])) < params.min_session_set_rom_deg
+        ):
+            # In a whole session (walking seen) small regular excursions are far more often a passive leg
+            # rocked by the working one than a set: the exercises' ranges start around 20 deg.
+            sq["verdict"] = "small_rom_in_session"
+            continue
         starts = np.clip(np.round([c.start for c in kept]).astype(int) + a, 0, clean.n - 1)
         rest = motion.gravity[starts].mean(axis=0)
         rest = rest / max(float(np.linalg.norm(rest)), 1e-9)
