@@ -37,7 +37,7 @@ SESSIONS_TO_PROGRESS = 2
 #: "Good tempo": concentric and eccentric each at least this long (s), i.e. slow and controlled.
 MIN_CONTROLLED_PHASE_S = 1.0
 #: "Full range": session median ROM at least this fraction of the best session median at that resistance.
-FULL_ROM_FRACTION = 0.9
+FULL_ROM_FRACTION = 0.85
 #: ROM drop (fraction vs last week) that counts as "dropping" when the load rose.
 ROM_DROP_FRACTION = 0.10
 #: Weeks without progress that count as a stall.
@@ -615,10 +615,10 @@ def _overload(
     # Load rose against last week (a resistance step or heavier sets): check that ROM held up.
     last = weekly.get(week.shift(-1), [])
     this = weekly.get(week, [])
-    load_this = max((s.load_value or 0.0) for s in this) if this else None
-    load_last = max((s.load_value or 0.0) for s in last) if last else None
-    if load_this is not None and load_last is not None and load_this > load_last:
-        prev_res = last[-1].resistance
+    top_this = max(this, key=_load_rank) if this else None
+    top_last = max(last, key=_load_rank) if last else None
+    if top_this is not None and top_last is not None and _heavier(top_this, top_last):
+        prev_res = top_last.resistance
         rom_this = current_rom = _median(
             [
                 r
@@ -685,14 +685,30 @@ def _overload(
     )
 
 
+def _load_rank(s: SetRow) -> tuple[int, float]:
+    """Orders loads: bodyweight below any added resistance; within one unit by value."""
+    if s.load_unit is None:
+        return (0, 0.0)
+    return (0 if s.load_unit == "bodyweight" else 1, s.load_value or 0.0)
+
+
+def _heavier(a: SetRow, b: SetRow) -> bool:
+    """Whether ``a``'s load is a step up from ``b``'s (bands and kg are not compared with each other)."""
+    if a.load_unit == b.load_unit:
+        return (a.load_value or 0.0) > (b.load_value or 0.0)
+    # Going from bodyweight (or an unknown load) to a band or an ankle weight adds resistance.
+    return b.load_unit in (None, "bodyweight") and a.load_unit not in (None, "bodyweight")
+
+
 def _stalled_weeks(weekly: dict[IsoWeek, list[SetRow]], week: IsoWeek) -> int:
     """Weeks since the last improvement of (resistance load, mean reps per set), counting this week."""
     weeks = sorted(w for w in weekly if w <= week)
-    best: tuple[float, float] | None = None
+    best: tuple[float, float, float] | None = None
     last_improved: IsoWeek | None = None
     for w in weeks:
         sets = weekly[w]
-        score = (max((s.load_value or 0.0) for s in sets), round(statistics.fmean(s.n_reps for s in sets), 1))
+        top = _load_rank(max(sets, key=_load_rank))
+        score = (top[0], top[1], round(statistics.fmean(s.n_reps for s in sets), 1))
         if best is None or score > best:
             best, last_improved = score, w
     if last_improved is None:
