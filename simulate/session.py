@@ -179,19 +179,20 @@ class _Builder:
             chunk.pos = chunk.pos + np.array([*(target_xy - chunk.pos[0, :2]), 0.0])
             angle = float(np.rad2deg(np.linalg.norm(qto_rotvec(qmul(qconj(rot_end), chunk.rot[0])))))
             dist = float(np.linalg.norm(chunk.pos[0] - pos_end))
-            if angle > 0.5 or dist > 0.005:
-                dur = (0.6 + angle / 45.0 + dist / 0.35) * factor
-                self._append(
-                    transition(
-                        t_rng,
-                        fs_hz=self.fs_hz,
-                        rot_from=rot_end,
-                        rot_to=chunk.rot[0],
-                        pos_from=pos_end,
-                        pos_to=chunk.pos[0],
-                        duration_s=float(np.clip(dur, 0.6, 6.0)),
-                    )
+            # always a transition (even a tiny settle): a threshold here would make the timeline jump
+            # between sample rates, whose noise differs slightly
+            dur = (0.6 + angle / 45.0 + dist / 0.35) * factor
+            self._append(
+                transition(
+                    t_rng,
+                    fs_hz=self.fs_hz,
+                    rot_from=rot_end,
+                    rot_to=chunk.rot[0],
+                    pos_from=pos_end,
+                    pos_to=chunk.pos[0],
+                    duration_s=float(np.clip(dur, 0.5, 6.0)),
                 )
+            )
         self._append(chunk)
         return chunk
 
@@ -394,8 +395,11 @@ def simulate_session(seed: int, *, spec: SessionSpec | None = None) -> Simulated
     See :class:`SessionSpec` for the options; ``SessionSpec.quick()`` gives a short, cheap session.
     """
     spec = spec or SessionSpec()
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
-    person = spec.person or draw_person(rng)
+    # separate streams for the person, the session script and the sensor: changing one model (or
+    # passing a person) leaves the others' draws as they were
+    person_ss, script_ss, sensor_ss, misc_ss = np.random.SeedSequence([seed, 0x5EED]).spawn(4)
+    rng = np.random.default_rng(script_ss)
+    person = spec.person or draw_person(np.random.default_rng(person_ss))
     fs_hz = float(spec.fs_hz) if spec.fs_hz is not None else float(rng.choice(SAMPLE_RATES_HZ))
     if not 1.0 <= fs_hz <= 1000.0:
         raise SimulationError(f"fs_hz must be within 1-1000 Hz, got {fs_hz}")
@@ -421,7 +425,7 @@ def simulate_session(seed: int, *, spec: SessionSpec | None = None) -> Simulated
         side=side,
         fs_hz=fs_hz,
         spec=sensor_spec,
-        rng=rng,
+        rng=np.random.default_rng(sensor_ss),
     )
     other_side = "left" if side == "right" else "right"
     scale = out.time_scale
@@ -490,9 +494,10 @@ def simulate_session(seed: int, *, spec: SessionSpec | None = None) -> Simulated
         else:
             merged.append(seg)
 
+    misc = np.random.default_rng(misc_ss)
     started_at = spec.started_at or (
         datetime(2026, 1, 5, tzinfo=UTC)
-        + timedelta(days=int(rng.integers(0, 300)), hours=float(rng.uniform(6.0, 20.0)))
+        + timedelta(days=int(misc.integers(0, 300)), hours=float(misc.uniform(6.0, 20.0)))
     ).replace(microsecond=0)
     if started_at.tzinfo is None:
         started_at = started_at.replace(tzinfo=UTC)
