@@ -216,9 +216,33 @@ def stats(tr: Trace, fs: float) -> dict[str, float]:
     return out
 
 
+POPULATION_SEEDS = range(100, 112)
+
+
+def population(
+    exercise: str, fs: float, n_reps: int, *, passive: bool = False, accel_only: bool = False
+) -> Any:
+    """The same statistics over 12 simulated people (seeds 100-111): median and range per column."""
+    rows = []
+    for seed in POPULATION_SEEDS:
+        spec = SessionSpec.quick(
+            exercise,
+            n_reps=n_reps,
+            fs_hz=fs,
+            side="right",
+            sensor=SensorSpec(accel_only=accel_only),
+            both_sides=passive,
+        )
+        rows.append(stats(cut(simulate_session(seed, spec=spec), passive=passive), fs))
+    return {
+        k: (float(np.median([r[k] for r in rows])), min(r[k] for r in rows), max(r[k] for r in rows))
+        for k in rows[0]
+    }
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    table: list[tuple[str, dict[str, float]]] = []
+    table: list[tuple[str, Any]] = []
 
     # 1. side-lying leg raise: UCI subject 1, first block of 10 correct reps, moving and resting leg
     real3 = load_uci("u3", 2.0, 82.0)
@@ -234,9 +258,12 @@ def main() -> None:
     )
     table += [
         (real3.label, stats(real3, 25)),
-        (sim3.label, stats(sim3, 25)),
+        ("simulated side_lying_leg_raise, 25 Hz, 12 people", population("side_lying_leg_raise", 25.0, 10)),
         (real4.label, stats(real4, 25)),
-        (sim4.label, stats(sim4, 25)),
+        (
+            "simulated leg raise, other leg trains, 25 Hz, 12 people",
+            population("side_lying_leg_raise", 25.0, 10, passive=True),
+        ),
     ]
 
     # 2. clamshell: MEx subject 02, moving leg (04_act_2) and leg underneath (04_act_1), accelerometer only
@@ -253,9 +280,12 @@ def main() -> None:
     )
     table += [
         (realc.label, stats(realc, 100)),
-        (simc.label, stats(simc, 100)),
+        ("simulated clamshell, 100 Hz, 12 people", population("clamshell", 100.0, 10, accel_only=True)),
         (realp.label, stats(realp, 100)),
-        (simp.label, stats(simp, 100)),
+        (
+            "simulated clamshell, other leg trains, 100 Hz, 12 people",
+            population("clamshell", 100.0, 10, passive=True, accel_only=True),
+        ),
     ]
 
     # 3. bridge: MEx subject 03 double-leg bridging vs simulated single-leg glute bridge
@@ -268,15 +298,25 @@ def main() -> None:
         OUT / "sim_vs_mex_bridge.png",
         "Bridge: real MEx bridging (left) vs simulated single-leg glute bridge (right)",
     )
-    table += [(realb.label, stats(realb, 100)), (simb.label, stats(simb, 100))]
+    table += [
+        (realb.label, stats(realb, 100)),
+        (
+            "simulated single_leg_glute_bridge, 100 Hz, 12 people",
+            population("single_leg_glute_bridge", 100.0, 9, accel_only=True),
+        ),
+    ]
 
     overview = session_overview(OUT / "sim_session_overview.png")
 
     keys = list(table[0][1].keys())
     print("| recording | " + " | ".join(keys) + " |")
     print("|---|" + "---|" * len(keys))
+
+    def fmt(v: Any) -> str:
+        return f"{v:.2g}" if isinstance(v, float) else f"{v[0]:.2g} ({v[1]:.2g}-{v[2]:.2g})"
+
     for label, st in table:
-        print(f"| {label} | " + " | ".join(f"{st[k]:.3g}" if k in st else "-" for k in keys) + " |")
+        print(f"| {label} | " + " | ".join(fmt(st[k]) if k in st else "-" for k in keys) + " |")
     print(f"\nsession overview: {overview}")
 
 

@@ -199,7 +199,12 @@ def exercise_set(
         fs_hz=fs_hz,
         n_reps=n_reps,
         rom_deg=rom_deg,
-        tempo=replace(tempo, top_hold_s=tempo.top_hold_s * model.hold_scale),
+        tempo=replace(
+            tempo,
+            concentric_s=tempo.concentric_s * model.tempo_scale,
+            top_hold_s=tempo.top_hold_s * model.hold_scale,
+            eccentric_s=tempo.eccentric_s * model.tempo_scale,
+        ),
         fatigue=fatigue,
         partial_prob=partial_prob,
         lead_s=float(rng.uniform(1.0, 2.5)),
@@ -274,6 +279,12 @@ def passive_set(
     model = EXERCISES[exercise]
     if model.passive_posture is None:
         raise ValueError(f"{exercise} has no passive-leg variant")
+    tempo = replace(
+        tempo,
+        concentric_s=tempo.concentric_s * model.tempo_scale,
+        top_hold_s=tempo.top_hold_s * model.hold_scale,
+        eccentric_s=tempo.eccentric_s * model.tempo_scale,
+    )
     other = generate_set(rng, fs_hz=fs_hz, n_reps=n_reps, rom_deg=rom_deg, tempo=tempo, fatigue=fatigue)
     m = other.angle_deg.shape[0]
     theta = np.deg2rad(other.angle_deg)
@@ -285,7 +296,7 @@ def passive_set(
     else:
         # the pelvis rolls back as the top leg opens: from almost nothing to 10-15 deg of the bottom
         # thigh (the real MEx clams: subject 03 still, subjects 01 and 02 clearly rocking)
-        c = rng.uniform(0.02, 0.12) if rng.random() < 0.6 else rng.uniform(0.12, 0.35)
+        c = rng.uniform(0.02, 0.12) if rng.random() < 0.6 else rng.uniform(0.12, 0.45)
         coupling = ABDUCTION_AXIS * c + EXTERNAL_ROTATION_AXIS * rng.uniform(-0.3, 0.3) * c
         slow = 0.35
     rv = theta[:, None] * coupling + _perturb(rng, m, fs_hz, slow, person.tremor_deg * 0.5)

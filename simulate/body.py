@@ -104,6 +104,8 @@ class ExerciseModel:
     impact_g: tuple[float, float]
     #: multiplies the person's top-hold time (bridges are held longer, clamshells often not at all)
     hold_scale: float
+    #: multiplies the person's concentric and eccentric times (the real MEx clams take ~3-4 s a rep)
+    tempo_scale: float = 1.0
 
 
 def _clam_axis() -> FloatArray:
@@ -124,7 +126,8 @@ EXERCISES: dict[Exercise, ExerciseModel] = {
         passive_base=(45.0, 0.0, 0.0),
         band=True,
         impact_g=(0.03, 0.15),
-        hold_scale=0.7,
+        hold_scale=0.35,
+        tempo_scale=0.85,
     ),
     Exercise.SIDE_LYING_LEG_RAISE: ExerciseModel(
         exercise=Exercise.SIDE_LYING_LEG_RAISE,

@@ -198,9 +198,9 @@ def test_passive_leg_makes_no_truth_reps(
         m_a = (ideal_right.time_s >= active["start"]) & (ideal_right.time_s <= active["end"])
         rms_p = np.sqrt(np.mean(np.sum(ideal_right.gyro_dps[m_p] ** 2, axis=1)))
         rms_a = np.sqrt(np.mean(np.sum(ideal_right.gyro_dps[m_a] ** 2, axis=1)))
-        assert rms_p < 0.5 * rms_a, (seg["exercise"], rms_p, rms_a)
-        # the passive thigh rocks and shifts (real clams: up to ~15 deg), clearly less than a rep's range
+        assert rms_p < 0.6 * rms_a, (seg["exercise"], rms_p, rms_a)
+        # the passive thigh rocks and shifts (real clams: up to ~20 deg), clearly less than a rep's range
         o = ori[np.flatnonzero(m_p)]
         excursion = np.degrees((o.mean().inv() * o).magnitude()).max()
         rom = np.median([r["rom_deg"] for r in active["reps"]])
-        assert 0.3 < excursion < 0.45 * rom, (seg["exercise"], excursion, rom)
+        assert 0.3 < excursion < 0.6 * rom, (seg["exercise"], excursion, rom)
