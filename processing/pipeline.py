@@ -284,6 +284,16 @@ def _analyze_axis(
     return ex_set, q
 
 
+def _drop_overlaps(sets: list[ExerciseSet]) -> list[ExerciseSet]:
+    """Sets sorted by start; a set overlapping an earlier-found, larger set by more than half is dropped."""
+    kept: list[ExerciseSet] = []
+    for s in sorted(sets, key=lambda x: -len(x.reps)):
+        dur = max(s.end_s - s.start_s, 1e-6)
+        if all(max(0.0, min(s.end_s, k.end_s) - max(s.start_s, k.start_s)) < 0.5 * dur for k in kept):
+            kept.append(s)
+    return sorted(kept, key=lambda x: x.start_s)
+
+
 def analyze(recording: Recording, params: AnalysisParams | None = None) -> SessionAnalysis:
     """Find sets, reps, tempo phases, ROM and the exercise in one thigh recording.
 
@@ -354,11 +364,26 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Sessi
                 moving = act.activity[max(lo, 0) : max(hi, 0)] == 1
                 if hi - lo >= p.min_window_s * fs and moving.sum() >= 1.0 * fs:
                     queue.append((Window(start=lo, stop=hi), depth + 1))
+        if depth == 0:
+            # A slow or partial rep at either end of a set can fall outside the window (its speed stays
+            # under the movement threshold). Look once more with the span widened by max_rep_gap_s on
+            # both sides (not into walking); the grouping keeps only reps that belong to this set.
+            ext = round(p.max_rep_gap_s * fs)
+            lo = max(0, i0 - ext)
+            hi = min(clean.n, i1 + ext)
+            while lo < i0 and act.walking[lo]:
+                lo += 1
+            while hi > i1 and act.walking[hi - 1]:
+                hi -= 1
+            if (lo < w.start or hi > w.stop) and hi - lo >= p.min_window_s * fs:
+                s3, sq3 = run(Window(start=lo, stop=hi))
+                if s3 is not None and len(s3.reps) > len(s.reps) and s3.start_s <= s.start_s + 1.0:
+                    s, sq = s3, sq3
         quality["sets"].append(sq)
         sets.append(s)
         if s.exercise == Exercise.UNKNOWN:
             logger.info("set at %.1f s: exercise unknown (%s)", s.start_s, sq["exercise"].get("reason"))
-    sets.sort(key=lambda x: x.start_s)
+    sets = _drop_overlaps(sets)
     return SessionAnalysis(
         sets=tuple(sets), algorithm_version=ALGORITHM_VERSION, parameters=p.to_dict(), quality=quality
     )
