@@ -40,6 +40,7 @@ from storage.errors import (
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT_S",
     "MIGRATIONS_DIR",
+    "WRITER_THREADS",
     "DatabaseLockedError",
     "IntegrityError",
     "Migration",
@@ -67,6 +68,11 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 DEFAULT_LOCK_TIMEOUT_S = 30.0
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 # The first backoff is short: a writer's transaction for one session takes tens of milliseconds.
+#: DuckDB threads of the writer. Its big statement is the samples bulk insert (a few row groups per session),
+#: which parallelises poorly: on 2 cores, 2 threads cost ~1.7x the CPU per row of 1 thread for at most the
+#: same wall time, and the spare core stays free for readers and the rest of the sync (see
+#: ``benchmarks/bench_ingest.py``). One thread also keeps scans in insertion order without extra work.
+WRITER_THREADS = 1
 _BACKOFF_START_S = 0.01
 _BACKOFF_MAX_S = 0.25
 
@@ -143,6 +149,8 @@ def _open(db_path: Path, *, read_only: bool, timeout_s: float) -> duckdb.DuckDBP
         try:
             # Timestamps come back in UTC whatever the machine's zone is.
             con.execute("SET TimeZone = 'UTC'")
+            if not read_only:
+                con.execute(f"SET threads = {WRITER_THREADS}")
         except duckdb.Error as e:
             con.close()
             raise translate_error(e) from e
