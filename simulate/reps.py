@@ -70,7 +70,8 @@ def plan_durations(
     def jit(sd: float) -> FloatArray:
         return np.exp(rng.normal(0.0, sd, n_reps))
 
-    slow = 1.0 + fatigue * 0.9 * p**2
+    # a set taken to failure (fatigue 1) ends with concentric phases ~60 % slower (velocity loss ~50 %)
+    slow = 1.0 + fatigue * 0.6 * p**2
     con = tempo.concentric_s * jit(0.10) * slow
     hold = tempo.top_hold_s * jit(0.18) * (1.0 - 0.3 * fatigue * p**2)
     ecc = tempo.eccentric_s * jit(0.10) * (1.0 + 0.15 * fatigue * p**2)

@@ -260,7 +260,7 @@ def _script(
             reps_list = [max(lo_reps, first - int(rng.integers(0, 2)) * j) for j in range(n_sets)]
             reps_list = [min(r, hi_reps) for r in reps_list]
         load = spec.loads[key] if spec.loads and key in spec.loads else _default_load(ex, rng)
-        fat0 = spec.fatigue[key] if spec.fatigue and key in spec.fatigue else float(rng.uniform(0.2, 0.6))
+        fat0 = spec.fatigue[key] if spec.fatigue and key in spec.fatigue else float(rng.uniform(0.1, 0.5))
         rom = person.rom_deg[key] * (spec.rom_scale[key] if spec.rom_scale and key in spec.rom_scale else 1.0)
         rom *= float(np.exp(rng.normal(0.0, 0.04)))
         tempo_scale = float(np.exp(rng.normal(0.0, 0.08)))
@@ -303,7 +303,7 @@ def _script(
             step_m=float(rng.uniform(0.2, 1.0)),
         )
         for k_item, (own_leg, j) in enumerate(order):
-            fatigue = float(np.clip(fat0 + 0.12 * j + rng.normal(0.0, 0.05), 0.0, 1.0))
+            fatigue = float(np.clip(fat0 + 0.1 * j + rng.normal(0.0, 0.05), 0.0, 1.0))
             if own_leg:
                 b.add(
                     exercise_set(
