@@ -18,7 +18,6 @@ import functools
 import numpy as np
 import numpy.typing as npt
 from scipy import signal
-from scipy.spatial.transform import Rotation
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -87,40 +86,9 @@ def band_noise(
     return out[:, 0] if dims == 1 else out
 
 
-def rotvec_deg(axis: FloatArray, angle_deg: FloatArray | float) -> FloatArray:
-    """Rotation vectors (radians) for rotations of ``angle_deg`` about unit ``axis`` (3,) or (n, 3)."""
-    ang = np.deg2rad(np.asarray(angle_deg, dtype=float))
-    ax = np.asarray(axis, dtype=float)
-    if ang.ndim == 0:
-        return np.asarray(ax * ang, dtype=float)
-    return np.asarray(ax * ang[:, None], dtype=float)
-
-
 def unit(v: FloatArray) -> FloatArray:
     """``v`` scaled to unit length along its last axis."""
     return np.asarray(v / np.linalg.norm(v, axis=-1, keepdims=True), dtype=float)
-
-
-def yaw(angle_deg: FloatArray | float) -> Rotation:
-    """Rotation(s) about world ``z`` (heading)."""
-    return Rotation.from_rotvec(rotvec_deg(np.array([0.0, 0.0, 1.0]), angle_deg))
-
-
-def body_rate_rps(rot: Rotation, fs_hz: float) -> FloatArray:
-    """Angular velocity in the rotating (body) frame, rad/s, shape (n, 3), from orientations on a grid.
-
-    Uses the relative rotation between neighbouring samples, which is exact for a constant rate between
-    samples; values sit at the half-sample points and are averaged onto the grid.
-    """
-    n = len(rot)
-    if n < 2:
-        return np.zeros((n, 3))
-    rel = (rot[:-1].inv() * rot[1:]).as_rotvec() * fs_hz
-    out = np.empty((n, 3))
-    out[1:-1] = 0.5 * (rel[:-1] + rel[1:])
-    out[0] = rel[0]
-    out[-1] = rel[-1]
-    return out
 
 
 def second_derivative(x: FloatArray, fs_hz: float) -> FloatArray:
