@@ -168,14 +168,22 @@ def rotation_angle(
 ) -> AngleTrace:
     """Rotation angle and signed angular speed of samples ``[start, stop)`` about their principal axis.
 
-    ``axis_rank`` 1 uses the second principal axis instead (gyro only): when a window also holds larger
-    movements about another axis (sitting down, standing up), the reps may be the second component.
+    ``axis_rank`` 1 uses the second principal axis instead, 2 the principal axis of the unit rate vectors
+    of moving samples (gyro only): when a window also holds larger movements about another axis (sitting
+    down, standing up), the reps may be the second component, or dominate only by duration.
     """
     p = params or AnalysisParams()
     grav = motion.gravity[start:stop]
     if motion.gyro_dps is not None:
         w = motion.gyro_dps[start:stop]
-        axis = principal_axis(w, rank=axis_rank)
+        if axis_rank == 2:
+            # every moving sample counts the same, whatever its speed: long sets of reps outweigh short,
+            # fast posture changes (sitting down, standing up) in the same window
+            mag = np.linalg.norm(w, axis=1)
+            moving = mag > p.moving_speed_dps
+            axis = principal_axis(w[moving] / mag[moving, None]) if moving.sum() >= 3 else principal_axis(w)
+        else:
+            axis = principal_axis(w, rank=axis_rank)
         speed = w @ axis
         ang_g = np.cumsum(speed) / fs_hz
         ang_a, strength = _gravity_angle(grav, axis)

@@ -39,6 +39,7 @@ class AnalysisParams:
     small_rom_deg: float = 15.0
     min_peak_speed_dps: float = 5.0
     max_walking_overlap: float = 0.3
+    walking_guard_s: float = 2.0
     max_rom_ratio: float = 1.6
     max_duration_ratio: float = 2.5
     max_window_splits: int = 6

@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
 from processing.activity import Posture, classify_activity, classify_posture
 from processing.clean import CleanSignal, clean_and_resample
@@ -149,12 +150,13 @@ def analyze_window(
         }
     result, q = _analyze_axis(clean, motion, walking, window, 0, thigh_axis, mediolateral_axis, side, params)
     if result is None and motion.gyro_dps is not None:
-        result2, q2 = _analyze_axis(
-            clean, motion, walking, window, 1, thigh_axis, mediolateral_axis, side, params
-        )
-        if result2 is not None:
-            q2["axis_rank"] = 1
-            return result2, q2
+        for rank in (2, 1):
+            r2, q2 = _analyze_axis(
+                clean, motion, walking, window, rank, thigh_axis, mediolateral_axis, side, params
+            )
+            if r2 is not None:
+                q2["axis_rank"] = rank
+                return r2, q2
     return result, q
 
 
@@ -322,6 +324,12 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Sessi
             "unless the rotation axis alone identifies it"
         )
     sets: list[ExerciseSet] = []
+    # reps are judged against walking widened by walking_guard_s: the detected walking edges are smoothed,
+    # and nobody starts a rep within a step or two of walking
+    g = round(p.walking_guard_s * clean.fs_hz)
+    walking_guard = (
+        ndimage.binary_dilation(act.walking, structure=np.ones(2 * g + 1, dtype=bool)) if g else act.walking
+    )
     queue = [(w, 0) for w in windows]
     fs = clean.fs_hz
 
@@ -329,7 +337,7 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Sessi
         return analyze_window(
             clean,
             motion,
-            act.walking,
+            walking_guard,
             win,
             thigh_axis=act.thigh_axis,
             mediolateral_axis=act.mediolateral_axis,
