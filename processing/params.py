@@ -42,6 +42,7 @@ class AnalysisParams:
     walking_guard_s: float = 2.0
     max_rom_ratio: float = 1.6
     max_duration_ratio: float = 2.5
+    min_duration_ratio: float = 0.4
     max_window_splits: int = 6
     max_rep_gap_s: float = 10.0
     max_group_rom_ratio: float = 3.0

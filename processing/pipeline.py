@@ -187,7 +187,7 @@ def _analyze_axis(
     has_gyro = motion.gyro_dps is not None
     q["groups"] = [len(g) for g in groups]
     for group in groups or [[]]:
-        kept, sq = accept_set(group, walking[a:b], params)
+        kept, sq = accept_set(group, walking[a:b], params, fs)
         q["set"] = sq
         if not kept:
             continue
@@ -237,7 +237,7 @@ def _analyze_axis(
                 else rest_level_fraction(-int(rq["polarity"]) * trace.angle_deg, flipped, fs, params)
             )
             q["flipped_rest_fraction"] = None if frac is None else round(frac, 3)
-            kept2, sq2 = accept_set(flipped, walking[a:b], params) if flipped else ([], sq)
+            kept2, sq2 = accept_set(flipped, walking[a:b], params, fs) if flipped else ([], sq)
             lift2 = lift_fraction(kept2, motion.gravity, a, thigh_axis) if kept2 else None
             big = bool(kept2) and float(np.median([c.rom_deg for c in kept2])) >= params.min_flip_rom_deg
             if (

@@ -15,8 +15,8 @@ A window becomes a set when its reps (from :mod:`processing.reps`) look like a d
   Passive legs are moved by the pelvis and the other leg: their excursions are irregular
   (on the real MEx clam recordings the still side varies 0.3-0.5) whereas deliberate reps repeat the same
   range (0.05-0.1 on the real sets), even when small (UCI low-amplitude reps, 7 deg).
-- reps with a ROM above ``max_rom_ratio`` times the median or lasting more than ``max_duration_ratio`` times
-  the median are dropped (a posture change caught in the window, not a rep);
+- reps with a ROM above ``max_rom_ratio`` times the median or lasting more than ``max_duration_ratio`` or less
+  than ``min_duration_ratio`` times the median are dropped (a posture change caught in the window, not a rep);
 - reps overlapping walking by more than ``max_walking_overlap`` are dropped.
 """
 
@@ -88,6 +88,7 @@ def accept_set(
     reps: list[RepCandidate],
     walking: npt.NDArray[np.bool_],
     params: AnalysisParams | None = None,
+    fs_hz: float | None = None,
 ) -> tuple[list[RepCandidate], dict[str, Any]]:
     """Filter one window's reps and decide whether they form a set (empty list: not a set).
 
@@ -119,8 +120,19 @@ def accept_set(
         kept = [
             r
             for r in kept
-            if r.rom_deg <= p.max_rom_ratio * med_rom and (r.end - r.start) <= p.max_duration_ratio * med_dur
+            if r.rom_deg <= p.max_rom_ratio * med_rom
+            and p.min_duration_ratio * med_dur <= (r.end - r.start) <= p.max_duration_ratio * med_dur
         ]
+        # pruning may leave a rep stranded far from the others (the pruned ones had bridged the gap): keep
+        # the longest run of reps without a pause over max_rep_gap_s
+        if kept and fs_hz is not None:
+            runs_: list[list[RepCandidate]] = [[kept[0]]]
+            for r in kept[1:]:
+                if (r.start - runs_[-1][-1].end) / fs_hz > p.max_rep_gap_s:
+                    runs_.append([r])
+                else:
+                    runs_[-1].append(r)
+            kept = max(runs_, key=len)
     roms = np.array([r.rom_deg for r in kept])
     speeds = np.array([r.peak_concentric_dps for r in kept])
     q: dict[str, Any] = {

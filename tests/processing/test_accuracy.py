@@ -17,14 +17,6 @@ SEEDS = range(7000, 7030)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "measured 2026-11-24 on these seeds against the simulator as it stood: recall 0.96-0.97, "
-        "precision 0.97-0.99, exact count 0.90-0.91, exercise 0.98-1.00, phase errors <= 0.1 s; recall and "
-        "exact-count thresholds not yet met (see docs/processing.md, Known gaps)"
-    ),
-)
 def test_simulated_sessions_meet_the_acceptance_thresholds() -> None:
     from simulate.session import SessionSpec, simulate_session
 
