@@ -48,8 +48,9 @@ class AnalysisParams:
     max_group_rom_ratio: float = 3.0
     rest_edge_s: float = 4.0
     min_lift_fraction: float = 0.2
-    min_flip_rom_deg: float = 12.0
-    min_session_set_rom_deg: float = 12.0
+    min_flip_rom_deg: float = 14.0
+    min_session_set_rom_deg: float = 14.0
+    max_seated_lift: float = 0.35
     # s5 reps
     min_rom_deg: float = 5.0
     min_relative_prominence: float = 0.25

@@ -216,6 +216,15 @@ def _analyze_axis(
         q["exercise"] = eq
         q["posture"] = str(posture)
         q["posture_quality"] = pq
+        if (
+            exercise == Exercise.BANDED_ABDUCTION_SEATED
+            and lift is not None
+            and abs(lift) > params.max_seated_lift
+        ):
+            # a turn about the vertical leaves the thigh's tilt alone; a tilting "seated" set is a leg rocked
+            # by the other one
+            sq["verdict"] = "vertical_axis_but_tilting"
+            continue
         if exercise == Exercise.BANDED_ABDUCTION_SEATED and posture == Posture.SIDE_LYING:
             # turning about the vertical while lying on the side is no exercise of ours: a leg rocked
             # underneath the working one
