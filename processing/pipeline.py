@@ -392,7 +392,10 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Sessi
                 lo += 1
             while hi > i1 and act.walking[hi - 1]:
                 hi -= 1
-            if (lo < w.start or hi > w.stop) and hi - lo >= p.min_window_s * fs:
+            beyond = int(np.sum(act.activity[lo : max(lo, w.start)] == 1)) + int(
+                np.sum(act.activity[min(hi, w.stop) : hi] == 1)
+            )
+            if beyond > 0 and hi - lo >= p.min_window_s * fs:
                 s3, sq3 = run(Window(start=lo, stop=hi))
                 if s3 is not None and len(s3.reps) > len(s.reps) and s3.start_s <= s.start_s + 1.0:
                     s, sq = s3, sq3
