@@ -39,6 +39,7 @@ DEMO_EXERCISES = ("clamshell", "banded_abduction_standing", "single_leg_glute_br
 DEMO_PROFILE = "polar-verity-sense"
 #: Sensor-clock speed-up of the live stream (a ~15-minute compact session streams in ~45 s).
 DEFAULT_SPEED = 20.0
+RECOVERY_GAP = timedelta(hours=48)  # minimum rest between glute sessions (docs/reports.md)
 
 #: Progress callback: (stage, done, total, message).
 Progress = Callable[[str, int, int, str], None]
@@ -110,10 +111,12 @@ def simulate_demo_program(weeks: int, seed: int, today: date) -> SimulatedProgra
 def split_program(
     program: SimulatedProgram, now: datetime
 ) -> tuple[list[tuple[SimulatedSession, WeekPlan]], tuple[SimulatedSession, WeekPlan]]:
-    """Past sessions (started more than 6 h before ``now``) with their week plans, and the live one.
+    """Past sessions (started at least 48 h before ``now``) with their week plans, and the live one.
 
     The live one is the first session not in the past; its simulated time is replaced by "now" when it
-    is streamed. Later sessions of the program (this week, in the future) are dropped.
+    is streamed. Later sessions of the program are dropped. The 48 h cut keeps the usual recovery gap
+    between the last imported session and the live one, so the demo's report does not flag a short gap
+    that only the demo's own time shift created.
     """
     weeks = {p.week: p for p in program.plan}
     planned = [
@@ -121,7 +124,7 @@ def split_program(
         for x in program.schedule
         if x.session_index is not None
     ]
-    cutoff = now - timedelta(hours=6)
+    cutoff = now - RECOVERY_GAP
     past = [(s, p) for s, p in planned if s.started_at < cutoff]
     future = [(s, p) for s, p in planned if s.started_at >= cutoff]
     live = future[0] if future else past.pop()
