@@ -26,3 +26,10 @@ def test_cli_help_lists_commands() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "hipsync" in proc.stdout.lower() or "Usage" in proc.stdout
+
+
+def test_ruff_lint_and_format_are_clean() -> None:
+    exe = shutil.which("ruff") or str(REPO_ROOT / ".venv" / "bin" / "ruff")
+    for args in (["check", "."], ["format", "--check", "."]):
+        proc = subprocess.run([exe, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, f"ruff {' '.join(args)}:\n{proc.stdout}{proc.stderr}"
