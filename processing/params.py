@@ -64,6 +64,14 @@ class AnalysisParams:
     standing_tilt_max_deg: float = 45.0
     bridge_tilt_min_deg: float = 115.0
     clam_axis_thigh_max_deg: float = 65.0
+    # s6 exercise without the thigh axis (no walking): skin-normal geometry, gyro only
+    skin_lying_max_deg: float = 40.0
+    skin_upright_min_deg: float = 55.0
+    bridge_axis_skin_max_deg: float = 30.0
+    clam_axis_reference_min_deg: float = 25.0
+    clam_axis_reference_max_deg: float = 62.0
+    leg_raise_axis_reference_margin_deg: float = 18.0
+    min_reference_still_s: float = 2.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of all parameters (stored with results)."""

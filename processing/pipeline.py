@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from processing.activity import Posture, classify_activity, classify_posture
+from processing.activity import Activity, Posture, classify_activity, classify_posture
 from processing.clean import CleanSignal, clean_and_resample
-from processing.exercise import recognise_exercise
+from processing.exercise import recognise_exercise, upright_reference
 from processing.metrics import tempo_consistency, velocity_loss
 from processing.orientation import AngleTrace, Motion, rotation_angle
 from processing.params import AnalysisParams
@@ -31,7 +31,7 @@ from processing.sets import Window, accept_set, find_candidate_windows, group_re
 
 logger = logging.getLogger(__name__)
 
-ALGORITHM_VERSION = "1.0.0"
+ALGORITHM_VERSION = "1.1.0"
 
 ACCEL_ONLY_NOTE = (
     "accelerometer only: seated abduction turns the thigh about the vertical, which gravity cannot "
@@ -136,6 +136,7 @@ def analyze_window(
     mediolateral_axis: np.ndarray[Any, np.dtype[np.float64]] | None,
     side: Any,
     params: AnalysisParams,
+    reference: np.ndarray[Any, np.dtype[np.float64]] | None = None,
 ) -> tuple[ExerciseSet | None, dict[str, Any]]:
     """Reps, exercise and metrics of one candidate window (None when it is not a set)."""
     fs = clean.fs_hz
@@ -148,11 +149,13 @@ def analyze_window(
             "end_s": round(float(clean.time_s[b - 1]), 3),
             "set": {"verdict": "little_movement", "turned_deg": round(turned_deg, 1)},
         }
-    result, q = _analyze_axis(clean, motion, walking, window, 0, thigh_axis, mediolateral_axis, side, params)
+    result, q = _analyze_axis(
+        clean, motion, walking, window, 0, thigh_axis, mediolateral_axis, side, params, reference
+    )
     if result is None and motion.gyro_dps is not None:
         for rank in (2, 1):
             r2, q2 = _analyze_axis(
-                clean, motion, walking, window, rank, thigh_axis, mediolateral_axis, side, params
+                clean, motion, walking, window, rank, thigh_axis, mediolateral_axis, side, params, reference
             )
             if r2 is not None:
                 q2["axis_rank"] = rank
@@ -170,6 +173,7 @@ def _analyze_axis(
     mediolateral_axis: np.ndarray[Any, np.dtype[np.float64]] | None,
     side: Any,
     params: AnalysisParams,
+    reference: np.ndarray[Any, np.dtype[np.float64]] | None = None,
 ) -> tuple[ExerciseSet | None, dict[str, Any]]:
     fs = clean.fs_hz
     a, b = window.start, window.stop
@@ -208,6 +212,7 @@ def _analyze_axis(
             thigh_axis=thigh_axis,
             mediolateral_axis=mediolateral_axis,
             has_gyro=has_gyro,
+            reference=reference,
             params=params,
         )
         posture, pq = classify_posture(rest, thigh_axis, mediolateral_axis)
@@ -269,6 +274,7 @@ def _analyze_axis(
                     thigh_axis=thigh_axis,
                     mediolateral_axis=mediolateral_axis,
                     has_gyro=has_gyro,
+                    reference=reference,
                     params=params,
                 )
                 posture, pq = classify_posture(rest, thigh_axis, mediolateral_axis)
@@ -324,13 +330,20 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Sessi
     motion, mq = estimate_motion(clean, p)
     act, aq = classify_activity(motion, clean.fs_hz, p)
     windows, wq = find_candidate_windows(act.activity, clean.fs_hz, p)
-    quality.update({"clean": cq, "orientation": mq, "activity": aq, "windows": wq, "sets": []})
+    reference, rq = (
+        (None, {})
+        if act.thigh_axis is not None
+        else upright_reference(motion.gravity, act.activity == Activity.STILL, clean.fs_hz, p)
+    )
+    quality.update(
+        {"clean": cq, "orientation": mq, "activity": aq, "windows": wq, "upright_reference": rq, "sets": []}
+    )
     if not recording.has_gyro:
         quality["warnings"].append(ACCEL_ONLY_NOTE)
     if act.thigh_axis is None:
         quality["warnings"].append(
-            "no walking in the recording: thigh axis and posture unknown, exercise reported as unknown "
-            "unless the rotation axis alone identifies it"
+            "no walking in the recording: thigh axis unknown; exercise from the rotation axis and the "
+            "sensor's skin normal (gyro only), otherwise unknown"
         )
     sets: list[ExerciseSet] = []
     # reps are judged against walking widened by walking_guard_s: the detected walking edges are smoothed,
@@ -352,6 +365,7 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Sessi
             mediolateral_axis=act.mediolateral_axis,
             side=recording.side,
             params=p,
+            reference=reference,
         )
 
     def moving_outside(win: Window, i0: int, i1: int) -> bool:

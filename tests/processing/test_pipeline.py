@@ -115,12 +115,24 @@ def test_accelerometer_only_counts_reps_and_warns(
 
 
 def test_a_file_that_is_just_one_set(rng: np.random.Generator, make_set: Any) -> None:
+    # side-lying leg raise (thigh horizontal along world y, abduction about world x), sensor flat on the
+    # lateral thigh (face normal = thigh y, vertical here) at a random strap rotation
+    strap = Rotation.from_rotvec([0.0, 0.0, rng.uniform(0.0, 2.0 * np.pi)])
+    mount = Rotation.align_vectors([[0.0, 1.0, 0.0]], [[0.0, 0.0, 1.0]])[0] * strap
     s = make_set(
-        rng, rest_up=np.array([0.0, 1.0, 0.0]), axis_world=[1.0, 0.0, 0.0], n_reps=10, lead_s=1.0, tail_s=1.0
+        rng,
+        rest_up=np.array([0.0, 1.0, 0.0]),
+        axis_world=[1.0, 0.0, 0.0],
+        n_reps=10,
+        lead_s=1.0,
+        tail_s=1.0,
+        mount=mount,
     )
     a = analyze(s.recording)
     assert [len(x.reps) for x in a.sets] == [10]
-    assert a.sets[0].exercise == Exercise.UNKNOWN  # no walking: posture unknown, no guess
+    # no walking and no upright still period: side-lying is seen, but clam vs leg raise is not guessed
+    assert a.sets[0].exercise == Exercise.UNKNOWN
+    assert "no upright" in a.quality["sets"][0]["exercise"]["reason"]
     assert any("no walking" in w for w in a.quality["warnings"])
 
 

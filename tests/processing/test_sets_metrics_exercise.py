@@ -147,10 +147,14 @@ def test_exercise_geometry_for_any_mounting(
         assert ex == expected, q
 
 
-def test_without_thigh_axis_only_seated_is_named() -> None:
+def test_without_thigh_axis_seated_is_named_and_side_lying_needs_a_reference() -> None:
     ex, q = recognise_exercise(axis=UP, rest_gravity=UP, thigh_axis=None, has_gyro=True)
     assert ex == Exercise.BANDED_ABDUCTION_SEATED
+    # gravity along the sensor face normal (UP = sensor z): side-lying; no upright still period to place the
+    # femur, so clam vs leg raise is not guessed (more in test_exercise_no_walking.py)
     ex, q = recognise_exercise(axis=np.array([1.0, 0, 0]), rest_gravity=UP, thigh_axis=None, has_gyro=True)
+    assert ex == Exercise.UNKNOWN and "no upright" in q["reason"]
+    ex, q = recognise_exercise(axis=np.array([1.0, 0, 0]), rest_gravity=UP, thigh_axis=None, has_gyro=False)
     assert ex == Exercise.UNKNOWN and "thigh axis unknown" in q["reason"]
 
 
