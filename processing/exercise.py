@@ -61,7 +61,7 @@ SKIN_NORMAL = np.array([0.0, 0.0, 1.0])
 def upright_reference(
     gravity: FloatArray, still: npt.NDArray[np.bool_], fs_hz: float, params: AnalysisParams | None = None
 ) -> tuple[FloatArray | None, dict[str, Any]]:
-    """Gravity of the first still period (>= ``min_reference_still_s``) with gravity in the skin plane.
+    """Gravity of the still periods (>= ``min_reference_still_s``) with gravity in the skin plane.
 
     Args:
         gravity: (n, 3) unit gravity direction, sensor frame.
@@ -69,15 +69,15 @@ def upright_reference(
         fs_hz: sample rate of both.
 
     Gravity at least ``skin_upright_min_deg`` from :data:`SKIN_NORMAL` means the thigh's lateral face is
-    vertical: standing (gravity along the femur), sitting (along the anteroposterior axis) or supine. The
-    first such period is taken (people strap the sensor on before they lie down). Returns (3,) unit vector
-    or None. Quality keys: ``reference_start_s`` (s from the first sample), ``reference_skin_deg``
-    (deg between the reference and the skin normal).
+    vertical: standing (gravity along the femur), sitting (along the anteroposterior axis) or supine.
+    Returns (k, 3) unit vectors in time order (the first is preferred: people strap the sensor on before
+    they lie down) or None. Quality keys: ``reference_start_s`` (s from the first sample, first period),
+    ``reference_skin_deg`` (deg between the first reference and the skin normal), ``references`` (count).
     """
     p = params or AnalysisParams()
     k = max(1, round(p.min_reference_still_s * fs_hz))
-    if still.size < k:
-        return None, {"reference_start_s": None, "reference_skin_deg": None}
+    q: dict[str, Any] = {"reference_start_s": None, "reference_skin_deg": None, "references": 0}
+    out: list[FloatArray] = []
     edges = np.flatnonzero(np.diff(np.concatenate(([0], still.astype(np.int8), [0]))))
     for a, b in zip(edges[::2], edges[1::2], strict=True):
         if b - a < k:
@@ -86,8 +86,11 @@ def upright_reference(
         g = g / max(float(np.linalg.norm(g)), 1e-12)
         skin = _fold_deg(g, SKIN_NORMAL)
         if skin >= p.skin_upright_min_deg:
-            return g, {"reference_start_s": round(a / fs_hz, 2), "reference_skin_deg": round(skin, 1)}
-    return None, {"reference_start_s": None, "reference_skin_deg": None}
+            if not out:
+                q.update({"reference_start_s": round(a / fs_hz, 2), "reference_skin_deg": round(skin, 1)})
+            out.append(g)
+    q["references"] = len(out)
+    return (np.array(out) if out else None), q
 
 
 def recognise_by_skin_normal(
@@ -100,7 +103,8 @@ def recognise_by_skin_normal(
     """Name a gyro set's exercise without the thigh axis, from the skin normal (see the module table).
 
     Quality keys: ``axis_skin_deg`` (deg between ``n`` and the skin normal, 0-90), ``gravity_skin_deg``
-    (deg between gravity at rest and the skin normal, 0-90), ``axis_reference_deg`` (deg between ``n`` and
+    (deg between gravity at rest and the skin normal, 0-90), ``gravity_reference_deg`` (deg between gravity
+    at rest and the upright reference, 0-90, None without one), ``axis_reference_deg`` (deg between ``n`` and
     the upright reference, 0-90, None without one), ``reason``.
     """
     p = params or AnalysisParams()
@@ -111,7 +115,21 @@ def recognise_by_skin_normal(
         "gravity_skin_deg": round(grav_skin, 1),
         "axis_reference_deg": None,
     }
+    # the first upright reference that is not the set's own rest (a bridge rests with the face vertical)
+    refs = [] if reference is None else list(np.atleast_2d(reference))
+    others = [r for r in refs if _fold_deg(rest_gravity, r) > p.same_posture_deg]
+    reference = others[0] if others else (refs[0] if refs else None)
+    grav_ref = None if reference is None else _fold_deg(rest_gravity, reference)
+    q["gravity_reference_deg"] = None if grav_ref is None else round(grav_ref, 1)
+    lo, hi = p.bridge_gravity_reference_min_deg, p.bridge_gravity_reference_max_deg
     if axis_skin < p.bridge_axis_skin_max_deg and grav_skin >= p.skin_upright_min_deg:
+        # the supine thigh rests ~50 deg up: oblique to both upright references (standing f, sitting a); a
+        # rest along or across the reference is an abduction seen by a sensor on the front of the thigh
+        if grav_ref is None or not lo <= grav_ref <= hi:
+            q["reason"] = (
+                "rotation about the skin normal, but the rest is not a supine thigh: sensor not lateral?"
+            )
+            return Exercise.UNKNOWN, q
         q["reason"] = "rotation about the skin normal (flexion) with the lateral face vertical: bridge"
         return Exercise.SINGLE_LEG_GLUTE_BRIDGE, q
     if axis_skin >= p.skin_upright_min_deg and grav_skin >= p.skin_upright_min_deg:
@@ -155,7 +173,8 @@ def recognise_exercise(
         has_gyro: whether ``axis`` comes from a gyroscope.
         mediolateral_axis: (3,) flexion axis of the thigh, sensor frame, or None; when known and horizontal
             with a horizontal thigh, the person sits (seated abduction).
-        reference: (3,) upright reference gravity (:func:`upright_reference`) used without ``thigh_axis``.
+        reference: (3,) or (k, 3) upright reference gravities (:func:`upright_reference`), used without
+            ``thigh_axis``; the first one more than ``same_posture_deg`` from ``rest_gravity`` is taken.
 
     Quality keys: ``axis_vertical_deg`` (deg between the rotation axis and vertical, 0-90),
     ``thigh_tilt_deg`` (deg between gravity at rest and the thigh axis), ``axis_thigh_deg`` (deg between

@@ -68,10 +68,13 @@ class AnalysisParams:
     skin_lying_max_deg: float = 40.0
     skin_upright_min_deg: float = 55.0
     bridge_axis_skin_max_deg: float = 30.0
+    bridge_gravity_reference_min_deg: float = 20.0
+    bridge_gravity_reference_max_deg: float = 70.0
     clam_axis_reference_min_deg: float = 25.0
     clam_axis_reference_max_deg: float = 62.0
     leg_raise_axis_reference_margin_deg: float = 18.0
     min_reference_still_s: float = 2.0
+    same_posture_deg: float = 15.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of all parameters (stored with results)."""

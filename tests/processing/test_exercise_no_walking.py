@@ -76,7 +76,8 @@ def test_upright_reference_is_the_first_long_still_period_in_the_skin_plane() ->
     still = np.ones(500, dtype=bool)
     still[[99, 130, 199, 300, 399]] = False
     ref, q = upright_reference(g, still, fs, P)
-    assert ref is not None and np.allclose(ref, [1.0, 0.0, 0.0]) and q["reference_skin_deg"] == 90.0
+    assert ref is not None and np.allclose(ref, [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    assert q["reference_skin_deg"] == 90.0 and q["references"] == 2
     assert upright_reference(np.tile(SKIN_NORMAL, (500, 1)), still, fs, P)[0] is None
 
 
