@@ -33,7 +33,9 @@ glute bridge                   ``f``-``a`` mix    ``m`` (normal)
 Clamshell and leg raise differ only in where the femur lies in the skin plane: they need an upright
 reference ``r``, the gravity of a still period with gravity in the skin plane (standing: ``r = f``;
 sitting: ``r = a``). The clam axis is ~45 deg from both ``f`` and ``a``; the leg-raise axis is ``a``
-(0 deg from a seated reference, 90 deg from a standing one). See :func:`upright_reference`.
+(0 deg from a seated reference, 90 deg from a standing one). See :func:`upright_reference`. A bridge must
+also rest oblique to the reference (the supine thigh is ~50 deg up); a rest along or across it is an
+abduction seen by a sensor on the front of the thigh, and is reported ``unknown``.
 """
 
 from __future__ import annotations
