@@ -190,6 +190,24 @@ def _analyze_axis(
     groups = sorted(group_reps(cands, fs, params), key=len, reverse=True)
     has_gyro = motion.gyro_dps is not None
     q["groups"] = [len(g) for g in groups]
+
+    def classify(reps: list[RepCandidate]) -> tuple[Exercise, dict[str, Any], Posture, dict[str, Any]]:
+        """Exercise and posture of a set from its rep axis and the gravity at the reps' starts (rest)."""
+        starts = np.clip(np.round([c.start for c in reps]).astype(int) + a, 0, clean.n - 1)
+        rest = motion.gravity[starts].mean(axis=0)
+        rest = rest / max(float(np.linalg.norm(rest)), 1e-9)
+        exercise, eq = recognise_exercise(
+            axis=trace.axis,
+            rest_gravity=rest,
+            thigh_axis=thigh_axis,
+            mediolateral_axis=mediolateral_axis,
+            has_gyro=has_gyro,
+            reference=reference,
+            params=params,
+        )
+        posture, pq = classify_posture(rest, thigh_axis, mediolateral_axis)
+        return exercise, eq, posture, pq
+
     for group in groups or [[]]:
         kept, sq = accept_set(group, walking[a:b], params, fs)
         q["set"] = sq
@@ -203,19 +221,7 @@ def _analyze_axis(
             # rocked by the working one than a set: the exercises' ranges start around 20 deg.
             sq["verdict"] = "small_rom_in_session"
             continue
-        starts = np.clip(np.round([c.start for c in kept]).astype(int) + a, 0, clean.n - 1)
-        rest = motion.gravity[starts].mean(axis=0)
-        rest = rest / max(float(np.linalg.norm(rest)), 1e-9)
-        exercise, eq = recognise_exercise(
-            axis=trace.axis,
-            rest_gravity=rest,
-            thigh_axis=thigh_axis,
-            mediolateral_axis=mediolateral_axis,
-            has_gyro=has_gyro,
-            reference=reference,
-            params=params,
-        )
-        posture, pq = classify_posture(rest, thigh_axis, mediolateral_axis)
+        exercise, eq, posture, pq = classify(kept)
         lift = lift_fraction(kept, motion.gravity, a, thigh_axis)
         q["lift_fraction"] = None if lift is None else round(lift, 3)
         q["exercise"] = eq
@@ -265,19 +271,7 @@ def _analyze_axis(
                 q["set"] = sq
                 q["lift_fraction"] = round(lift2, 3)
                 q["reps"] = {**rq, "polarity": -int(rq["polarity"])}
-                starts = np.clip(np.round([c.start for c in kept]).astype(int) + a, 0, clean.n - 1)
-                rest = motion.gravity[starts].mean(axis=0)
-                rest = rest / max(float(np.linalg.norm(rest)), 1e-9)
-                exercise, eq = recognise_exercise(
-                    axis=trace.axis,
-                    rest_gravity=rest,
-                    thigh_axis=thigh_axis,
-                    mediolateral_axis=mediolateral_axis,
-                    has_gyro=has_gyro,
-                    reference=reference,
-                    params=params,
-                )
-                posture, pq = classify_posture(rest, thigh_axis, mediolateral_axis)
+                exercise, eq, posture, pq = classify(kept)
                 q["exercise"], q["posture"], q["posture_quality"] = eq, str(posture), pq
                 break
             sq["verdict"] = "moves_with_gravity"
