@@ -17,6 +17,23 @@ def _butter_sos(order: int, wn: float) -> npt.NDArray[np.float64]:
     return np.asarray(signal.butter(order, wn, output="sos"), dtype=np.float64)
 
 
+@functools.lru_cache(maxsize=64)
+def _sos_zi(order: int, wn: float) -> npt.NDArray[np.float64]:
+    # steady-state initial conditions (sections, 2): scipy's sosfiltfilt solves for them on every call,
+    # which costs as much as filtering one of our short windows
+    return np.asarray(signal.sosfilt_zi(_butter_sos(order, wn)), dtype=np.float64)
+
+
+def _sosfiltfilt(order: int, wn: float, x: FloatArray, padlen: int) -> FloatArray:
+    """``scipy.signal.sosfiltfilt(sos, x, axis=0)`` (odd padding) with the cached design and initial state."""
+    sos = _butter_sos(order, wn)
+    zi = _sos_zi(order, wn).reshape((sos.shape[0], 2) + (1,) * (x.ndim - 1))
+    ext = np.concatenate((2.0 * x[:1] - x[padlen:0:-1], x, 2.0 * x[-1:] - x[-2 : -(padlen + 2) : -1]), axis=0)
+    y, _ = signal.sosfilt(sos, ext, axis=0, zi=zi * ext[:1])
+    y, _ = signal.sosfilt(sos, y[::-1], axis=0, zi=zi * y[-1:])
+    return np.asarray(y[::-1][padlen:-padlen], dtype=np.float64)
+
+
 def lowpass(x: FloatArray, cutoff_hz: float, fs_hz: float, order: int = 2) -> FloatArray:
     """Zero-phase Butterworth low-pass along axis 0 (shape preserved).
 
@@ -28,11 +45,12 @@ def lowpass(x: FloatArray, cutoff_hz: float, fs_hz: float, order: int = 2) -> Fl
     wn = cutoff_hz / (fs_hz / 2.0)
     if wn >= 1.0:
         return x.copy()
-    sos = _butter_sos(order, round(wn, 9))
+    wn = round(wn, 9)
+    sos = _butter_sos(order, wn)
     padlen = 3 * (2 * sos.shape[0] + 1)
     if x.shape[0] <= padlen:
         return moving_mean(x, max(1, round(fs_hz / cutoff_hz / 2)))
-    return np.asarray(signal.sosfiltfilt(sos, x, axis=0), dtype=np.float64)
+    return _sosfiltfilt(order, wn, x, padlen)
 
 
 def moving_mean(x: FloatArray, width: int) -> FloatArray:
