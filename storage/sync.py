@@ -397,15 +397,9 @@ def write_session(
     end_s = float(np.nanmax(t)) if recording.n_samples else 0.0
     table = samples_table(recording)  # built before the transaction: keep the write window short
     with transaction(con):
-        known = existing_session(con, info.content_sha256)
-        if known is not None:
-            return SessionImport(
-                status="skipped",
-                session_id=known[0],
-                content_sha256=info.content_sha256,
-                source_path=info.source_path,
-                reason=f"already stored ({known[1]})",
-            )
+        skipped = _skip_if_stored(con, info)
+        if skipped is not None:
+            return skipped
         session_id = _free_session_id(con, info.session_id)
         _upsert_device(con, info)
         status: ImportStatus = "analysed" if analysis is not None else "imported"
@@ -455,19 +449,27 @@ def write_session(
     )
 
 
+def _skip_if_stored(con: duckdb.DuckDBPyConnection, info: SourceInfo) -> SessionImport | None:
+    """The ``skipped`` result when these bytes are already stored (idempotency by content hash), else None."""
+    known = existing_session(con, info.content_sha256)
+    if known is None:
+        return None
+    return SessionImport(
+        status="skipped",
+        session_id=known[0],
+        content_sha256=info.content_sha256,
+        source_path=info.source_path,
+        reason=f"already stored ({known[1]})",
+    )
+
+
 def write_quarantine(con: duckdb.DuckDBPyConnection, info: SourceInfo, reason: str) -> SessionImport:
     """Record an undecodable source as a quarantined session (no samples), in one transaction."""
     started = _utc(info.started_at or datetime.now(UTC))
     with transaction(con):
-        known = existing_session(con, info.content_sha256)
-        if known is not None:
-            return SessionImport(
-                status="skipped",
-                session_id=known[0],
-                content_sha256=info.content_sha256,
-                source_path=info.source_path,
-                reason=f"already stored ({known[1]})",
-            )
+        skipped = _skip_if_stored(con, info)
+        if skipped is not None:
+            return skipped
         session_id = _free_session_id(con, info.session_id)
         con.execute(
             "INSERT INTO sessions (session_id, started_at, device_id, side, profile, n_samples, source, "
@@ -516,16 +518,7 @@ def _describe(e: BaseException) -> str:
 def _already(db_path: Path, info: SourceInfo) -> SessionImport | None:
     """A ``skipped`` result if this content is stored (a short writer connection, also migrating)."""
     with connect(db_path) as con:
-        known = existing_session(con, info.content_sha256)
-    if known is None:
-        return None
-    return SessionImport(
-        status="skipped",
-        session_id=known[0],
-        content_sha256=info.content_sha256,
-        source_path=info.source_path,
-        reason=f"already stored ({known[1]})",
-    )
+        return _skip_if_stored(con, info)
 
 
 def _analyse(recording: Recording) -> tuple[SessionAnalysis | None, str | None]:
