@@ -67,6 +67,17 @@ def moving_std(x: FloatArray, width: int) -> FloatArray:
     return np.sqrt(np.maximum(m2 - m * m, 0.0))
 
 
+def median_small(values: FloatArray | list[float]) -> float:
+    """``float(np.median(values))`` of a short 1-D sequence without NumPy's per-call overhead (same value:
+    the middle element or the mean of the two middle ones; NaN when empty or when any value is NaN)."""
+    v = sorted(values.tolist() if isinstance(values, np.ndarray) else values)
+    n = len(v)
+    if n == 0 or any(x != x for x in v):
+        return float("nan")
+    h = n // 2
+    return float(v[h]) if n % 2 else float((v[h - 1] + v[h]) / 2)
+
+
 def runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     """Half-open ``[start, stop)`` index ranges where ``mask`` is True."""
     if mask.size == 0:

@@ -22,6 +22,7 @@ from scipy import ndimage
 from processing.activity import Activity, Posture, classify_activity, classify_posture
 from processing.clean import CleanSignal, clean_and_resample
 from processing.exercise import recognise_exercise, upright_reference
+from processing.filters import median_small
 from processing.metrics import tempo_consistency, velocity_loss
 from processing.orientation import AngleTrace, Motion, rotation_angle
 from processing.params import AnalysisParams
@@ -42,7 +43,7 @@ ACCEL_ONLY_NOTE = (
 def _to_reps(cands: list[RepCandidate], t0: float, fs: float, params: AnalysisParams) -> tuple[Rep, ...]:
     if not cands:
         return ()
-    ref = float(np.median([c.rom_deg for c in cands]))
+    ref = median_small([c.rom_deg for c in cands])
     out = []
     for c in cands:
         out.append(
@@ -123,7 +124,7 @@ def lift_fraction(
         t1 = float(np.degrees(np.arccos(np.clip(gravity[i1] @ thigh_axis, -1.0, 1.0))))
         d = t1 - t0 if t0 <= 115.0 else t0 - t1
         out.append(d / max(r.rom_deg, 1e-6))
-    return float(np.median(out))
+    return median_small(out)
 
 
 def analyze_window(
@@ -215,7 +216,7 @@ def _analyze_axis(
             continue
         if (
             thigh_axis is not None
-            and float(np.median([c.rom_deg for c in kept])) < params.min_session_set_rom_deg
+            and median_small([c.rom_deg for c in kept]) < params.min_session_set_rom_deg
         ):
             # In a whole session (walking seen) small regular excursions are far more often a passive leg
             # rocked by the working one than a set: the exercises' ranges start around 20 deg.
@@ -259,7 +260,7 @@ def _analyze_axis(
             q["flipped_rest_fraction"] = None if frac is None else round(frac, 3)
             kept2, sq2 = accept_set(flipped, walking[a:b], params, fs) if flipped else ([], sq)
             lift2 = lift_fraction(kept2, motion.gravity, a, thigh_axis) if kept2 else None
-            big = bool(kept2) and float(np.median([c.rom_deg for c in kept2])) >= params.min_flip_rom_deg
+            big = bool(kept2) and median_small([c.rom_deg for c in kept2]) >= params.min_flip_rom_deg
             if (
                 big
                 and frac is not None

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
-from processing.filters import FloatArray
+from processing.filters import FloatArray, median_small
 from processing.params import AnalysisParams
 
 
@@ -56,7 +56,7 @@ def _peaks(
     dist = max(1, round(0.4 * fs_hz))
     peaks, props = signal.find_peaks(x, prominence=min_prominence, distance=dist)
     if peaks.size >= 3:
-        prom = max(min_prominence, relative * float(np.median(props["prominences"])))
+        prom = max(min_prominence, relative * median_small(props["prominences"]))
         peaks, _ = signal.find_peaks(x, prominence=prom, distance=dist)
     return np.asarray(peaks, dtype=np.intp)
 
@@ -83,8 +83,8 @@ def choose_polarity(
         # first differences: insensitive to slow drift of the angle (gyro-only integration)
         d_top = np.diff(angle_deg[maxima])
         d_bot = np.diff(angle_deg[minima])
-        spread_max = float(np.median(np.abs(d_top))) + 0.2
-        spread_min = float(np.median(np.abs(d_bot))) + 0.2
+        spread_max = median_small(np.abs(d_top)) + 0.2
+        spread_min = median_small(np.abs(d_bot)) + 0.2
         if spread_max > 1.5 * spread_min:
             return 1
         if spread_min > 1.5 * spread_max:

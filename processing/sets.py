@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from processing.filters import runs
+from processing.filters import median_small, runs
 from processing.params import AnalysisParams
 from processing.reps import RepCandidate
 
@@ -78,10 +78,10 @@ def robust_cv(values: npt.NDArray[np.float64]) -> float:
     """1.4826 * MAD / median (0 for fewer than 2 values)."""
     if values.size < 2:
         return 0.0
-    med = float(np.median(values))
+    med = median_small(values)
     if med <= 0:
         return float("inf")
-    return float(1.4826 * np.median(np.abs(values - med)) / med)
+    return float(1.4826 * median_small(np.abs(values - med)) / med)
 
 
 def accept_set(
@@ -115,8 +115,8 @@ def accept_set(
     rom_cv = robust_cv(np.array([r.rom_deg for r in kept]))
     if len(kept) >= p.min_reps_per_set:
         # transitions and posture changes caught in the window are far larger or longer than the reps
-        med_rom = float(np.median([r.rom_deg for r in kept]))
-        med_dur = float(np.median([r.end - r.start for r in kept]))
+        med_rom = median_small([r.rom_deg for r in kept])
+        med_dur = median_small([r.end - r.start for r in kept])
         kept = [
             r
             for r in kept
@@ -138,18 +138,18 @@ def accept_set(
     q: dict[str, Any] = {
         "reps_in": len(reps),
         "reps_kept": len(kept),
-        "median_rom_deg": round(float(np.median(roms)), 2) if roms.size else None,
+        "median_rom_deg": round(median_small(roms), 2) if roms.size else None,
         "rom_cv": round(rom_cv, 3) if roms.size else None,
-        "median_peak_speed_dps": round(float(np.median(speeds)), 2) if speeds.size else None,
+        "median_peak_speed_dps": round(median_small(speeds), 2) if speeds.size else None,
     }
     verdict = "set"
     if len(kept) < p.min_reps_per_set:
         verdict = "too_few_reps"
-    elif float(np.median(roms)) < p.min_set_rom_deg:
+    elif median_small(roms) < p.min_set_rom_deg:
         verdict = "small_rom"
-    elif float(np.median(speeds)) < p.min_peak_speed_dps:
+    elif median_small(speeds) < p.min_peak_speed_dps:
         verdict = "slow"
-    elif rom_cv > (p.max_rom_cv_small if float(np.median(roms)) < p.small_rom_deg else p.max_rom_cv):
+    elif rom_cv > (p.max_rom_cv_small if median_small(roms) < p.small_rom_deg else p.max_rom_cv):
         verdict = "irregular_rom"
     q["verdict"] = verdict
     return (kept if verdict == "set" else []), q
@@ -161,8 +161,8 @@ def _split_by_range(group: list[RepCandidate], ratio: float) -> list[list[RepCan
     roms = np.array([r.rom_deg for r in group])
     best, best_i = ratio, -1
     for i in range(3, len(group) - 2):
-        left = float(np.median(roms[max(0, i - 3) : i]))
-        right = float(np.median(roms[i : i + 3]))
+        left = median_small(roms[max(0, i - 3) : i])
+        right = median_small(roms[i : i + 3])
         q = max(left, right) / max(min(left, right), 1e-6)
         # ties (a boundary one rep early still has equal medians) go to the cleaner cut: ratio of means
         lm, rm = float(np.mean(roms[max(0, i - 3) : i])), float(np.mean(roms[i : i + 3]))

@@ -1,4 +1,4 @@
-"""The cached zero-phase low-pass equals SciPy's sosfiltfilt exactly."""
+"""The cached zero-phase low-pass equals SciPy's sosfiltfilt exactly; the small median equals np.median."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from processing.filters import lowpass
+from processing.filters import lowpass, median_small
 
 
 @pytest.mark.parametrize("order", [2, 4])
@@ -22,3 +22,12 @@ def test_lowpass_matches_scipy_sosfiltfilt(
     got = lowpass(x, cutoff_hz, fs_hz, order)
     assert got.shape == x.shape
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_median_small_matches_numpy() -> None:
+    rng = np.random.default_rng(3)
+    for n in range(1, 30):
+        x = rng.normal(size=n) * 37.0
+        assert median_small(x) == float(np.median(x)) == median_small(x.tolist())
+    assert np.isnan(median_small([1.0, float("nan"), 2.0]))
+    assert np.isnan(median_small([]))
