@@ -198,7 +198,9 @@ def rotation_angle(
                 speed = np.where(gap, d_a, speed)
                 ang_g = np.cumsum(speed) / fs_hz
             fc = p.complementary_cutoff_hz
-            fused = lowpass(ang_a, fc, fs_hz) + (ang_g - lowpass(ang_g, fc, fs_hz))
+            # both angles through one filter call (columns are filtered independently: same values)
+            low = lowpass(np.column_stack((ang_a, ang_g)), fc, fs_hz)
+            fused = low[:, 0] + (ang_g - low[:, 1])
             return AngleTrace(axis=axis, angle_deg=fused, speed_dps=speed, source="fused")
         t = np.arange(ang_g.size, dtype=np.float64)
         coef = np.polyfit(t, ang_g, 1) if ang_g.size > 2 else np.zeros(2)

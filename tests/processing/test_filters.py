@@ -31,3 +31,12 @@ def test_median_small_matches_numpy() -> None:
         assert median_small(x) == float(np.median(x)) == median_small(x.tolist())
     assert np.isnan(median_small([1.0, float("nan"), 2.0]))
     assert np.isnan(median_small([]))
+
+
+@pytest.mark.parametrize("n", [10, 40, 1000])
+def test_lowpass_columns_equal_separate_calls(rng: np.random.Generator, n: int) -> None:
+    # rotation_angle filters its two angle estimates in one call: each column must equal its own call
+    a, b = rng.normal(size=n).cumsum(), rng.normal(size=n).cumsum()
+    both = lowpass(np.column_stack((a, b)), 0.5, 104.0)
+    assert np.array_equal(both[:, 0], lowpass(a, 0.5, 104.0))
+    assert np.array_equal(both[:, 1], lowpass(b, 0.5, 104.0))
