@@ -73,10 +73,18 @@ def choose_polarity(
     2. a set starts and ends at rest: the window's edges sit at the low end.
     Cue 1 decides when the spreads differ clearly (ratio above 1.5), else cue 2.
     """
+    return _polarity_and_peaks(angle_deg, fs_hz, min_rom_deg, edge_s)[0]
+
+
+def _polarity_and_peaks(
+    angle_deg: FloatArray, fs_hz: float, min_rom_deg: float, edge_s: float = 1.0
+) -> tuple[int, npt.NDArray[np.intp] | None]:
+    """:func:`choose_polarity` and, when it found them, the peaks of the polarity-corrected angle
+    (``_peaks(s * angle_deg, fs_hz, 0.8 * min_rom_deg)``): :func:`detect_reps` need not find them again."""
     n = angle_deg.size
     lo, hi = np.percentile(angle_deg, [5.0, 95.0])
     if hi - lo < 1e-9:
-        return 1
+        return 1, None
     maxima = _peaks(angle_deg, fs_hz, 0.8 * min_rom_deg)
     minima = _peaks(-angle_deg, fs_hz, 0.8 * min_rom_deg)
     if maxima.size >= 3 and minima.size >= 3:
@@ -86,12 +94,12 @@ def choose_polarity(
         spread_max = median_small(np.abs(d_top)) + 0.2
         spread_min = median_small(np.abs(d_bot)) + 0.2
         if spread_max > 1.5 * spread_min:
-            return 1
+            return 1, maxima
         if spread_min > 1.5 * spread_max:
-            return -1
+            return -1, minima
     k = max(1, min(n // 4, round(edge_s * fs_hz)))
     edge = 0.5 * (np.median(angle_deg[:k]) + np.median(angle_deg[-k:]))
-    return 1 if (edge - lo) / (hi - lo) <= 0.5 else -1
+    return (1, maxima) if (edge - lo) / (hi - lo) <= 0.5 else (-1, minima)
 
 
 def _last_below(v: FloatArray, lo: int, hi: int, thr: float) -> float | None:
@@ -150,11 +158,19 @@ def detect_reps(
     return), ``rejected_duration`` (count outside ``[min_rep_duration_s, max_rep_duration_s]``).
     """
     p = params or AnalysisParams()
-    s = polarity if polarity is not None else choose_polarity(angle_deg, fs_hz, p.min_rom_deg)
+    found = None
+    if polarity is not None:
+        s = polarity
+    else:
+        s, found = _polarity_and_peaks(angle_deg, fs_hz, p.min_rom_deg)
     x = s * angle_deg
     v = s * speed_dps
     n = x.size
-    peaks = _peaks(x, fs_hz, p.min_rom_deg * 0.8, p.min_relative_prominence)
+    if found is not None and p.min_relative_prominence == 0.25:
+        # the polarity choice already found these peaks (same signal, prominence and default relative)
+        peaks = found
+    else:
+        peaks = _peaks(x, fs_hz, p.min_rom_deg * 0.8, p.min_relative_prominence)
     reps: list[RepCandidate] = []
     rej_shape = rej_dur = 0
     frac = p.phase_speed_fraction

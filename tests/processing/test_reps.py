@@ -114,3 +114,17 @@ def test_segmentation_invariants(
         prev_end = r.end
         assert (r.top_start - r.start) / FS == pytest.approx(tr.top_start_s - tr.start_s, abs=0.06)
         assert (r.end - r.top_end) / FS == pytest.approx(tr.end_s - tr.top_end_s, abs=0.06)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_detect_reps_reusing_polarity_peaks_equals_forced_polarity(make_reps: Any, sign: float) -> None:
+    # detect_reps reuses the peaks found while choosing the polarity: same reps as with it given
+    _t, ang, _truth = _angle(
+        make_reps, t0=3.0, n_reps=6, rom_deg=20.0, con_s=1.0, hold_s=0.5, ecc_s=1.5, pause_s=1.0
+    )
+    ang = sign * ang + 0.3 * np.sin(np.arange(ang.size) / 7.0)
+    speed = np.gradient(ang) * FS
+    auto = detect_reps(ang, speed, FS, P)
+    forced = detect_reps(ang, speed, FS, P, polarity=choose_polarity(ang, FS, P.min_rom_deg))
+    assert auto == forced
+    assert auto[1]["polarity"] == int(sign)
