@@ -104,11 +104,11 @@ def _polarity_and_peaks(
 
 def _last_below(v: FloatArray, lo: int, hi: int, thr: float) -> float | None:
     """Fractional index of the last upward crossing of ``thr`` by ``v`` in ``[lo, hi]`` (v[hi] >= thr)."""
-    seg = v[lo : hi + 1]
-    idx = np.flatnonzero(seg < thr)
-    if idx.size == 0:
+    below = v[lo : hi + 1] < thr
+    last = below.size - 1 - int(below[::-1].argmax()) if below.size else 0
+    if below.size == 0 or not below[last]:
         return None
-    j = lo + int(idx[-1])
+    j = lo + last
     if j + 1 > hi:
         return float(j)
     a, b = v[j], v[j + 1]
@@ -117,11 +117,11 @@ def _last_below(v: FloatArray, lo: int, hi: int, thr: float) -> float | None:
 
 def _first_below(v: FloatArray, lo: int, hi: int, thr: float) -> float | None:
     """Fractional index of the first downward crossing of ``thr`` by ``v`` in ``[lo, hi]`` (v[lo] >= thr)."""
-    seg = v[lo : hi + 1]
-    idx = np.flatnonzero(seg < thr)
-    if idx.size == 0:
+    below = v[lo : hi + 1] < thr
+    first = int(below.argmax()) if below.size else 0
+    if below.size == 0 or not below[first]:
         return None
-    j = lo + int(idx[0])
+    j = lo + first
     if j == lo:
         return float(j)
     a, b = v[j - 1], v[j]

@@ -108,7 +108,8 @@ def accept_set(
         if min(r.return_deg, r.rom_deg) < p.min_return_fraction * max(r.return_deg, r.rom_deg):
             continue
         i0, i1 = int(r.start), max(int(r.start) + 1, int(np.ceil(r.end)))
-        if walking[i0:i1].mean() > p.max_walking_overlap:
+        w = walking[i0:i1]
+        if w.size and np.count_nonzero(w) / w.size > p.max_walking_overlap:
             continue
         kept.append(r)
     # consistency is judged before outliers are pruned (pruning would make irregular movement look regular)

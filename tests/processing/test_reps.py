@@ -128,3 +128,36 @@ def test_detect_reps_reusing_polarity_peaks_equals_forced_polarity(make_reps: An
     forced = detect_reps(ang, speed, FS, P, polarity=choose_polarity(ang, FS, P.min_rom_deg))
     assert auto == forced
     assert auto[1]["polarity"] == int(sign)
+
+
+def _crossings_reference(v: np.ndarray, lo: int, hi: int, thr: float) -> tuple[float | None, float | None]:
+    # the flatnonzero definitions the helpers replaced
+    idx = np.flatnonzero(v[lo : hi + 1] < thr)
+    if idx.size == 0:
+        return None, None
+    j = lo + int(idx[-1])
+    last = (
+        float(j)
+        if j + 1 > hi
+        else (j + float((thr - v[j]) / (v[j + 1] - v[j])) if v[j + 1] != v[j] else float(j))
+    )
+    i = lo + int(idx[0])
+    first = (
+        float(i)
+        if i == lo
+        else (i - 1 + float((v[i - 1] - thr) / (v[i - 1] - v[i])) if v[i - 1] != v[i] else float(i))
+    )
+    return last, first
+
+
+def test_crossing_helpers_match_the_flatnonzero_definition(rng: np.random.Generator) -> None:
+    from processing.reps import _first_below, _last_below
+
+    for _ in range(500):
+        v = rng.normal(size=int(rng.integers(1, 30)))
+        lo = int(rng.integers(0, v.size))
+        hi = int(rng.integers(lo, v.size))
+        thr = float(rng.normal())
+        assert (_last_below(v, lo, hi, thr), _first_below(v, lo, hi, thr)) == _crossings_reference(
+            v, lo, hi, thr
+        )
