@@ -156,17 +156,22 @@ def accept_set(
     return (kept if verdict == "set" else []), q
 
 
+def _mean3(v: list[float]) -> float:
+    """``float(np.mean(v))`` of three floats: NumPy sums short arrays left to right, then divides."""
+    return (v[0] + v[1] + v[2]) / 3
+
+
 def _split_by_range(group: list[RepCandidate], ratio: float) -> list[list[RepCandidate]]:
     """Split where the typical ROM changes durably (median of 3 reps either side differs by ``ratio``):
     two movements projected on one axis. Single partial reps do not split (medians ignore them)."""
-    roms = np.array([r.rom_deg for r in group])
+    roms = [float(r.rom_deg) for r in group]
     best, best_i = ratio, -1
     for i in range(3, len(group) - 2):
-        left = median_small(roms[max(0, i - 3) : i])
-        right = median_small(roms[i : i + 3])
+        lw, rw = roms[i - 3 : i], roms[i : i + 3]  # three reps either side
+        left, right = median_small(lw), median_small(rw)
         q = max(left, right) / max(min(left, right), 1e-6)
         # ties (a boundary one rep early still has equal medians) go to the cleaner cut: ratio of means
-        lm, rm = float(np.mean(roms[max(0, i - 3) : i])), float(np.mean(roms[i : i + 3]))
+        lm, rm = _mean3(lw), _mean3(rw)
         q += 1e-3 * max(lm, rm) / max(min(lm, rm), 1e-6)
         if q > best:
             best, best_i = q, i

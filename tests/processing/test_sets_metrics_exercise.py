@@ -169,3 +169,10 @@ def test_accelerometer_only_seated_is_unknown_and_says_so() -> None:
     )
     assert ex == Exercise.UNKNOWN
     assert "gyro" in q["reason"]
+
+
+def test_mean_of_three_equals_numpy(rng: np.random.Generator) -> None:
+    from processing.sets import _mean3
+
+    x = rng.normal(size=(20000, 3)) * 10.0 ** rng.uniform(-3, 3, size=(20000, 1))
+    assert all(_mean3(row.tolist()) == float(np.mean(row)) for row in x)
