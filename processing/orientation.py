@@ -152,7 +152,14 @@ def _gravity_angle(gravity: FloatArray, axis: FloatArray) -> tuple[FloatArray, f
     if np.linalg.norm(ref) < 1e-6:
         ref = proj[0]
     e1 = ref / max(float(np.linalg.norm(ref)), 1e-9)
-    e2 = np.cross(axis, e1)
+    # np.cross(axis, e1) written out (same products and differences; np.cross costs more than the window)
+    e2 = np.array(
+        (
+            axis[1] * e1[2] - axis[2] * e1[1],
+            axis[2] * e1[0] - axis[0] * e1[2],
+            axis[0] * e1[1] - axis[1] * e1[0],
+        )
+    )
     ang = np.unwrap(np.arctan2(proj @ e2, proj @ e1))
     return np.asarray(-np.degrees(ang), dtype=np.float64), strength
 

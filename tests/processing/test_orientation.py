@@ -78,3 +78,16 @@ def test_principal_axis_of_planar_rotation(rng: np.random.Generator) -> None:
     axis = Rotation.random(random_state=3).apply([0.0, 0.0, 1.0])
     w = np.outer(rng.normal(0, 30, 500), axis) + rng.normal(0, 1, (500, 3))
     assert abs(float(np.dot(principal_axis(w), axis))) > 0.999
+
+
+def test_written_out_cross_product_equals_numpy(rng: np.random.Generator) -> None:
+    # _gravity_angle spells out np.cross for 3-vectors; its angle must not change
+    from processing.orientation import _gravity_angle
+
+    g = rng.normal(size=(200, 3))
+    g /= np.linalg.norm(g, axis=1, keepdims=True)
+    axis = np.array([0.3, -0.5, 0.8]) / np.linalg.norm([0.3, -0.5, 0.8])
+    proj = g - np.outer(g @ axis, axis)
+    e1 = proj.mean(axis=0) / np.linalg.norm(proj.mean(axis=0))
+    expected = -np.degrees(np.unwrap(np.arctan2(proj @ np.cross(axis, e1), proj @ e1)))
+    assert np.array_equal(_gravity_angle(g, axis)[0], expected)
