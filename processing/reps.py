@@ -98,7 +98,7 @@ def _polarity_and_peaks(
         if spread_min > 1.5 * spread_max:
             return -1, minima
     k = max(1, min(n // 4, round(edge_s * fs_hz)))
-    edge = 0.5 * (np.median(angle_deg[:k]) + np.median(angle_deg[-k:]))
+    edge = 0.5 * (median_small(angle_deg[:k]) + median_small(angle_deg[-k:]))
     return (1, maxima) if (edge - lo) / (hi - lo) <= 0.5 else (-1, minima)
 
 
