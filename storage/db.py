@@ -68,11 +68,11 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 DEFAULT_LOCK_TIMEOUT_S = 30.0
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 # The first backoff is short: a writer's transaction for one session takes tens of milliseconds.
-#: DuckDB threads of the writer. Its big statement is the samples bulk insert (a few row groups per session),
-#: which parallelises poorly: on 2 cores, 2 threads cost ~1.7x the CPU per row of 1 thread for at most the
-#: same wall time, and the spare core stays free for readers and the rest of the sync (see
-#: ``benchmarks/bench_ingest.py``). One thread also keeps scans in insertion order without extra work.
-WRITER_THREADS = 1
+#: DuckDB threads of the writer. Its big statement is the samples bulk insert, which DuckDB spreads over
+#: its threads one row group per Arrow batch (storage.samples cuts the table to that size), keeping the
+#: stored order: on 2 cores, 2 threads load samples ~1.6x faster in wall time for ~10% more CPU
+#: (``benchmarks/bench_ingest.py``). Decoding and analysis run before the write, so nothing else waits.
+WRITER_THREADS = 2
 _BACKOFF_START_S = 0.01
 _BACKOFF_MAX_S = 0.25
 

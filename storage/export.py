@@ -1,7 +1,8 @@
 """Export the database to Parquet or CSV files with DuckDB's ``COPY`` (``hipsync export``).
 
 One file per table: ``sessions``, ``sets``, ``reps``, ``analysis_runs``, ``plans``, ``devices`` and, with
-``include_samples``, ``samples`` (large: ~10-30 bytes per sample in Parquet). Columns and units are those of
+``include_samples``, ``samples`` (large: ~10-30 bytes per sample in Parquet), which is exported in seconds, g
+and deg/s with the ``session_id``, like the ``v_samples`` view. Columns and units are those of
 ``docs/schema.md``. The export reads through a read-only connection, so it can run during a sync.
 """
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from storage.db import DEFAULT_LOCK_TIMEOUT_S, connect_readonly
+from storage.samples import SAMPLES_IN_UNITS_SQL
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +21,7 @@ __all__ = ["EXPORT_TABLES", "ExportFormat", "export"]
 
 ExportFormat = Literal["parquet", "csv"]
 
-# Table name -> ORDER BY clause; both constants (identifiers never come from the caller).
+# Table name -> ORDER BY clause.
 EXPORT_TABLES: dict[str, str] = {
     "sessions": "started_at, session_id",
     "sets": "started_at, set_index",
@@ -28,7 +30,6 @@ EXPORT_TABLES: dict[str, str] = {
     "plans": "valid_from, exercise",
     "devices": "device_id",
 }
-_SAMPLES_ORDER = "session_id, t_s"
 _COPY_OPTIONS: dict[str, str] = {
     "parquet": "(FORMAT parquet, COMPRESSION zstd)",
     "csv": "(FORMAT csv, HEADER true)",
@@ -53,17 +54,16 @@ def export(
         raise ValueError(f"format must be 'parquet' or 'csv', got {format!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tables = dict(EXPORT_TABLES)
+    # table -> query; every part is a constant of this package (identifiers never come from the caller)
+    queries = {table: f"SELECT * FROM {table} ORDER BY {order}" for table, order in EXPORT_TABLES.items()}
     if include_samples:
-        tables["samples"] = _SAMPLES_ORDER
+        # In seconds, g and deg/s like the other tables' units; each session's samples in recording order.
+        queries["samples"] = f"{SAMPLES_IN_UNITS_SQL} ORDER BY se.started_at, se.session_id, s.rowid"
     written: dict[str, Path] = {}
     with connect_readonly(db_path, timeout_s=timeout_s) as con:
-        for table, order in tables.items():
+        for table, query in queries.items():
             target = (out / f"{table}.{format}").resolve()
-            con.execute(
-                f"COPY (SELECT * FROM {table} ORDER BY {order}) TO {_sql_string(str(target))} "
-                f"{_COPY_OPTIONS[format]}"
-            )
+            con.execute(f"COPY ({query}) TO {_sql_string(str(target))} {_COPY_OPTIONS[format]}")
             written[table] = target
             log.info("exported %s to %s", table, target)
     return written

@@ -15,6 +15,10 @@ for users in ``docs/notebooks.md``; keep that page in step with :data:`VIEW_SQL`
 ``v_reps``
     One row per rep of a current set, with the set's ``exercise``, ``side``, ``set_index``, load and the
     session's ``session_date`` / ``iso_week``; ``tut_s = concentric_s + top_hold_s + eccentric_s``.
+``v_samples``
+    The raw samples in seconds, g and deg/s: ``session_id``, ``t_s``, ``ax_g``, ``ay_g``, ``az_g``,
+    ``gx_dps``, ``gy_dps``, ``gz_dps`` (the table ``samples`` stores them as fixed-point integers, see
+    :mod:`storage.samples`). Large: filter on ``session_id``.
 ``v_weekly``
     ISO week x exercise x side: ``n_sessions``, ``n_sets``, ``n_reps``, ``volume_load``, ``tut_s``, medians of
     the phase durations and ROM over full (non-partial) reps.
@@ -37,12 +41,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 
 from processing.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
 from storage import paths
 from storage.db import translate_error
 from storage.errors import DatabaseLockedError, NotFoundError, StorageError
+from storage.samples import SAMPLES_IN_UNITS_SQL, read_samples
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +195,7 @@ VIEW_SQL: dict[str, str] = {
         LEFT JOIN set_agg ON set_agg.session_id = s.session_id
         LEFT JOIN run ON run.session_id = s.session_id
     """,
+    "v_samples": "{samples}",
     "v_weekly": """
         WITH set_level AS (
             SELECT iso_week, exercise, side,
@@ -227,8 +232,10 @@ VIEW_SQL: dict[str, str] = {
 }
 """SQL of every TEMP view, in creation order (later views read earlier ones).
 
-``{peak_speed}`` is filled in by :func:`create_views`: the column of schema v2, or NULL on a v1 file.
+``{peak_speed}`` is filled in by :func:`create_views`: the column of schema v2, or NULL on a v1 file;
+``{samples}`` likewise: :data:`storage.samples.SAMPLES_IN_UNITS_SQL`, or the float columns of a v1/v2 file.
 """
+_LEGACY_SAMPLES_SQL = "SELECT session_id, t_s, ax_g, ay_g, az_g, gx_dps, gy_dps, gz_dps FROM samples"
 
 VIEW_NAMES: tuple[str, ...] = tuple(VIEW_SQL)
 
@@ -240,9 +247,16 @@ def create_views(conn: duckdb.DuckDBPyConnection) -> None:
         "WHERE table_name = 'reps' AND column_name = 'peak_concentric_speed_dps' AND schema_name = 'main'"
     ).fetchone()
     peak_speed = "r.peak_concentric_speed_dps" if has_speed and has_speed[0] else "CAST(NULL AS DOUBLE)"
+    fixed_point = conn.execute(
+        "SELECT count(*) FROM duckdb_columns() "
+        "WHERE table_name = 'samples' AND column_name = 'session_key' AND schema_name = 'main'"
+    ).fetchone()
+    samples = SAMPLES_IN_UNITS_SQL if fixed_point and fixed_point[0] else _LEGACY_SAMPLES_SQL
     for name, sql in VIEW_SQL.items():
-        # name and the filled-in column come from constants in this module, never from the caller
-        conn.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql.format(peak_speed=peak_speed)}")
+        # names and filled-in SQL come from constants in this package, never from the caller
+        conn.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS {sql.format(peak_speed=peak_speed, samples=samples)}"
+        )
 
 
 def _is_lock_conflict(err: duckdb.Error) -> bool:
@@ -344,40 +358,26 @@ def _as_utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _column(cols: dict[str, Any], name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """A float64 column with NULLs as NaN (DuckDB returns masked arrays when NULLs are present)."""
-    col = cols[name]
-    if isinstance(col, np.ma.MaskedArray):
-        return np.asarray(np.ma.filled(col.astype(np.float64), np.nan), dtype=np.float64)
-    return np.asarray(col, dtype=np.float64)
-
-
 def load_samples(conn: duckdb.DuckDBPyConnection, session_id: str) -> Recording:
-    """The raw samples of one session as a :class:`~processing.records.Recording`.
+    """The raw samples of one session as a :class:`~processing.records.Recording`, sorted by time.
 
-    ``time_s`` in seconds since the session's ``started_at`` (sorted), ``accel_g`` (n, 3) in g and
-    ``gyro_dps`` (n, 3) in deg/s, or ``None`` when the session has no gyro (or its gyro columns are all NULL).
+    ``time_s`` in seconds since the session's ``started_at`` (sorted, stable where times repeat),
+    ``accel_g`` (n, 3) in g and ``gyro_dps`` (n, 3) in deg/s, or ``None`` when the session has no gyro (or
+    its gyro columns are all NULL). Values are the stored fixed-point ones (see :mod:`storage.samples`).
     """
     meta = conn.execute(
-        "SELECT side, profile, sample_rate_hz, has_gyro, started_at FROM sessions WHERE session_id = ?",
+        "SELECT side, profile, sample_rate_hz, has_gyro, started_at, session_key FROM sessions "
+        "WHERE session_id = ?",
         [session_id],
     ).fetchone()
     if meta is None:
         raise SessionNotFoundError(session_id)
-    side, profile, fs_hz, has_gyro, started_at = meta
-    cols = conn.execute(
-        "SELECT t_s, ax_g, ay_g, az_g, gx_dps, gy_dps, gz_dps FROM samples WHERE session_id = ? ORDER BY t_s",
-        [session_id],
-    ).fetchnumpy()
-    time_s = _column(cols, "t_s")
-    accel_g = np.column_stack([_column(cols, c) for c in ("ax_g", "ay_g", "az_g")]).reshape(-1, 3)
-    gyro = np.column_stack([_column(cols, c) for c in ("gx_dps", "gy_dps", "gz_dps")]).reshape(-1, 3)
-    # an accelerometer-only sensor stores NULL gyro columns
-    gyro_dps = None if has_gyro is False or bool(np.isnan(gyro).all()) else gyro
+    side, profile, fs_hz, has_gyro, started_at, session_key = meta
+    arrays = read_samples(conn, int(session_key), order="time")
     return Recording(
-        time_s=time_s,
-        accel_g=accel_g,
-        gyro_dps=gyro_dps,
+        time_s=arrays.time_s,
+        accel_g=arrays.accel_g,
+        gyro_dps=None if has_gyro is False else arrays.gyro_dps,
         fs_hz=float(fs_hz) if fs_hz else None,
         side=_side(side),
         profile=profile,

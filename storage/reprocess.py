@@ -21,12 +21,12 @@ from functools import partial
 from pathlib import Path
 
 import duckdb
-import numpy as np
 
 from processing.records import ExerciseSet, Recording, SessionAnalysis, Side
 from storage.db import connect, transaction
 from storage.errors import NotFoundError
 from storage.plan import Resistance
+from storage.samples import read_samples
 from storage.sync import resolve_loads, write_analysis, write_with_retry
 
 log = logging.getLogger(__name__)
@@ -68,29 +68,22 @@ def stale_sessions(con: duckdb.DuckDBPyConnection, version: str, *, force: bool 
 
 
 def load_recording(con: duckdb.DuckDBPyConnection, session_id: str) -> Recording:
-    """A stored session's samples as a :class:`Recording` (float64 arrays, insertion order)."""
+    """A stored session's samples as a :class:`Recording` (float64 arrays, recording order)."""
     meta = con.execute(
-        "SELECT started_at, sample_rate_hz, side, profile, has_gyro FROM sessions WHERE session_id = ?",
+        "SELECT started_at, sample_rate_hz, side, profile, has_gyro, session_key FROM sessions "
+        "WHERE session_id = ?",
         [session_id],
     ).fetchone()
     if meta is None:
         raise NotFoundError(f"no session {session_id}")
-    started_at, fs_hz, side, profile, has_gyro = meta
-    # No ORDER BY: DuckDB keeps insertion order (preserve_insertion_order), which is the recording's order
-    # even where timestamps repeat or run backwards.
-    tbl = con.execute(
-        "SELECT t_s, ax_g, ay_g, az_g, gx_dps, gy_dps, gz_dps FROM samples WHERE session_id = ?", [session_id]
-    ).to_arrow_table()
-
-    def col(name: str) -> np.ndarray:
-        return np.asarray(tbl.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
-
-    accel = np.column_stack([col("ax_g"), col("ay_g"), col("az_g")])
-    gyro = np.column_stack([col("gx_dps"), col("gy_dps"), col("gz_dps")]) if has_gyro else None
+    started_at, fs_hz, side, profile, has_gyro, session_key = meta
+    # Stored order, not ORDER BY time: it is the recording's order even where timestamps repeat or run
+    # backwards, which the analysis must see as recorded.
+    arrays = read_samples(con, int(session_key), order="stored")
     return Recording(
-        time_s=col("t_s"),
-        accel_g=accel.reshape(-1, 3),
-        gyro_dps=None if gyro is None else gyro.reshape(-1, 3),
+        time_s=arrays.time_s,
+        accel_g=arrays.accel_g,
+        gyro_dps=arrays.gyro_dps if has_gyro else None,
         fs_hz=fs_hz,
         side=Side(side) if side in ("left", "right") else None,
         profile=profile,

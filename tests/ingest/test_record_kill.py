@@ -169,7 +169,10 @@ def test_kill_9_during_record_leaves_a_readable_spool_that_syncs(tmp_path: Path)
     assert res.status in ("analysed", "imported"), res
     assert res.n_samples == rec.n_samples and res.source_path is not None
     with connect_readonly(db) as con:
-        row = con.execute("SELECT count(*) FROM samples WHERE session_id = ?", [res.session_id]).fetchone()
+        row = con.execute(
+            "SELECT count(*) FROM samples JOIN sessions USING (session_key) WHERE session_id = ?",
+            [res.session_id],
+        ).fetchone()
     assert row == (rec.n_samples,)
     assert sync_one_spool(db, path).status == "skipped"
     assert read_spool(path) == spool, "sync must never modify a spool"

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from processing.records import Recording, Side
 from simulate import SessionSpec, simulate_session
+from storage import samples as stored_samples
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = REPO_ROOT / "storage" / "migrations"
@@ -177,26 +177,11 @@ def insert_samples(
     accel_g: np.ndarray,
     gyro_dps: np.ndarray | None,
 ) -> None:
-    """Bulk insert of raw samples through an Arrow table (no row loop); a missing gyro becomes NULL."""
-    n = len(time_s)
-    none = pa.nulls(n, pa.float32())
-    table = pa.table(
-        {
-            "session_id": pa.array([session_id] * n),
-            "t_s": pa.array(time_s, pa.float64()),
-            **{f"a{a}_g": pa.array(accel_g[:, i], pa.float32()) for i, a in enumerate("xyz")},
-            **{
-                f"g{a}_dps": none if gyro_dps is None else pa.array(gyro_dps[:, i], pa.float32())
-                for i, a in enumerate("xyz")
-            },
-        }
-    )
-    conn.register("_new_samples", table)
-    conn.execute(
-        "INSERT INTO samples (session_id, t_s, ax_g, ay_g, az_g, gx_dps, gy_dps, gz_dps)"
-        " SELECT * FROM _new_samples"
-    )
-    conn.unregister("_new_samples")
+    """Bulk insert of raw samples the way sync stores them (fixed-point, under the session's key)."""
+    row = conn.execute("SELECT session_key FROM sessions WHERE session_id = ?", [session_id]).fetchone()
+    assert row is not None, session_id
+    rec = Recording(time_s=time_s, accel_g=accel_g, gyro_dps=gyro_dps)
+    stored_samples.insert_samples(conn, int(row[0]), stored_samples.samples_table(rec))
 
 
 def _r(c: float, h: float, e: float, rom: float, partial: bool = False) -> HandRep:

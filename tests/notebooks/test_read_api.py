@@ -134,9 +134,9 @@ def test_load_samples_sorts_and_restores_units(conn: duckdb.DuckDBPyConnection) 
     rec = read_api.load_samples(conn, "s1")
     t = np.arange(100) / 50.0
     np.testing.assert_allclose(rec.time_s, t)
-    np.testing.assert_allclose(rec.accel_g[:, 0], np.sin(t), atol=1e-6)  # stored as FLOAT
+    np.testing.assert_allclose(rec.accel_g[:, 0], np.sin(t), atol=0.51e-6)  # stored in micro-g
     assert rec.gyro_dps is not None
-    np.testing.assert_allclose(rec.gyro_dps[:, 0], 10 * t, atol=1e-4)
+    np.testing.assert_allclose(rec.gyro_dps[:, 0], 10 * t, atol=0.51e-3)  # milli-deg/s
     assert rec.side is Side.LEFT and rec.fs_hz == 50.0
     assert rec.started_at == datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
     no_gyro = read_api.load_samples(conn, "s3")

@@ -34,7 +34,7 @@ _READER = textwrap.dedent(
     CHECK = '''
         SELECT (SELECT count(*) FROM sessions),
                (SELECT count(*) FROM sessions s
-                 WHERE s.n_samples <> (SELECT count(*) FROM samples x WHERE x.session_id = s.session_id)
+                 WHERE s.n_samples <> (SELECT count(*) FROM samples x WHERE x.session_key = s.session_key)
                     OR (SELECT coalesce(sum(n_reps), 0) FROM sets t WHERE t.session_id = s.session_id)
                        <> (SELECT count(*) FROM reps r WHERE r.session_id = s.session_id))
     '''

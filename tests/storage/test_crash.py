@@ -38,13 +38,13 @@ def _assert_consistent(db: Path) -> None:
         bad = con.execute(
             """
             SELECT s.session_id FROM sessions s
-            WHERE s.n_samples <> (SELECT count(*) FROM samples x WHERE x.session_id = s.session_id)
+            WHERE s.n_samples <> (SELECT count(*) FROM samples x WHERE x.session_key = s.session_key)
                OR (SELECT coalesce(sum(n_reps), 0) FROM sets t WHERE t.session_id = s.session_id)
                   <> (SELECT count(*) FROM reps r WHERE r.session_id = s.session_id)
             """
         ).fetchall()
         orphans = con.execute(
-            "SELECT count(*) FROM samples WHERE session_id NOT IN (SELECT session_id FROM sessions)"
+            "SELECT count(*) FROM samples WHERE session_key NOT IN (SELECT session_key FROM sessions)"
         ).fetchone()
     assert bad == []
     assert orphans == (0,)

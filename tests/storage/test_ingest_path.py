@@ -53,14 +53,17 @@ def test_samples_come_back_in_recording_order(tmp_path: Path, rng: np.random.Gen
     with connect(db) as con:
         for sid, rec in zip(ids, recs, strict=True):
             back = load_recording(con, sid)  # no ORDER BY: storage order must be the recording's
-            np.testing.assert_array_equal(back.time_s, rec.time_s)
-            np.testing.assert_array_equal(back.accel_g, rec.accel_g.astype(np.float32))
+            # fixed point: microseconds, micro-g, milli-deg/s, so at most half a unit off
+            np.testing.assert_allclose(back.time_s, rec.time_s, rtol=0, atol=0.51e-6)
+            np.testing.assert_allclose(back.accel_g, rec.accel_g, rtol=0, atol=0.51e-6)
             if rec.gyro_dps is None:
                 assert back.gyro_dps is None
                 nulls = con.execute(
-                    "SELECT count(*) FROM samples WHERE session_id = ? AND gx_dps IS NULL", [sid]
+                    "SELECT count(*) FROM samples JOIN sessions USING (session_key) "
+                    "WHERE session_id = ? AND gx_mdps IS NULL",
+                    [sid],
                 ).fetchone()
                 assert nulls == (N,)
             else:
                 assert back.gyro_dps is not None
-                np.testing.assert_array_equal(back.gyro_dps, rec.gyro_dps.astype(np.float32))
+                np.testing.assert_allclose(back.gyro_dps, rec.gyro_dps, rtol=0, atol=0.51e-3)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from storage.db import connect, connect_readonly, latest_version, load_migrations, migrate, schema_version
@@ -118,3 +119,90 @@ def test_migrations_never_alter_tables_with_now_defaults() -> None:
     altered = {t.lower() for m in migs for t in re.findall(r"ALTER TABLE\s+(\w+)", m.sql, re.I)}
     assert altered, "no ALTER TABLE found: the check would be vacuous"
     assert not altered & with_now
+
+
+def _v2_database_with_samples(db_file: Path) -> None:
+    """A version-2 file: two sessions whose float samples are interleaved on disk, one NaN, one NULL gyro."""
+    started = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    with connect(db_file, migrate_to=2) as con:
+        for sid, sha, day in (("s1", "a" * 64, 0), ("s2", "b" * 64, 1)):
+            con.execute(
+                "INSERT INTO sessions (session_id, started_at, source, content_sha256, status, n_samples, "
+                "imported_at) VALUES (?, ?, 'spool', ?, 'analysed', 3, ?)",
+                [sid, started, sha, started.replace(day=2 + day)],
+            )
+        rows = [
+            ("s1", 0.02, 0.0009765625, -0.5, 1.0, 61.03515625, 0.0, -1999.9),
+            ("s2", 5.0, 1.0, 0.0, 0.0, None, None, None),
+            ("s1", 0.01, float("nan"), 0.25, 1.0, 0.06103515625, 0.0, 0.0),  # clock stepped back
+            ("s2", 5.01, 1.0, 0.0, 0.0, None, None, None),
+            ("s1", 0.03, 15.999, -16.0, 1.0, 2000.0, -2000.0, 0.001),
+            ("s2", 5.02, 1.0, 0.0, 0.0, None, None, None),
+        ]
+        con.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _check_v3_samples(db_file: Path) -> None:
+    from storage.read_api import open_readonly
+    from storage.reprocess import load_recording
+
+    with connect_readonly(db_file) as con:
+        assert schema_version(con) == 3 <= latest_version()
+        keys = dict(con.execute("SELECT session_id, session_key FROM sessions").fetchall())
+        assert keys == {"s1": 1, "s2": 2}  # numbered in import order
+        s1 = con.execute(
+            "SELECT t_us, ax_ug, ay_ug, gx_mdps, gz_mdps FROM samples WHERE session_key = 1"
+        ).fetchall()
+        assert s1 == [  # stored order kept, NaN now NULL, float32 values rounded to the unit
+            (20_000, 977, -500_000, 61_035, -1_999_900),
+            (10_000, None, 250_000, 61, 0),
+            (30_000, 15_999_000, -16_000_000, 2_000_000, 1),
+        ]
+        rec = load_recording(con, "s1")
+        np.testing.assert_allclose(rec.time_s, [0.02, 0.01, 0.03])
+        assert np.isnan(rec.accel_g[1, 0])
+        assert load_recording(con, "s2").gyro_dps is None  # all-NULL gyro columns
+    with open_readonly(db_file) as ro:
+        got = ro.execute("SELECT t_s, ax_g FROM v_samples WHERE session_id = 's2'").fetchall()
+        assert got == [(5.0, 1.0), (5.01, 1.0), (5.02, 1.0)]
+
+
+def test_migrate_from_version_2_converts_samples_to_fixed_point(db_file: Path) -> None:
+    _v2_database_with_samples(db_file)
+    with connect(db_file, migrate_to=3) as con:
+        assert schema_version(con) == 3
+        # the next session takes the next key
+        new = con.execute(
+            "INSERT INTO sessions (session_id, started_at, source, content_sha256, status) "
+            "VALUES ('s3', now(), 'csv', 'c', 'imported') RETURNING session_key"
+        ).fetchone()
+        assert new == (3,)
+        con.execute("DELETE FROM sessions WHERE session_id = 's3'")
+    _check_v3_samples(db_file)
+
+
+_MIGRATE_WITHOUT_CHECKPOINT = """
+import os, sys, duckdb
+from storage.db import load_migrations
+mig = next(m for m in load_migrations() if m.version == 3)
+con = duckdb.connect(sys.argv[1])
+con.execute("PRAGMA disable_checkpoint_on_shutdown")
+con.execute("SET checkpoint_threshold = '10GB'")
+con.execute("BEGIN TRANSACTION")
+con.execute(mig.sql)
+con.execute("INSERT INTO schema_version (version, name) VALUES (3, ?)", [mig.name])
+con.execute("COMMIT")
+os._exit(0)  # killed before any checkpoint: migration 003 lives only in the WAL
+"""
+
+
+def test_migration_003_replays_from_the_wal(db_file: Path) -> None:
+    """Killed after migration 003 committed but before the checkpoint: the next open replays the WAL."""
+    import subprocess
+    import sys
+
+    _v2_database_with_samples(db_file)
+    subprocess.run([sys.executable, "-c", _MIGRATE_WITHOUT_CHECKPOINT, str(db_file)], check=True, timeout=60)
+    wal = db_file.with_name(db_file.name + ".wal")
+    assert wal.exists() and wal.stat().st_size > 0  # otherwise nothing was replayed
+    _check_v3_samples(db_file)

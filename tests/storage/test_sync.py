@@ -67,14 +67,19 @@ def test_spool_metadata_and_samples_round_trip(
         meta = con.execute(
             "SELECT profile, side, device_id, source, source_path, sample_rate_hz, n_samples FROM sessions"
         ).fetchone()
-        got = con.execute("SELECT t_s, ax_g, ay_g, az_g, gx_dps, gy_dps, gz_dps FROM samples").fetchnumpy()
+        got = con.execute(
+            "SELECT t_us, ax_ug, ay_ug, az_ug, gx_mdps, gy_mdps, gz_mdps FROM samples"
+        ).fetchnumpy()
     assert meta == ("witmotion-wt901", "left", "AA:BB:CC:00:00:01", "spool", str(spool), rec.fs_hz, 1000)
-    np.testing.assert_array_equal(got["t_s"], rec.time_s)
-    acc = np.column_stack([got["ax_g"], got["ay_g"], got["az_g"]])
-    np.testing.assert_allclose(acc, rec.accel_g, atol=1e-6)  # stored as float32
+    np.testing.assert_array_equal(got["t_us"], np.rint(rec.time_s * 1e6))  # microseconds
+    acc = np.column_stack([got["ax_ug"], got["ay_ug"], got["az_ug"]]) / 1e6  # micro-g
+    np.testing.assert_allclose(acc, rec.accel_g, rtol=0, atol=0.51e-6)
     assert rec.gyro_dps is not None
     np.testing.assert_allclose(
-        np.column_stack([got["gx_dps"], got["gy_dps"], got["gz_dps"]]), rec.gyro_dps, atol=1e-4
+        np.column_stack([got["gx_mdps"], got["gy_mdps"], got["gz_mdps"]]) / 1e3,
+        rec.gyro_dps,
+        rtol=0,
+        atol=0.51e-3,
     )
 
 
@@ -241,7 +246,7 @@ def test_samples_only_when_analysis_is_missing(db_file: Path, rng: np.random.Gen
     assert (res.status, res.reason, res.n_sets) == ("imported", "analysis failed: boom", 0)
     with connect_readonly(db_file) as con:
         row = con.execute(
-            "SELECT count(*), count(gx_dps), bool_and(ax_g IS NOT NULL) FROM samples"
+            "SELECT count(*), count(gx_mdps), bool_and(ax_ug IS NOT NULL) FROM samples"
         ).fetchone()
         status = con.execute("SELECT status, status_reason, has_gyro FROM sessions").fetchone()
     assert row == (rec.n_samples, 0, True)
