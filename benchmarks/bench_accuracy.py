@@ -15,7 +15,7 @@ import numpy as np
 
 from processing import analyze
 from processing.evaluation import Score, score_session
-from processing.records import Recording, Side, analysis_to_json
+from processing.records import Recording, analysis_to_json
 
 THRESHOLDS = {
     "rep_recall": 0.98,
@@ -50,13 +50,7 @@ def evaluate(seeds: list[int], spec: Any = None) -> tuple[Score, float, float]:
     rec_s = ana_s = 0.0
     for seed in seeds:
         sim = simulate_session(seed, spec=spec)
-        rec = Recording(
-            time_s=sim.time_s,
-            accel_g=sim.accel_g,
-            gyro_dps=sim.gyro_dps,
-            fs_hz=sim.fs_hz,
-            side=Side(sim.side),
-        )
+        rec = Recording.of(sim)
         t0 = time.perf_counter()
         a = analyze(rec)
         ana_s += time.perf_counter() - t0

@@ -36,19 +36,11 @@ def write_session(session: SimulatedSession, out: Path) -> tuple[Path, Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         from ingest.files import write_recording_csv
-        from processing.records import Recording, Side
+        from processing.records import Recording
     except ImportError:  # pragma: no cover - the ingest writer is optional for this command
         _write_csv_numpy(session, out)
     else:
-        rec = Recording(
-            time_s=session.time_s,
-            accel_g=session.accel_g,
-            gyro_dps=session.gyro_dps,
-            fs_hz=session.fs_hz,
-            side=Side(session.side),
-            profile="simulated",
-            started_at=session.started_at,
-        )
+        rec = Recording.of(session, profile="simulated")
         write_recording_csv(out, rec)
     truth_path = _truth_path(out)
     truth_path.write_text(json.dumps(session.truth, indent=1) + "\n", encoding="utf-8")

@@ -135,20 +135,12 @@ def import_history(
     db_path: Path, history: list[tuple[SimulatedSession, WeekPlan]], progress: Progress = _noop
 ) -> tuple[int, int]:
     """Import past simulated sessions with their week's plan; returns ``(imported, skipped)``."""
-    from processing.records import Recording, Side
+    from processing.records import Recording
     from storage.sync import import_recording
 
     imported = skipped = 0
     for i, (sess, week) in enumerate(history, start=1):
-        rec = Recording(
-            time_s=sess.time_s,
-            accel_g=sess.accel_g,
-            gyro_dps=sess.gyro_dps,
-            fs_hz=sess.fs_hz,
-            side=Side(sess.side),
-            profile=DEMO_PROFILE,
-            started_at=sess.started_at,
-        )
+        rec = Recording.of(sess, profile=DEMO_PROFILE)
         res = import_recording(db_path, rec, source="recording", plan=plan_for_week(week))
         if res.status == "skipped":
             skipped += 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -83,6 +83,36 @@ class Recording:
     @property
     def duration_s(self) -> float:
         return float(self.time_s[-1] - self.time_s[0]) if self.n_samples else 0.0
+
+    @classmethod
+    def of(cls, sensor_data: SensorData, *, profile: str | None = None) -> Recording:
+        """The recording of anything shaped like one, e.g. a ``simulate.SimulatedSession`` (same units)."""
+        return cls(
+            time_s=sensor_data.time_s,
+            accel_g=sensor_data.accel_g,
+            gyro_dps=sensor_data.gyro_dps,
+            fs_hz=sensor_data.fs_hz,
+            side=None if sensor_data.side is None else Side(sensor_data.side),
+            profile=profile,
+            started_at=sensor_data.started_at,
+        )
+
+
+class SensorData(Protocol):
+    """What :meth:`Recording.of` reads: arrays in s, g and deg/s, the rate in Hz, ``side`` as text."""
+
+    @property
+    def time_s(self) -> FloatArray: ...
+    @property
+    def accel_g(self) -> FloatArray: ...
+    @property
+    def gyro_dps(self) -> FloatArray | None: ...
+    @property
+    def fs_hz(self) -> float: ...
+    @property
+    def side(self) -> str | None: ...
+    @property
+    def started_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

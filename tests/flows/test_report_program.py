@@ -122,7 +122,7 @@ def _analysis(truth: dict[str, Any]) -> Any:
 
 @pytest.fixture(scope="module")
 def program_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any]]:
-    from processing.records import Recording, Side
+    from processing.records import Recording
     from storage.sync import import_recording
 
     sessions = [_simulate(100 + i, *row) for i, row in enumerate(PROGRAM)]
@@ -136,14 +136,7 @@ def program_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any
     for sess in sessions:
         analysis = _analysis(sess.truth)
         loads = [st["load"] for st in _active_sets(sess.truth)]
-        rec = Recording(
-            time_s=sess.time_s,
-            accel_g=sess.accel_g,
-            gyro_dps=sess.gyro_dps,
-            fs_hz=sess.fs_hz,
-            side=Side(sess.side),
-            started_at=sess.started_at,
-        )
+        rec = Recording.of(sess)
         res = import_recording(db, rec, analysis=analysis, loads=loads)
         assert res.status == "analysed"
     return db, sessions

@@ -329,15 +329,7 @@ def build_program_home(home: Path) -> Path:
     db = home / "hipsync.duckdb"
     for seed, spec in program_specs():
         sim = simulate_session(seed, spec=spec)
-        rec = Recording(
-            time_s=sim.time_s,
-            accel_g=sim.accel_g,
-            gyro_dps=sim.gyro_dps,
-            fs_hz=sim.fs_hz,
-            side=Side(sim.side),
-            profile="simulated",
-            started_at=sim.started_at,
-        )
+        rec = Recording.of(sim, profile="simulated")
         loads = [s["load"] for s in sim.truth["sets"]]
         truth = analysis_from_json(sim.truth, algorithm_version="simulator-truth")
         result = import_recording(db, rec, analysis=truth, loads=loads)

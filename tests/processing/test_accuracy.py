@@ -11,7 +11,7 @@ import pytest
 
 from processing import analyze
 from processing.evaluation import Score, score_session
-from processing.records import Recording, Side, analysis_to_json
+from processing.records import Recording, analysis_to_json
 
 SEEDS = range(7000, 7030)
 
@@ -26,13 +26,7 @@ def test_simulated_sessions_meet_the_acceptance_thresholds() -> None:
     for seed in SEEDS:
         sim = simulate_session(seed, spec=spec)
         assert sim.gyro_dps is not None
-        rec = Recording(
-            time_s=sim.time_s,
-            accel_g=sim.accel_g,
-            gyro_dps=sim.gyro_dps,
-            fs_hz=sim.fs_hz,
-            side=Side(sim.side),
-        )
+        rec = Recording.of(sim)
         total.add(score_session(sim.truth, analysis_to_json(analyze(rec)), label=f"seed {seed}"))
         kinds |= {str(s["exercise"]) for s in sim.truth["sets"]}
         kinds |= {str(s["kind"]) for s in sim.truth.get("segments", [])}
