@@ -186,3 +186,40 @@ def test_readers_survive_a_writer_killed_right_after_migrating(db_file: Path) ->
         assert con.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
     finally:
         con.close()
+
+
+_IMPORT_TWO_THEN_DIE = textwrap.dedent(
+    """
+    import os, sys
+    from datetime import UTC, datetime
+    import numpy as np
+    from processing.records import Recording
+    from storage.db import connect
+    from storage.sync import SourceInfo, write_session
+
+    rec = Recording(time_s=np.arange(500) / 100.0, accel_g=np.tile([0.0, 0.0, 1.0], (500, 1)), fs_hz=100.0)
+    with connect(sys.argv[1]) as con:
+        con.execute("SET checkpoint_threshold = '10GB'")  # both sessions stay in the WAL only
+        for i in range(2):
+            started = datetime(2026, 11, 20, 7, i, tzinfo=UTC)
+            info = SourceInfo(source="recording", content_sha256=f"{i}" * 64, started_at=started)
+            write_session(con, info, rec, None, analysis_error="not analysed")
+        os.kill(os.getpid(), 9)
+    """
+)
+
+
+def test_session_keys_continue_after_a_wal_replay(db_file: Path, rng: np.random.Generator, kit: Any) -> None:
+    """Committed sessions that only reached the WAL keep their keys, and the key sequence resumes after them
+    (a sequence replayed wrong would hand out a used key, and every later import would fail)."""
+    _run_and_get_killed(_IMPORT_TWO_THEN_DIE, db_file)
+    wal = db_file.with_name(db_file.name + ".wal")
+    assert wal.exists() and wal.stat().st_size > 0
+    res = import_recording(db_file, kit.make_recording(rng, duration_s=2.0), analysis=kit.make_analysis())
+    assert res.status == "analysed"
+    with connect_readonly(db_file) as con:
+        keys = con.execute("SELECT session_key, n_samples FROM sessions ORDER BY session_key").fetchall()
+        per_key = con.execute("SELECT session_key, count(*) FROM samples GROUP BY 1 ORDER BY 1").fetchall()
+    assert keys == [(1, 500), (2, 500), (3, 200)]
+    assert per_key == keys
+    _assert_consistent(db_file)
