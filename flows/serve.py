@@ -252,13 +252,9 @@ async def _record_once(cfg: ServeConfig, stop: asyncio.Event) -> list[Any]:
     from storage import paths
 
     scanner, client = backend_for_mode(cfg.virtual_profile is not None)
-    # record() sets the event it is given when it finishes for any reason; give it its own, linked to ours.
-    rec_stop = asyncio.Event()
-    relay = asyncio.create_task(stop.wait())
-    relay.add_done_callback(lambda _t: rec_stop.set())
     kwargs: dict[str, Any] = {
         "until_idle_min": cfg.idle_min,
-        "stop_event": rec_stop,
+        "stop_event": stop,
         "connect_timeout_s": cfg.rescan_s,
         "backoff": Backoff(give_up_after_s=cfg.link_give_up_s),
         "scanner_backend": scanner,
@@ -294,8 +290,6 @@ async def _record_once(cfg: ServeConfig, stop: asyncio.Event) -> list[Any]:
         return list(await record(targets, spools, **kwargs))
     except SensorNotFoundError:
         return []
-    finally:
-        relay.cancel()
 
 
 async def serve_async(

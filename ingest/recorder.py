@@ -571,6 +571,12 @@ class _Session:
         )
 
 
+async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
+    """Set ``target`` once ``source`` is set (cancelled when no longer needed)."""
+    await source.wait()
+    target.set()
+
+
 async def record(
     targets: Sequence[RecordTarget],
     spool_dir: Path,
@@ -593,7 +599,7 @@ async def record(
         spool_dir: where the spools go (the CLI uses ``storage.paths.spool_dir()``).
         duration_s: stop after this many seconds of recording (host clock); ``None`` = no limit.
         until_idle_min: stop once every sensor has seen no movement for this many minutes (sensor clock).
-        stop_event: set it to stop (the CLI sets it on Ctrl-C).
+        stop_event: set it to stop (the CLI sets it on Ctrl-C); record() only reads it, never sets it.
         scanner_backend / client_backend: bleak ``backend=`` classes (see
             :func:`ingest.virtual_ble.backend_for_mode`); ``None`` = bleak's platform backend.
         connect_timeout_s: how long to look for a sensor before giving up (first connection).
@@ -610,7 +616,10 @@ async def record(
         raise ValueError("no sensors to record")
     if len({t.address.casefold() for t in targets}) != len(targets):
         raise ValueError("the same sensor was given twice")
-    stop = stop_event if stop_event is not None else asyncio.Event()
+    # An event of our own: the sessions must all stop when record() finishes for any reason, but the
+    # caller's event stays the caller's (it may drive other work); it only ever flows in, through a relay.
+    stop = asyncio.Event()
+    relay = asyncio.create_task(_relay(stop_event, stop)) if stop_event is not None else None
     sessions = [
         _Session(
             t,
@@ -633,6 +642,8 @@ async def record(
     errors = [e for e in opened if isinstance(e, BaseException)]
     if errors:
         # No spool is created unless every sensor streams: a failed start leaves nothing to import.
+        if relay is not None:
+            relay.cancel()
         await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
         report()
         raise errors[0]
@@ -660,6 +671,8 @@ async def record(
                 break
     finally:
         stop.set()
+        if relay is not None:
+            relay.cancel()
         await asyncio.gather(*runners, return_exceptions=True)
         await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
         report()

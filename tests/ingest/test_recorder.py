@@ -197,6 +197,19 @@ async def test_sensor_that_never_appears(tmp_path: Path) -> None:
     assert present.streams == {}  # type: ignore[attr-defined]
 
 
+async def test_record_reads_the_callers_stop_event_but_never_sets_it(tmp_path: Path) -> None:
+    sensor = await _start("polar-verity-sense")
+    untouched = asyncio.Event()
+    (summary,) = await _record([sensor], tmp_path, duration_s=1.0, stop_event=untouched)
+    assert summary.stop_reason == "duration" and not untouched.is_set()
+    # and setting it does stop a recording that would otherwise run for a minute
+    sensor = await _start("polar-verity-sense")
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(1.5, stop.set)
+    (summary,) = await _record([sensor], tmp_path, duration_s=60.0, stop_event=stop)
+    assert summary.stop_reason == "stopped" and summary.samples > 0
+
+
 async def test_until_idle_stops_a_still_sensor(tmp_path: Path) -> None:
     sensor = await _start("polar-h10", motion=StillMotion())
     [summary] = await _record([sensor], tmp_path, duration_s=20.0, until_idle_min=1.5 / 60)
