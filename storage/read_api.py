@@ -38,7 +38,7 @@ import time
 import zoneinfo
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
@@ -358,10 +358,13 @@ def _as_utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def load_samples(conn: duckdb.DuckDBPyConnection, session_id: str) -> Recording:
-    """The raw samples of one session as a :class:`~processing.records.Recording`, sorted by time.
+def load_samples(
+    conn: duckdb.DuckDBPyConnection, session_id: str, *, order: Literal["time", "stored"] = "time"
+) -> Recording:
+    """The raw samples of one session as a :class:`~processing.records.Recording`.
 
-    ``time_s`` in seconds since the session's ``started_at`` (sorted, stable where times repeat),
+    ``time_s`` in seconds since the session's ``started_at``, sorted (stable where times repeat) or, with
+    ``order="stored"``, as recorded (what an analysis must see where the clock stepped back);
     ``accel_g`` (n, 3) in g and ``gyro_dps`` (n, 3) in deg/s, or ``None`` when the session has no gyro (or
     its gyro columns are all NULL). Values are the stored fixed-point ones (see :mod:`storage.samples`).
     """
@@ -373,7 +376,7 @@ def load_samples(conn: duckdb.DuckDBPyConnection, session_id: str) -> Recording:
     if meta is None:
         raise SessionNotFoundError(session_id)
     side, profile, fs_hz, has_gyro, started_at, session_key = meta
-    arrays = read_samples(conn, int(session_key), order="time")
+    arrays = read_samples(conn, int(session_key), order=order)
     return Recording(
         time_s=arrays.time_s,
         accel_g=arrays.accel_g,

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import duckdb
 
-from processing.records import ExerciseSet, Recording, SessionAnalysis, Side
+from processing.records import ExerciseSet, Recording, SessionAnalysis
 from storage.db import connect, transaction
 from storage.errors import NotFoundError
 from storage.plan import Resistance
-from storage.samples import read_samples
+from storage.read_api import load_samples
 from storage.sync import resolve_loads, write_analysis, write_with_retry
 
 log = logging.getLogger(__name__)
@@ -68,27 +68,9 @@ def stale_sessions(con: duckdb.DuckDBPyConnection, version: str, *, force: bool 
 
 
 def load_recording(con: duckdb.DuckDBPyConnection, session_id: str) -> Recording:
-    """A stored session's samples as a :class:`Recording` (float64 arrays, recording order)."""
-    meta = con.execute(
-        "SELECT started_at, sample_rate_hz, side, profile, has_gyro, session_key FROM sessions "
-        "WHERE session_id = ?",
-        [session_id],
-    ).fetchone()
-    if meta is None:
-        raise NotFoundError(f"no session {session_id}")
-    started_at, fs_hz, side, profile, has_gyro, session_key = meta
-    # Stored order, not ORDER BY time: it is the recording's order even where timestamps repeat or run
-    # backwards, which the analysis must see as recorded.
-    arrays = read_samples(con, int(session_key), order="stored")
-    return Recording(
-        time_s=arrays.time_s,
-        accel_g=arrays.accel_g,
-        gyro_dps=arrays.gyro_dps if has_gyro else None,
-        fs_hz=fs_hz,
-        side=Side(side) if side in ("left", "right") else None,
-        profile=profile,
-        started_at=started_at,
-    )
+    """A stored session's samples as a :class:`Recording` (float64 arrays) in recording order, not sorted by
+    time: the analysis must see them as recorded even where timestamps repeat or run backwards."""
+    return load_samples(con, session_id, order="stored")
 
 
 def _carry_user_loads(
