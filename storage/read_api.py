@@ -240,18 +240,22 @@ _LEGACY_SAMPLES_SQL = "SELECT session_id, t_s, ax_g, ay_g, az_g, gx_dps, gy_dps,
 VIEW_NAMES: tuple[str, ...] = tuple(VIEW_SQL)
 
 
+def _has_column(conn: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """Whether the file's ``main.table`` has ``column`` (views adapt to files of older schema versions)."""
+    row = conn.execute(
+        "SELECT count(*) FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND table_name = ? AND column_name = ?",
+        [table, column],
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def create_views(conn: duckdb.DuckDBPyConnection) -> None:
     """Create (or replace) the analysis views as TEMP views on ``conn``; works on read-only connections."""
-    has_speed = conn.execute(
-        "SELECT count(*) FROM duckdb_columns() "
-        "WHERE table_name = 'reps' AND column_name = 'peak_concentric_speed_dps' AND schema_name = 'main'"
-    ).fetchone()
-    peak_speed = "r.peak_concentric_speed_dps" if has_speed and has_speed[0] else "CAST(NULL AS DOUBLE)"
-    fixed_point = conn.execute(
-        "SELECT count(*) FROM duckdb_columns() "
-        "WHERE table_name = 'samples' AND column_name = 'session_key' AND schema_name = 'main'"
-    ).fetchone()
-    samples = SAMPLES_IN_UNITS_SQL if fixed_point and fixed_point[0] else _LEGACY_SAMPLES_SQL
+    has_speed = _has_column(conn, "reps", "peak_concentric_speed_dps")  # schema 2
+    peak_speed = "r.peak_concentric_speed_dps" if has_speed else "CAST(NULL AS DOUBLE)"
+    fixed_point = _has_column(conn, "samples", "session_key")  # schema 3
+    samples = SAMPLES_IN_UNITS_SQL if fixed_point else _LEGACY_SAMPLES_SQL
     for name, sql in VIEW_SQL.items():
         # names and filled-in SQL come from constants in this package, never from the caller
         conn.execute(
