@@ -6,7 +6,8 @@
 - MEx (Wijekoon et al.) thigh accelerometer: CSV without header ``timestamp,x,y,z``, ISO 8601 timestamps
   (fraction sometimes missing), Axivity AX3 at 100 Hz, values in g, no gyroscope.
 
-Both return a :class:`processing.records.Recording` in g and deg/s with time in seconds from the first sample.
+Either may come gzip-compressed (``.gz``, recognised by content). Both return a
+:class:`processing.records.Recording` in g and deg/s with time in seconds from the first sample.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.errors import ColumnError
+from ingest.files import open_text
 from processing.records import Recording
 
 STANDARD_GRAVITY_MS2 = 9.80665
@@ -27,14 +29,14 @@ _UCI_COLUMNS = ("time index", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_
 
 def is_uci_pt_file(path: Path) -> bool:
     """True when the first line is the UCI PT header."""
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with open_text(path, errors="replace") as fh:
         first = fh.readline().strip().lower()
     return first.startswith("time index;")
 
 
 def is_mex_file(path: Path) -> bool:
     """True when the first line looks like a MEx row ``YYYY-MM-DD hh:mm:ss[.ffffff],x,y,z``."""
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with open_text(path, errors="replace") as fh:
         first = fh.readline().strip()
     parts = first.split(",")
     if len(parts) != 4:
@@ -50,16 +52,16 @@ def is_mex_file(path: Path) -> bool:
 def read_uci_pt(path: Path | str) -> Recording:
     """Read a UCI PT ``*.txt`` file (25 Hz, m/s^2, rad/s) into a Recording in g and deg/s."""
     path = Path(path)
-    with open(path, encoding="utf-8") as fh:
+    with open_text(path) as fh:
         header = [h.strip().lower() for h in fh.readline().strip().split(";")]
-    for col in _UCI_COLUMNS:
-        if col not in header:
-            raise ColumnError(f"{path}: UCI PT file lacks column {col!r}", column=col, path=path)
-    idx = [header.index(c) for c in _UCI_COLUMNS]
-    try:
-        data = np.loadtxt(path, delimiter=";", skiprows=1, usecols=idx, ndmin=2)
-    except ValueError as e:
-        raise ColumnError(f"{path}: non-numeric value in UCI PT file ({e})", column="?", path=path) from e
+        for col in _UCI_COLUMNS:
+            if col not in header:
+                raise ColumnError(f"{path}: UCI PT file lacks column {col!r}", column=col, path=path)
+        idx = [header.index(c) for c in _UCI_COLUMNS]
+        try:
+            data = np.loadtxt(fh, delimiter=";", usecols=idx, ndmin=2)
+        except ValueError as e:
+            raise ColumnError(f"{path}: non-numeric value in UCI PT file ({e})", column="?", path=path) from e
     time_s = (data[:, 0] - 1.0) / UCI_FS_HZ
     return Recording(
         time_s=np.ascontiguousarray(time_s, dtype=np.float64),
@@ -75,7 +77,7 @@ def read_mex(path: Path | str) -> Recording:
     path = Path(path)
     stamps: list[float] = []
     rows: list[tuple[float, float, float]] = []
-    with open(path, encoding="utf-8") as fh:
+    with open_text(path) as fh:
         for lineno, line in enumerate(fh, start=1):
             line = line.strip()
             if not line:

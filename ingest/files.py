@@ -18,6 +18,8 @@ Handling, documented because cleaning is the analysis' job, not the reader's:
   column and the line (CSV, 1-based, header = line 1) or row (Parquet, 0-based);
 - ``fs_hz`` is left ``None``: a file does not state its rate, and guessing it here would hide the
   irregularity the analysis must see.
+- a gzip-compressed file (``FILE.csv.gz``, recognised by its magic bytes, not its name) is read as the file
+  it holds; every format but Parquet and spools may come compressed.
 
 :func:`read_recording_file` also recognises, by content, the two public real-data formats of
 :mod:`ingest.datasets` (UCI PT, MEx) and hipsync spools, so ``hipsync analyze FILE`` takes any of them.
@@ -25,10 +27,12 @@ Handling, documented because cleaning is the analysis' job, not the reader's:
 
 from __future__ import annotations
 
+import gzip
+import io
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +52,8 @@ __all__ = [
     "GyroUnits",
     "RecordingFileError",
     "detect_format",
+    "open_binary",
+    "open_text",
     "read_recording_file",
     "write_recording_csv",
     "write_recording_parquet",
@@ -66,6 +72,7 @@ FileFormat = Literal["csv", "parquet", "spool", "uci-pt", "mex"]
 _ACC_SCALE = {"g": 1.0, "m/s2": 1.0 / STANDARD_GRAVITY_MS2, "m/s^2": 1.0 / STANDARD_GRAVITY_MS2}
 _GYRO_SCALE = {"dps": 1.0, "deg/s": 1.0, "rad/s": float(np.degrees(1.0))}
 _PARQUET_MAGIC = b"PAR1"
+_GZIP_MAGIC = b"\x1f\x8b"
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -85,6 +92,25 @@ class RecordingFileError(SensorError, ValueError):
         return {"path": self.path}
 
 
+def is_gzip(path: Path | str) -> bool:
+    """True when the file starts with gzip's magic bytes."""
+    with Path(path).open("rb") as f:
+        return f.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC
+
+
+def open_binary(path: Path | str) -> IO[bytes]:
+    """Open a file for reading bytes, decompressing it on the fly when it is gzip-compressed."""
+    path = Path(path)
+    if is_gzip(path):
+        return gzip.GzipFile(path, "rb")  # type: ignore[return-value]  # a GzipFile is a binary IO
+    return path.open("rb")
+
+
+def open_text(path: Path | str, *, errors: str = "strict") -> IO[str]:
+    """Open a UTF-8 text file for reading, decompressing it on the fly when it is gzip-compressed."""
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors=errors)
+
+
 def detect_format(path: Path | str) -> FileFormat:
     """The file's format from its first bytes (not its name): spool, parquet, UCI PT, MEx or CSV."""
     from ingest import datasets
@@ -92,9 +118,9 @@ def detect_format(path: Path | str) -> FileFormat:
 
     path = Path(path)
     try:
-        with path.open("rb") as f:
+        with open_binary(path) as f:
             head = f.read(max(len(SPOOL_MAGIC), len(_PARQUET_MAGIC)))
-    except OSError as e:
+    except (OSError, EOFError) as e:
         raise RecordingFileError(f"cannot read {path}: {e}", path=path) from e
     if head.startswith(SPOOL_MAGIC):
         return "spool"
@@ -158,21 +184,22 @@ def _read_csv(path: Path) -> Any:
     import pyarrow.csv as pacsv
 
     try:
-        return pacsv.read_csv(
-            path,
-            parse_options=pacsv.ParseOptions(delimiter=_sniff_delimiter(path)),
-            # Only a truly empty cell is missing; "nan"/"NA" are values (non-finite / non-numeric) to report.
-            convert_options=pacsv.ConvertOptions(null_values=[""], strings_can_be_null=False),
-        )
+        with open_binary(path) as f:
+            return pacsv.read_csv(
+                f,
+                parse_options=pacsv.ParseOptions(delimiter=_sniff_delimiter(path)),
+                # Only a truly empty cell is missing; "nan"/"NA" are values (non-finite / non-numeric).
+                convert_options=pacsv.ConvertOptions(null_values=[""], strings_can_be_null=False),
+            )
     except pa.ArrowInvalid as e:
         raise RecordingFileError(f"{path}: not a readable CSV file ({e})", path=path) from e
-    except OSError as e:
+    except (OSError, EOFError) as e:
         raise RecordingFileError(f"cannot read {path}: {e}", path=path) from e
 
 
 def _sniff_delimiter(path: Path) -> str:
     # Spreadsheet exports in many locales use ';' (and some tab); the header line tells which.
-    with path.open("r", encoding="utf-8", errors="replace") as f:
+    with open_text(path, errors="replace") as f:
         first = f.readline()
     counts = {d: first.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])

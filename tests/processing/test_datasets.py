@@ -56,3 +56,22 @@ def test_mex_reader_rejects_bad_rows(tmp_path: Path) -> None:
     f.write_text("2018-11-08 11:34:51.474000,0.1,x,0.3\n")
     with pytest.raises(ColumnError):
         read_mex(f)
+
+
+def test_readers_take_gzip_compressed_files(tmp_path: Path) -> None:
+    import gzip
+
+    from ingest.files import detect_format, read_recording_file
+
+    rows = "2018-11-08 11:34:51.474000,0.1,0.2,0.97\n2018-11-08 11:34:51.484000,0.1,0.2,0.98\n"
+    plain = tmp_path / "m.csv"
+    plain.write_text(rows)
+    packed = tmp_path / "m.csv.gz"
+    packed.write_bytes(gzip.compress(rows.encode()))
+    assert is_mex_file(packed) and detect_format(packed) == "mex"
+    assert np.array_equal(read_mex(packed).accel_g, read_mex(plain).accel_g)
+    assert np.array_equal(read_recording_file(packed).accel_g, read_mex(plain).accel_g)
+    csv = tmp_path / "r.csv.gz"
+    csv.write_bytes(gzip.compress(b"time,ax,ay,az\n0,0,0,1\n0.01,0,0.1,1\n"))
+    assert detect_format(csv) == "csv"
+    assert read_recording_file(csv).accel_g.shape == (2, 3)
