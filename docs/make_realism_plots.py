@@ -1,4 +1,4 @@
-"""Plot simulated sets next to the real thigh recordings in ../shared/data/real (for docs/simulator.md).
+"""Plot simulated sets next to the real thigh recordings in tests/data/real (for docs/simulator.md).
 
 Run: ``uv run python docs/make_realism_plots.py`` (writes docs/img/*.png and prints a statistics table).
 
@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 
 from simulate import SensorSpec, SessionSpec, SimulatedSession, simulate_session  # noqa: E402
 
-REAL = REPO.parent / "shared" / "data" / "real"
+REAL = REPO / "tests" / "data" / "real"  # bundled, gzip-compressed (see its README)
 OUT = REPO / "docs" / "img"
 G = 9.80665
 
@@ -42,7 +42,7 @@ class Trace:
 
 
 def load_uci(unit: str, t0: float, t1: float) -> Trace:
-    d = np.loadtxt(REAL / f"uci-pt/s1/e4/{unit}/test.txt", delimiter=";", skiprows=1)
+    d = np.loadtxt(REAL / f"uci-pt/s1/e4/{unit}/test.txt.gz", delimiter=";", skiprows=1)
     t = (d[:, 0] - 1) * 0.04
     m = (t >= t0) & (t < t1)
     times = np.genfromtxt(REAL / "uci-pt/s1/e4/test_times.csv", delimiter=",", names=True)
@@ -62,7 +62,7 @@ def load_uci(unit: str, t0: float, t1: float) -> Trace:
 def load_mex(subject: str, name: str, t0: float, t1: float, label: str) -> Trace:
     import pandas as pd
 
-    df = pd.read_csv(REAL / f"mex/{subject}/{name}.csv", header=None)
+    df = pd.read_csv(REAL / f"mex/{subject}/{name}.csv.gz", header=None)
     ts = pd.to_datetime(df[0], format="ISO8601")
     t = (ts - ts.iloc[0]).dt.total_seconds().to_numpy()
     m = (t >= t0) & (t < t1)

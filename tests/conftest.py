@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_REAL_DATA = REPO_ROOT.parent / "shared" / "data" / "real"
+REAL_DATA = REPO_ROOT / "tests" / "data" / "real"
 
 
 @pytest.fixture
@@ -29,7 +29,5 @@ def hipsync_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:
-    """../shared/data/real beside the checkout (present on developer machines and in CI)."""
-    if not SHARED_REAL_DATA.is_dir():
-        pytest.fail(f"real recordings not found at {SHARED_REAL_DATA}")
-    return SHARED_REAL_DATA
+    """The real recordings bundled with the tests (tests/data/real, gzip-compressed; see its README)."""
+    return REAL_DATA

@@ -148,12 +148,12 @@ def test_empty_and_unreadable(tmp_path: Path) -> None:
 
 
 def test_real_dataset_formats_are_detected(real_data_dir: Path) -> None:
-    uci = real_data_dir / "uci-pt" / "s1" / "e4" / "u3" / "test.txt"
+    uci = real_data_dir / "uci-pt" / "s1" / "e4" / "u3" / "test.txt.gz"
     assert detect_format(uci) == "uci-pt"
     rec = read_recording_file(uci)
     assert rec.gyro_dps is not None and rec.fs_hz == 25.0
     # Gravity dominates a mostly still thigh: mean |a| close to 1 g after the m/s^2 conversion.
     assert abs(float(np.median(np.linalg.norm(rec.accel_g, axis=1))) - 1.0) < 0.1
-    mex = real_data_dir / "mex" / "01" / "04_act_2.csv"
+    mex = real_data_dir / "mex" / "01" / "04_act_2.csv.gz"
     assert detect_format(mex) == "mex"
     assert read_recording_file(mex).gyro_dps is None

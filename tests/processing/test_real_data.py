@@ -1,4 +1,4 @@
-"""Real recordings (../shared/data/real): the counts the issue asks for, under any mounting."""
+"""Real recordings (tests/data/real): the counts the issue asks for, under any mounting."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _remount(rec: Recording, rot: Rotation, mirror: bool) -> Recording:
 
 
 def test_uci_subject1_moving_thigh_three_sets_of_ten(real_data_dir: Path) -> None:
-    rec = read_uci_pt(real_data_dir / "uci-pt/s1/e4/u3/test.txt")
+    rec = read_uci_pt(real_data_dir / "uci-pt/s1/e4/u3/test.txt.gz")
     a = analyze(rec)
     assert [len(s.reps) for s in a.sets] == [10, 10, 10]
     # the sets match the hand-placed boundaries (time index n -> (n - 1) / 25 s) within a rep
@@ -35,23 +35,23 @@ def test_uci_subject1_moving_thigh_three_sets_of_ten(real_data_dir: Path) -> Non
 
 
 def test_uci_subject1_resting_thigh_has_no_reps(real_data_dir: Path) -> None:
-    assert _counts(read_uci_pt(real_data_dir / "uci-pt/s1/e4/u4/test.txt")) == []
+    assert _counts(read_uci_pt(real_data_dir / "uci-pt/s1/e4/u4/test.txt.gz")) == []
 
 
 @pytest.mark.parametrize(("subject", "clam", "bridge"), [("01", 16, 9), ("02", 11, 9), ("03", 9, 9)])
 def test_mex_clam_and_bridging_counts(real_data_dir: Path, subject: str, clam: int, bridge: int) -> None:
     d = real_data_dir / "mex" / subject
-    (n_clam,) = _counts(read_mex(d / "04_act_2.csv"))
-    (n_bridge,) = _counts(read_mex(d / "02_act_1.csv"))
+    (n_clam,) = _counts(read_mex(d / "04_act_2.csv.gz"))
+    (n_bridge,) = _counts(read_mex(d / "02_act_1.csv.gz"))
     assert abs(n_clam - clam) <= 1
     assert abs(n_bridge - bridge) <= 1
-    assert _counts(read_mex(d / "04_act_1.csv")) == []  # the still (underneath) side
+    assert _counts(read_mex(d / "04_act_1.csv.gz")) == []  # the still (underneath) side
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_uci_counts_survive_any_strap_rotation_and_the_other_leg(real_data_dir: Path, seed: int) -> None:
-    moving = read_uci_pt(real_data_dir / "uci-pt/s1/e4/u3/test.txt")
-    resting = read_uci_pt(real_data_dir / "uci-pt/s1/e4/u4/test.txt")
+    moving = read_uci_pt(real_data_dir / "uci-pt/s1/e4/u3/test.txt.gz")
+    resting = read_uci_pt(real_data_dir / "uci-pt/s1/e4/u4/test.txt.gz")
     rot = Rotation.random(random_state=seed)
     mirror = seed % 2 == 1
     assert _counts(_remount(moving, rot, mirror)) == [10, 10, 10]
