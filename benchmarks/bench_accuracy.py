@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from hipsync.records import Recording, analysis_to_json
 from processing import analyze
 from processing.evaluation import Score, score_session
-from processing.records import Recording, analysis_to_json
 
 THRESHOLDS = {
     "rep_recall": 0.98,

@@ -12,8 +12,8 @@ import tracemalloc
 
 import numpy as np
 
+from hipsync.records import Recording
 from processing import analyze
-from processing.records import Recording
 
 
 def _recording() -> Recording:

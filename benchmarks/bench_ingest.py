@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from processing.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
+from hipsync.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
 from storage.samples import ROW_GROUP_ROWS
 
 FS_HZ = 100.0

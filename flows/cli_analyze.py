@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from processing.records import SessionAnalysis
+    from hipsync.records import SessionAnalysis
 
 TEMPO_ORDER = "eccentric-bottom pause-concentric-top hold"
 
@@ -113,10 +113,10 @@ def register(app: typer.Typer) -> None:
         ] = GyroUnits.dps,
     ) -> None:
         """Find sets, reps, tempo phases, range of motion and the exercise in one recording."""
+        from hipsync.records import RecordingError, analysis_to_json
         from ingest.errors import SensorError
         from ingest.files import read_recording_file
         from processing import analyze
-        from processing.records import RecordingError, analysis_to_json
 
         if not file.is_file():
             typer.echo(f"error: no such file: {file}", err=True)

@@ -35,8 +35,8 @@ def write_session(session: SimulatedSession, out: Path) -> tuple[Path, Path]:
     """Write ``session`` to ``out`` (CSV) and its truth to ``<stem>.truth.json``; returns both paths."""
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
+        from hipsync.records import Recording
         from ingest.files import write_recording_csv
-        from processing.records import Recording
     except ImportError:  # pragma: no cover - the ingest writer is optional for this command
         _write_csv_numpy(session, out)
     else:

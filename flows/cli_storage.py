@@ -361,7 +361,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Add or change one exercise in the plan (a new plan version from --from, default today)."""
-        from processing.records import Exercise
+        from hipsync.records import Exercise
         from storage import paths
         from storage.plan import Plan, PlanItem, Resistance, parse_reps, save_plan
 

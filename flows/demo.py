@@ -74,7 +74,7 @@ def program_start(weeks: int, today: date) -> date:
 
 def plan_for_week(week: WeekPlan) -> Plan:
     """The simulator's plan of one program week as a ``storage.plan.Plan`` (valid from its Monday)."""
-    from processing.records import Exercise
+    from hipsync.records import Exercise
     from storage.plan import Plan, PlanItem, Resistance
 
     return Plan(
@@ -135,7 +135,7 @@ def import_history(
     db_path: Path, history: list[tuple[SimulatedSession, WeekPlan]], progress: Progress = _noop
 ) -> tuple[int, int]:
     """Import past simulated sessions with their week's plan; returns ``(imported, skipped)``."""
-    from processing.records import Recording
+    from hipsync.records import Recording
     from storage.sync import import_recording
 
     imported = skipped = 0
@@ -164,10 +164,10 @@ async def stream_session(
     ``duration / speed`` seconds; the recording stops once the whole session (or its first ``max_s``
     seconds) has been sent.
     """
+    from hipsync.records import Side
     from ingest.emulator import ArrayMotionSource, create_emulated_sensor
     from ingest.recorder import RecordTarget, SensorStatus, record
     from ingest.virtual_ble import VirtualBleakClient, VirtualBleakScanner, current_world
-    from processing.records import Side
 
     n = session.n_samples
     if max_s is not None:

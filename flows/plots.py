@@ -27,7 +27,7 @@ from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
-from processing.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
+from hipsync.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
 
 FloatArray = npt.NDArray[np.float64]
 

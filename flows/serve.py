@@ -263,9 +263,9 @@ async def _record_once(cfg: ServeConfig, stop: asyncio.Event) -> list[Any]:
     spools = paths.spool_dir(cfg.home)
     try:
         if cfg.virtual_profile is not None:
+            from hipsync.records import Side
             from ingest.emulator import create_emulated_sensor
             from ingest.virtual_ble import current_world
-            from processing.records import Side
 
             world = await current_world()
             sensor = create_emulated_sensor(

@@ -7,7 +7,7 @@
   (fraction sometimes missing), Axivity AX3 at 100 Hz, values in g, no gyroscope.
 
 Either may come gzip-compressed (``.gz``, recognised by content). Both return a
-:class:`processing.records.Recording` in g and deg/s with time in seconds from the first sample.
+:class:`hipsync.records.Recording` in g and deg/s with time in seconds from the first sample.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hipsync.records import Recording
 from ingest.errors import ColumnError
 from ingest.files import open_text
-from processing.records import Recording
 
 STANDARD_GRAVITY_MS2 = 9.80665
 UCI_FS_HZ = 25.0

@@ -37,8 +37,8 @@ from typing import IO, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from hipsync.records import Recording
 from ingest.errors import ColumnError, SensorError
-from processing.records import Recording
 
 logger = logging.getLogger(__name__)
 

@@ -40,6 +40,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
 
+from hipsync.records import Side
 from ingest.ble_session import (
     BluetoothUnavailableError,
     PmdControlClient,
@@ -51,7 +52,6 @@ from ingest.polar_pmd import PmdFrameHeader, PmdStreamDecoder
 from ingest.profiles import SensorProfile, get_profile
 from ingest.spool import SpoolEventKind, SpoolHeader, SpoolWriter, decode_spool, new_spool_path, read_spool
 from ingest.witmotion import decode_witmotion
-from processing.records import Side
 
 logger = logging.getLogger(__name__)
 

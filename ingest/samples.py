@@ -1,7 +1,7 @@
 """The decoders' common output: one block of IMU samples of one kind.
 
 A :class:`SampleBlock` is what one notification (or one batch of notifications) decodes to. It is
-deliberately small: the spool keeps raw bytes, and :mod:`processing.records` holds the analysis input.
+deliberately small: the spool keeps raw bytes, and :mod:`hipsync.records` holds the analysis input.
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hipsync.records import Side
 from ingest.errors import SensorError, SensorNotFoundError
 from ingest.profiles import get_profile
-from processing.records import Side
 
 logger = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ from ingest.samples import SampleBlock, concat_blocks
 from ingest.witmotion import WitMotionBatch, decode_witmotion
 
 if TYPE_CHECKING:
-    from processing.records import Recording
+    from hipsync.records import Recording
 
 logger = logging.getLogger(__name__)
 
@@ -1087,7 +1087,7 @@ def decode_spool(spool: Spool) -> DecodedSpool:
         SpoolError: the profile in the header is unknown.
     """
     # Imported here: ``processing`` pulls in SciPy, which the recorder's writing path does not need.
-    from processing.records import Recording, Side
+    from hipsync.records import Recording, Side
 
     header = spool.header
     try:

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hipsync.records import Recording, RecordingError
 from processing.filters import FloatArray, lowpass
 from processing.params import AnalysisParams
-from processing.records import Recording, RecordingError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

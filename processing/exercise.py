@@ -45,9 +45,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hipsync.records import Exercise
 from processing.filters import FloatArray
 from processing.params import AnalysisParams
-from processing.records import Exercise
 
 
 def _fold_deg(a: FloatArray, b: FloatArray) -> float:

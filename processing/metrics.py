@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from processing.records import Rep
+from hipsync.records import Rep
 
 
 def mean_concentric_speed_dps(rep: Rep) -> float:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from hipsync.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis
 from processing.activity import Activity, Posture, classify_activity, classify_posture
 from processing.clean import CleanSignal, clean_and_resample
 from processing.exercise import recognise_exercise, upright_reference
@@ -26,7 +27,6 @@ from processing.filters import median_small
 from processing.metrics import tempo_consistency, velocity_loss
 from processing.orientation import AngleTrace, Motion, rotation_angle
 from processing.params import AnalysisParams
-from processing.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis
 from processing.reps import RepCandidate, detect_reps
 from processing.sets import Window, accept_set, find_candidate_windows, group_reps
 

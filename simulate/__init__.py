@@ -3,8 +3,9 @@
 Pure NumPy/SciPy. Entry points: :func:`simulate_session` and :func:`simulate_program`.
 """
 
+from hipsync.records import Exercise
 from simulate.activities import Person, draw_person
-from simulate.body import Exercise, Posture
+from simulate.body import Posture
 from simulate.program import PlanTarget, SimulatedProgram, WeekPlan, program_to_json, simulate_program
 from simulate.reps import Tempo
 from simulate.sensor import SensorSpec

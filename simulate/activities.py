@@ -12,12 +12,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import signal
 
+from hipsync.records import Exercise
 from simulate.body import (
     EXERCISES,
     PELVIS,
     SENSOR_LEVER_M,
     THIGH_LENGTH_M,
-    Exercise,
     Posture,
     hip_position,
     hip_quat,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from hipsync.records import Exercise
 from simulate.kinematics import (
     ABDUCTION_AXIS,
     EXTERNAL_ROTATION_AXIS,
@@ -25,16 +26,6 @@ from simulate.kinematics import (
 THIGH_LENGTH_M = 0.42
 #: Sensor position in the thigh frame: lateral surface (right leg: -y), a bit above mid-thigh.
 SENSOR_LEVER_M = np.array([0.0, -0.075, -0.22])
-
-
-class Exercise(enum.StrEnum):
-    """Exercise ids; the same strings as ``processing.records.Exercise`` (not imported: simulate is pure)."""
-
-    CLAMSHELL = "clamshell"
-    SIDE_LYING_LEG_RAISE = "side_lying_leg_raise"
-    BANDED_ABDUCTION_STANDING = "banded_abduction_standing"
-    BANDED_ABDUCTION_SEATED = "banded_abduction_seated"
-    SINGLE_LEG_GLUTE_BRIDGE = "single_leg_glute_bridge"
 
 
 class Posture(enum.StrEnum):

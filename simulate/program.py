@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from hipsync.records import Exercise
 from simulate.activities import Person, draw_person
-from simulate.body import EXERCISES, Exercise
+from simulate.body import EXERCISES
 from simulate.sensor import SensorSpec, draw_sensor
 from simulate.session import (
     BAND_LEVELS,

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from hipsync.records import Exercise
 from simulate.activities import (
     Chunk,
     Person,
@@ -26,7 +27,7 @@ from simulate.activities import (
     transition,
     walk,
 )
-from simulate.body import EXERCISES, REST_POSE, Exercise, Posture
+from simulate.body import EXERCISES, REST_POSE, Posture
 from simulate.kinematics import FloatArray, qapply, qconj, qmul, qto_rotvec, qyaw
 from simulate.reps import Tempo
 from simulate.sensor import SensorSpec, synthesize

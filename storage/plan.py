@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from processing.records import Exercise
+from hipsync.records import Exercise
 from storage.errors import PlanError
 
 log = logging.getLogger(__name__)

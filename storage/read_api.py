@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from processing.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
+from hipsync.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
 from storage import paths
 from storage.db import translate_error
 from storage.errors import DatabaseLockedError, NotFoundError, StorageError
@@ -365,7 +365,7 @@ def _as_utc(value: Any) -> datetime | None:
 def load_samples(
     conn: duckdb.DuckDBPyConnection, session_id: str, *, order: Literal["time", "stored"] = "time"
 ) -> Recording:
-    """The raw samples of one session as a :class:`~processing.records.Recording`.
+    """The raw samples of one session as a :class:`~hipsync.records.Recording`.
 
     ``time_s`` in seconds since the session's ``started_at``, sorted (stable where times repeat) or, with
     ``order="stored"``, as recorded (what an analysis must see where the clock stepped back);
@@ -415,7 +415,7 @@ def _json(value: Any) -> dict[str, Any]:
 
 
 def load_analysis(conn: duckdb.DuckDBPyConnection, session_id: str) -> SessionAnalysis:
-    """The current stored analysis of one session, rebuilt as a :class:`~processing.records.SessionAnalysis`.
+    """The current stored analysis of one session, rebuilt as a :class:`~hipsync.records.SessionAnalysis`.
 
     Times are in seconds on the session's time axis (the same axis as :func:`load_samples`).
     ``algorithm_version`` is ``"unknown"`` when the session has no analysis run row.

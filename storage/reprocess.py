@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from processing.records import ExerciseSet, Recording, SessionAnalysis
+from hipsync.records import ExerciseSet, Recording, SessionAnalysis
 from storage.db import connect, transaction
 from storage.errors import NotFoundError
 from storage.plan import Resistance

@@ -33,7 +33,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from processing.records import Recording
+from hipsync.records import Recording
 from storage.errors import StorageError
 
 __all__ = [

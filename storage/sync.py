@@ -34,7 +34,7 @@ from typing import Any, Literal, TypeVar
 import duckdb
 import numpy as np
 
-from processing.records import ExerciseSet, Recording, RecordingError, SessionAnalysis
+from hipsync.records import ExerciseSet, Recording, RecordingError, SessionAnalysis
 from storage.db import connect, retry_conflicts, transaction
 from storage.errors import StorageError
 from storage.plan import Plan, Resistance, plan_in_effect, record_plan
@@ -677,9 +677,9 @@ def import_file(
     (a warning is logged). Undecodable files are quarantined; the file itself is never modified.
     A hipsync spool given here is imported as by :func:`sync_one_spool` (it knows its own start time).
     """
+    from hipsync.records import Side
     from ingest.errors import SensorError
     from ingest.files import detect_format, read_recording_file
-    from processing.records import Side
 
     db = Path(db_path)
     src = Path(path)

@@ -93,7 +93,7 @@ def _simulate(seed: int, day: int, hour: float, reps: tuple[int, ...], band: str
 
 
 def _analysis(truth: dict[str, Any]) -> Any:
-    from processing.records import Exercise, ExerciseSet, Rep, SessionAnalysis, Side
+    from hipsync.records import Exercise, ExerciseSet, Rep, SessionAnalysis, Side
 
     sets = tuple(
         ExerciseSet(
@@ -122,7 +122,7 @@ def _analysis(truth: dict[str, Any]) -> Any:
 
 @pytest.fixture(scope="module")
 def program_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any]]:
-    from processing.records import Recording
+    from hipsync.records import Recording
     from storage.sync import import_recording
 
     sessions = [_simulate(100 + i, *row) for i, row in enumerate(PROGRAM)]

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from hipsync.records import Recording
 from ingest.errors import ColumnError
 from ingest.files import (
     STANDARD_GRAVITY_MS2,
@@ -18,7 +19,6 @@ from ingest.files import (
     write_recording_csv,
     write_recording_parquet,
 )
-from processing.records import Recording
 
 
 def _recording(rng: np.random.Generator, n: int = 500, *, gyro: bool = True) -> Recording:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from hipsync.records import Side
 from ingest.emulator import EmulatedSensor, StillMotion, create_emulated_sensor
 from ingest.errors import ControlPointError, SensorNotFoundError
 from ingest.polar_pmd import PmdSettings, PmdStatus, start_request
@@ -23,7 +24,6 @@ from ingest.profiles import PMD_CONTROL_POINT_UUID
 from ingest.recorder import Backoff, LinkState, RecordSummary, RecordTarget, SensorStatus, record
 from ingest.spool import SpoolEventKind, decode_spool, read_spool, spool_to_recording
 from ingest.virtual_ble import VirtualBleakClient, VirtualBleakScanner, current_world, reset_world
-from processing.records import Side
 
 
 @pytest.fixture(autouse=True)

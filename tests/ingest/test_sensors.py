@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hipsync.records import Side
 from ingest.errors import SensorNotFoundError, UnknownProfileError
 from ingest.sensors import (
     SensorEntry,
@@ -16,7 +17,6 @@ from ingest.sensors import (
     load_sensors,
     remove_sensor,
 )
-from processing.records import Side
 
 
 def test_missing_file_is_empty(tmp_path: Path) -> None:

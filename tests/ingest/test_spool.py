@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hipsync.records import Side
 from ingest.errors import SpoolError
 from ingest.files import read_recording_file
 from ingest.polar_pmd import PmdBatch, PmdFrame, PmdStreamDecoder, encode_pmd_frames
@@ -37,7 +38,6 @@ from ingest.spool import (
     writer_alive,
 )
 from ingest.witmotion import encode_witmotion_packets
-from processing.records import Side
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from processing.records import Recording, Side
+from hipsync.records import Recording, Side
 from simulate import SessionSpec, simulate_session
 from storage import samples as stored_samples
 

@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from flows import plots
-from processing.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
+from hipsync.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
 
 
 def _rep(start: float, top_start: float, top_end: float, end: float, rom: float = 40.0) -> Rep:

@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from processing.records import Exercise, Side
+from hipsync.records import Exercise, Side
 from storage import read_api
 from storage.read_api import (
     DatabaseBusyError,

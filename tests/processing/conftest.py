@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from processing.records import Recording
+from hipsync.records import Recording
 
 # Minimum-jerk speed 30u^2(1-u)^2 crosses 5 % of its peak (1.875) at u = 0.0593 and 0.9407.
 ONSET_U = 0.0593

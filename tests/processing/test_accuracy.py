@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hipsync.records import Recording, analysis_to_json
 from processing import analyze
 from processing.evaluation import Score, score_session
-from processing.records import Recording, analysis_to_json
 
 SEEDS = range(7000, 7030)
 

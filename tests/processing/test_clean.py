@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hipsync.records import Recording, RecordingError
 from processing.clean import clean_and_resample
 from processing.params import AnalysisParams
-from processing.records import Recording, RecordingError
 
 
 def _rec(t: np.ndarray, fs_hz: float | None = None, gyro: bool = True) -> Recording:

@@ -10,8 +10,8 @@ import numpy as np
 from typer.testing import CliRunner
 
 from flows.cli import app
+from hipsync.records import analysis_to_json
 from processing import analyze
-from processing.records import analysis_to_json
 
 
 def _write_csv(

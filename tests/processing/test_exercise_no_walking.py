@@ -7,11 +7,11 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 import simulate
+from hipsync.records import Exercise, Recording
 from processing import analyze
 from processing.exercise import SKIN_NORMAL, recognise_exercise, upright_reference
 from processing.params import AnalysisParams
 from processing.pipeline import ACCEL_ONLY_NOTE
-from processing.records import Exercise, Recording
 from simulate.sensor import SensorSpec
 
 P = AnalysisParams()

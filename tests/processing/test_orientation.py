@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from hipsync.records import Recording
 from processing.clean import clean_and_resample
 from processing.orientation import estimate_motion, principal_axis, rotation_angle
 from processing.params import AnalysisParams
-from processing.records import Recording
 
 P = AnalysisParams()
 

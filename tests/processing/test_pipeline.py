@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from hipsync.records import Exercise, Recording, analysis_to_json
 from processing import ALGORITHM_VERSION, AnalysisParams, analyze
-from processing.records import Exercise, Recording, analysis_to_json
 
 FS = 50.0
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from hipsync.records import Recording
 from ingest.datasets import read_mex, read_uci_pt
 from processing import analyze
-from processing.records import Recording
 
 
 def _counts(rec: Recording) -> list[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from processing.records import Recording, Side
+from hipsync.records import Recording, Side
 from simulate import SessionSpec, simulate_session
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from hipsync.records import Exercise, Rep
 from processing.exercise import recognise_exercise
 from processing.metrics import tempo_consistency, velocity_loss
 from processing.params import AnalysisParams
-from processing.records import Exercise, Rep
 from processing.reps import RepCandidate
 from processing.sets import accept_set, find_candidate_windows, group_reps, robust_cv
 

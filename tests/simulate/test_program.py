@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
+from hipsync.records import Exercise
 from simulate import SimulatedProgram, SimulationError, program_to_json, simulate_program
-from simulate.body import Exercise
 from simulate.program import load_factor, resistance_ladder
 
 EXS = ("clamshell", "side_lying_leg_raise")

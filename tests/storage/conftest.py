@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from processing.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
+from hipsync.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
 
 STARTED_AT = datetime(2026, 11, 16, 7, 30, tzinfo=UTC)
 

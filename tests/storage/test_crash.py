@@ -103,7 +103,7 @@ _BUILD = textwrap.dedent(
     """
     import numpy as np
     from datetime import UTC, datetime
-    from processing.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis
+    from hipsync.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis
 
     N = 200_000
     REC = Recording(
@@ -193,7 +193,7 @@ _IMPORT_TWO_THEN_DIE = textwrap.dedent(
     import os, sys
     from datetime import UTC, datetime
     import numpy as np
-    from processing.records import Recording
+    from hipsync.records import Recording
     from storage.db import connect
     from storage.sync import SourceInfo, write_session
 

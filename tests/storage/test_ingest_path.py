@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from processing.records import Recording, Side
+from hipsync.records import Recording, Side
 from storage.db import WRITER_THREADS, connect, connect_readonly
 from storage.reprocess import load_recording
 from storage.sync import SourceInfo, write_session

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processing.records import Exercise
+from hipsync.records import Exercise
 from storage.db import connect, transaction
 from storage.errors import PlanError
 from storage.plan import (

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 import processing
-from processing.records import Exercise, Recording, SessionAnalysis
+from hipsync.records import Exercise, Recording, SessionAnalysis
 from storage.db import connect, connect_readonly, transaction
 from storage.plan import parse_plan, record_plan
 from storage.reprocess import reprocess

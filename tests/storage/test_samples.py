@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from processing.records import Recording
+from hipsync.records import Recording
 from storage.db import connect, connect_readonly
 from storage.read_api import open_readonly
 from storage.reprocess import load_recording

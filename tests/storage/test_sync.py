@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from processing.records import Exercise
+from hipsync.records import Exercise
 from storage.db import connect, connect_readonly, transaction
 from storage.errors import NotFoundError
 from storage.plan import parse_plan, record_plan
