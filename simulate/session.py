@@ -29,8 +29,10 @@ from simulate.activities import (
 )
 from simulate.body import EXERCISES, REST_POSE, Posture
 from simulate.kinematics import FloatArray, qapply, qconj, qmul, qto_rotvec, qyaw
-from simulate.reps import Tempo
+from simulate.movements import Movement
+from simulate.reps import SetStyle, Tempo
 from simulate.sensor import SensorOutput, SensorSpec, synthesize
+from simulate.variation import Variation, WideDraws
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,9 @@ class SessionSpec:
     - ``fs_hz``: output sample rate (``None``: one of :data:`SAMPLE_RATES_HZ`).
     - ``sensor``: sensor imperfections (``None``: all drawn); ``SensorSpec(accel_only=True)`` drops the gyro.
     - ``started_at``: UTC start; ``person``: the trainee (``None``: drawn); ``rpe``: session RPE to report.
+    - ``variation``: the wide population's ranges (:class:`~simulate.variation.Variation`), drawn per
+      session, person and set from a stream of their own; ``None``: the default model. A ``fs_hz``,
+      ``sensor`` or ``person`` given here is used as it is.
     """
 
     exercises: tuple[str, ...] | None = None
@@ -85,6 +90,20 @@ class SessionSpec:
     started_at: datetime | None = None
     person: Person | None = None
     rpe: float | None = None
+    variation: Variation | None = None
+
+    @classmethod
+    def wide(cls, **kw: Any) -> SessionSpec:
+        """A session of the wide population (``variation=Variation()``): every set, person and sensor as
+        varied as people are, with walking and the other leg's sets; 2-4 exercises of 1-4 sets of 4-20
+        reps (block sets more), 15-100 s rests. Evaluate on :data:`~simulate.variation.HELD_OUT_SEEDS`."""
+        return cls(
+            variation=kw.pop("variation", Variation()),
+            reps_per_set=kw.pop("reps_per_set", (4, 20)),
+            rest_s=kw.pop("rest_s", (15.0, 100.0)),
+            lead_s=kw.pop("lead_s", (3.0, 20.0)),
+            **kw,
+        )
 
     @classmethod
     def quick(cls, exercise: str | None = None, *, n_reps: int = 8, sets: int = 1, **kw: Any) -> SessionSpec:
@@ -217,22 +236,31 @@ class _ExercisePlan:
     order: list[tuple[bool, int]]
 
 
-def _choose_exercises(spec: SessionSpec, rng: np.random.Generator) -> list[Exercise]:
+def _choose_exercises(
+    spec: SessionSpec, rng: np.random.Generator, accel_only: bool = False
+) -> list[Exercise]:
+    """The session's exercises: as given, or 2-4 drawn (an accelerometer-only wide session leaves out the
+    seated abduction, which turns the thigh about the vertical: invisible without a gyroscope)."""
     if spec.exercises is None:
         k = spec.n_exercises if spec.n_exercises is not None else int(rng.integers(2, 5))
-        return [Exercise(str(e)) for e in rng.permutation(list(EXERCISES))[:k]]
+        pool = list(EXERCISES)
+        if accel_only and spec.variation is not None:
+            pool.remove(Exercise.BANDED_ABDUCTION_SEATED)
+        return [Exercise(str(e)) for e in rng.permutation(pool)[:k]]
     try:
         return [Exercise(e) for e in spec.exercises]
     except ValueError as e:
         raise SimulationError(str(e)) from e
 
 
-def _reps_per_set(spec: SessionSpec, key: str, rng: np.random.Generator) -> list[int]:
+def _reps_per_set(spec: SessionSpec, key: str, rng: np.random.Generator, wide: WideDraws | None) -> list[int]:
     """Reps of each set: as given, or a first set in the range and later ones 0-1 reps fewer each."""
     if spec.set_reps is not None and key in spec.set_reps:
         return [int(r) for r in spec.set_reps[key]]
     lo_reps, hi_reps = spec.reps_per_set
-    n_sets = spec.sets_per_exercise if spec.sets_per_exercise is not None else int(rng.integers(3, 5))
+    n_sets = spec.sets_per_exercise
+    if n_sets is None:
+        n_sets = int(rng.integers(3, 5)) if wide is None else wide.n_sets()
     first = int(rng.integers(lo_reps, hi_reps + 1))
     reps_list = [max(lo_reps, first - int(rng.integers(0, 2)) * j) for j in range(n_sets)]
     return [min(r, hi_reps) for r in reps_list]
@@ -251,11 +279,11 @@ def _set_order(n_sets: int, passive: bool, alternate: bool, sensor_first: bool) 
 
 
 def _plan_exercise(
-    spec: SessionSpec, ex: Exercise, rng: np.random.Generator, person: Person
+    spec: SessionSpec, ex: Exercise, rng: np.random.Generator, person: Person, wide: WideDraws | None
 ) -> _ExercisePlan:
     """Draw one exercise's plan (the draw order is part of every seeded session: do not reorder)."""
     key = str(ex)
-    reps_list = _reps_per_set(spec, key, rng)
+    reps_list = _reps_per_set(spec, key, rng, wide)
     load = spec.loads[key] if spec.loads and key in spec.loads else _default_load(ex, rng)
     fat0 = spec.fatigue[key] if spec.fatigue and key in spec.fatigue else float(rng.uniform(0.1, 0.5))
     rom = person.rom_deg[key] * (spec.rom_scale[key] if spec.rom_scale and key in spec.rom_scale else 1.0)
@@ -289,12 +317,21 @@ class _Script:
     seed gives the same session at any rate. Reordering draws here changes every seeded session.
     """
 
-    def __init__(self, spec: SessionSpec, rng: np.random.Generator, person: Person, fs_hz: float) -> None:
+    def __init__(
+        self,
+        spec: SessionSpec,
+        rng: np.random.Generator,
+        person: Person,
+        fs_hz: float,
+        wide: WideDraws | None = None,
+    ) -> None:
         self.spec = spec
         self.rng = rng
         self.person = person
         self.fs = fs_hz
         self.b = _Builder(rng, fs_hz)
+        #: the wide population's draws (own stream: the default draws above stay as they are)
+        self.wide = wide
 
     def sub(self) -> np.random.Generator:
         return np.random.default_rng(int(self.rng.integers(0, 2**63)))
@@ -303,14 +340,18 @@ class _Script:
         self, posture: Posture, pose: tuple[float, float, float], lo: float, hi: float, kind: str = "rest"
     ) -> Chunk:
         """Staying in ``posture`` for ``lo``-``hi`` s (fidgeting), not yet placed."""
+        sub = self.sub()
+        duration_s = float(self.rng.uniform(lo, hi))
+        movements = () if self.wide is None else self.wide.rest_movements(duration_s, posture)
         return hold_posture(
-            self.sub(),
+            sub,
             fs_hz=self.fs,
             posture=posture,
             pose_deg=pose,
-            duration_s=float(self.rng.uniform(lo, hi)),
+            duration_s=duration_s,
             person=self.person,
             kind=kind,
+            movements=movements,
         )
 
     def rest(self, posture: Posture, pose: tuple[float, float, float], lo: float, hi: float) -> None:
@@ -352,7 +393,7 @@ class _Script:
             self.stand_rest(3.0, 10.0)
         plan: dict[str, Any] = {}
         for i_ex, ex in enumerate(exercises):
-            p = _plan_exercise(self.spec, ex, self.rng, self.person)
+            p = _plan_exercise(self.spec, ex, self.rng, self.person, self.wide)
             plan[str(ex)] = {"reps": p.reps, "load": p.load, "rom_deg": p.rom_deg}
             self.get_into_position(p)
             for k_item, (own_leg, j) in enumerate(p.order):
@@ -378,6 +419,10 @@ class _Script:
         model = EXERCISES[p.exercise]
         fatigue = float(np.clip(p.fatigue0 + 0.1 * j + self.rng.normal(0.0, 0.05), 0.0, 1.0))
         if own_leg:
+            style = None
+            if self.wide is not None:
+                style = self.wide.set_style(p.exercise, p.tempo, p.rom_deg, p.reps[j])
+                p.reps[j] = style.n_reps  # a block set has as many reps as its blocks
             chunk = exercise_set(
                 self.sub(),
                 fs_hz=self.fs,
@@ -388,20 +433,28 @@ class _Script:
                 fatigue=fatigue,
                 person=self.person,
                 partial_prob=self.spec.partial_rep_prob,
+                style=style,
             )
             self.b.add(chunk).info.update({"load": p.load, "set_number": j + 1})
             return model.posture, model.base
         other_reps = max(1, p.reps[j] + int(self.rng.integers(-1, 2)))
         sub = self.sub()
+        rom = p.rom_deg * float(self.rng.uniform(0.9, 1.1))
+        bump_g: tuple[float, float] = (0.0, 0.0)
+        movements: tuple[Movement, ...] = ()
+        if self.wide is not None:
+            bump_g, movements = self.wide.passive(p.tempo, p.exercise, other_reps)
         chunk = passive_set(
             sub,
             fs_hz=self.fs,
             exercise=p.exercise,
             n_reps=other_reps,
-            rom_deg=p.rom_deg * float(self.rng.uniform(0.9, 1.1)),
+            rom_deg=rom,
             tempo=p.tempo,
             fatigue=fatigue,
             person=self.person,
+            bump_g=bump_g,
+            movements=movements,
         )
         self.b.add(chunk).info.update({"load": p.load})
         assert model.passive_posture is not None
@@ -445,14 +498,20 @@ class _Script:
 
 
 def _script(
-    spec: SessionSpec, rng: np.random.Generator, person: Person, fs: float
+    spec: SessionSpec,
+    rng: np.random.Generator,
+    person: Person,
+    fs: float,
+    *,
+    wide: WideDraws | None = None,
+    accel_only: bool = False,
 ) -> tuple[_Builder, dict[str, Any]]:
     """Lay out the session's activities; returns the builder and the per-exercise plan used."""
-    exercises = _choose_exercises(spec, rng)
+    exercises = _choose_exercises(spec, rng, accel_only)
     lo_reps, hi_reps = spec.reps_per_set
     if lo_reps < 1 or hi_reps < lo_reps:
         raise SimulationError(f"reps_per_set must be 1 <= lo <= hi, got {spec.reps_per_set}")
-    script = _Script(spec, rng, person, fs)
+    script = _Script(spec, rng, person, fs, wide)
     plan = script.run(exercises)
     return script.b, plan
 
@@ -461,9 +520,12 @@ def _round(x: float, nd: int = 4) -> float:
     return round(float(x), nd)
 
 
-def _rates(spec: SessionSpec, rng: np.random.Generator) -> tuple[float, str, float]:
+def _rates(spec: SessionSpec, rng: np.random.Generator, wide: WideDraws | None) -> tuple[float, str, float]:
     """Output rate, sensor leg and the fine simulation grid's rate (2-4x the output rate, >= 100 Hz)."""
-    fs_hz = float(spec.fs_hz) if spec.fs_hz is not None else float(rng.choice(SAMPLE_RATES_HZ))
+    if spec.fs_hz is not None:
+        fs_hz = float(spec.fs_hz)
+    else:
+        fs_hz = float(rng.choice(SAMPLE_RATES_HZ)) if wide is None else wide.fs_hz()
     if not 1.0 <= fs_hz <= 1000.0:
         raise SimulationError(f"fs_hz must be within 1-1000 Hz, got {fs_hz}")
     side = spec.side if spec.side is not None else str(rng.choice(["left", "right"]))
@@ -565,7 +627,24 @@ def _segment(c: Chunk, start: int, clock: _Clock, side: str) -> dict[str, Any]:
         )
     elif c.kind == "walking":
         seg.update({"stride_hz": _round(float(c.info["stride_hz"]) / clock.scale), "steps": c.info["steps"]})  # type: ignore[arg-type]
+    seg.update(_wide_extras(c, start, clock))
     return seg
+
+
+def _wide_extras(c: Chunk, start: int, clock: _Clock) -> dict[str, Any]:
+    """What the wide population adds to a segment: movements that are not reps (on the recording's
+    clock), a set's style (blocks, drift, jitter), the bumps a passive leg takes (g)."""
+    out: dict[str, Any] = {}
+    movements = c.info.get("movements")
+    if movements is not None:
+        off = start / clock.fine_fs
+        out["movements"] = [mv.as_dict(off, clock.scale) for mv in movements]  # type: ignore[attr-defined]
+    style = c.info.get("style")
+    if isinstance(style, SetStyle):
+        out["style"] = style.as_dict()
+    if "bump_g" in c.info:
+        out["bump_g"] = [round(float(x), 4) for x in c.info["bump_g"]]  # type: ignore[attr-defined]
+    return out
 
 
 def _merge_segments(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -579,6 +658,8 @@ def _merge_segments(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
             and merged[-1].get("posture") == seg.get("posture")
         ):
             merged[-1]["end"] = seg["end"]
+            if "movements" in seg:
+                merged[-1]["movements"] = merged[-1].get("movements", []) + seg["movements"]
         else:
             merged.append(seg)
     return merged
@@ -616,15 +697,21 @@ def simulate_session(seed: int, *, spec: SessionSpec | None = None) -> Simulated
     # passing a person) leaves the others' draws as they were
     person_ss, script_ss, sensor_ss, misc_ss = np.random.SeedSequence([seed, 0x5EED]).spawn(4)
     rng = np.random.default_rng(script_ss)
+    wide = (
+        None if spec.variation is None else WideDraws(spec.variation, np.random.default_rng([seed, 0x31DE]))
+    )
     person = spec.person or draw_person(np.random.default_rng(person_ss))
-    fs_hz, side, fine_fs = _rates(spec, rng)
-    builder, plan = _script(spec, rng, person, fine_fs)
+    if wide is not None and spec.person is None:
+        person = wide.person(person)
+    fs_hz, side, fine_fs = _rates(spec, rng, wide)
+    sensor = spec.sensor or (SensorSpec() if wide is None else wide.sensor(fs_hz))
+    builder, plan = _script(spec, rng, person, fine_fs, wide=wide, accel_only=sensor.accel_only)
     out = _synthesize(
         builder,
         fine_fs=fine_fs,
         fs_hz=fs_hz,
         side=side,
-        sensor=spec.sensor or SensorSpec(),
+        sensor=sensor,
         rng=np.random.default_rng(sensor_ss),
     )
     clock = _Clock(fine_fs, out.time_scale)
