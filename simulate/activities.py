@@ -315,6 +315,21 @@ def exercise_set(
     return Chunk(kind="set", rot=rot, pos=pos, extra_acc=extra, info=info, set_motion=motion)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PassiveStyle:
+    """How the resting leg rides along in one passive set (the wide population draws one per set).
+
+    ``rocking`` multiplies the default coupling to the working leg's angle (0: still, 1: as drawn);
+    ``bump_g`` (g, range): the working leg lands on the resting one at the end of each of its reps, a jolt
+    with a ``rebound_deg`` (range) twitch of the resting thigh; ``movements``: fidgets, shifts, shakes.
+    """
+
+    rocking: float = 1.0
+    bump_g: tuple[float, float] = (0.0, 0.0)
+    rebound_deg: tuple[float, float] = (0.02, 0.2)
+    movements: tuple[Movement, ...] = ()
+
+
 def passive_set(
     rng: np.random.Generator,
     *,
@@ -325,14 +340,12 @@ def passive_set(
     tempo: Tempo,
     fatigue: float,
     person: Person,
-    bump_g: tuple[float, float] = (0.0, 0.0),
-    movements: tuple[Movement, ...] = (),
+    style: PassiveStyle | None = None,
 ) -> Chunk:
     """A set trained by the *other* leg: the sensor leg lies underneath or is the stance leg.
 
     It rocks with the other leg's reps (a few percent of their angle) and sways, but makes no reps.
-    ``bump_g`` (range, g): the other leg lands on the sensor leg at the end of each of its reps, a jolt
-    with a 0.2-2 deg rebound of the sensor thigh; ``movements`` (fidgets, shifts, shakes) are added on top.
+    ``style`` (the wide population) scales the rocking and adds bumps and movements (:class:`PassiveStyle`).
     """
     model = EXERCISES[exercise]
     if model.passive_posture is None:
@@ -352,13 +365,14 @@ def passive_set(
         c = rng.uniform(0.02, 0.12) if rng.random() < 0.6 else rng.uniform(0.12, 0.45)
         coupling = ABDUCTION_AXIS * c + EXTERNAL_ROTATION_AXIS * rng.uniform(-0.3, 0.3) * c
         slow = 0.35
+    if style is not None:
+        coupling = coupling * style.rocking
     rv = theta[:, None] * coupling + _perturb(rng, m, fs_hz, slow, person.tremor_deg * 0.5)
     extra = None
-    if bump_g[1] > 0:
+    if style is not None:
         ends = [r.end_s for r in other.reps]
-        extra = _landing_jolts(rng, ends, m, fs_hz, bump_g, rv, rebound_deg=(0.2, 2.0))
-    if movements:
-        rv += movements_rotvec(m, fs_hz, movements)
+        extra = _landing_jolts(rng, ends, m, fs_hz, style.bump_g, rv, rebound_deg=style.rebound_deg)
+        rv += movements_rotvec(m, fs_hz, style.movements)
     flex, abd, ext = model.passive_base
     if model.passive_posture is not Posture.STANDING:
         ext += person.under_leg_rotation_deg
@@ -373,8 +387,8 @@ def passive_set(
         "exercise": str(exercise),
         "n_reps": n_reps,
     }
-    if bump_g[1] > 0 or movements:
-        info.update({"bump_g": bump_g, "movements": movements})
+    if style is not None:
+        info.update({"bump_g": style.bump_g, "rocking": style.rocking, "movements": style.movements})
     return Chunk(
         kind="passive_set", rot=rot, pos=_sensor_pos(rot, hip, SENSOR_LEVER_M), extra_acc=extra, info=info
     )

@@ -17,6 +17,8 @@ from simulate.kinematics import FloatArray, min_jerk, unit
 
 #: Kinds of movement: a shift that returns, a shift that stays, an oscillation of the leg.
 KINDS = ("fidget", "reposition", "shake")
+#: Amplitude of leg shakes (deg): 2 deg at 5 Hz moves the sensor with ~0.9 g of linear acceleration.
+SHAKE_DEG = (0.4, 2.0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,7 +61,8 @@ def draw_movement(
     """A movement of ``kind`` starting at ``start_s``, its size drawn from ``amplitude_deg`` (deg, range).
 
     ``weights`` scales the random axis per thigh axis (x, y, z): e.g. standing shifts turn the thigh less
-    about its medial axis. Shakes oscillate at 3-6 Hz for 0.6-2.5 s (bouncing a leg); fidgets rise in
+    about its medial axis. Shakes oscillate at 3-6 Hz for 0.6-2.5 s by at most :data:`SHAKE_DEG` (bouncing
+    a leg); fidgets rise in
     0.3-1 s, stay 0.2-2 s and return; repositioning moves in 0.5-1.5 s.
     """
     if kind not in KINDS:
@@ -68,6 +71,8 @@ def draw_movement(
     axis = unit(rng.normal(0.0, 1.0, 3) * w)
     amp = float(rng.uniform(*amplitude_deg))
     if kind == "shake":
+        # a fast oscillation: a few degrees of thigh already shake the sensor by ~1 g (lever 0.23 m)
+        amp = min(amp, float(rng.uniform(*SHAKE_DEG)))
         return Movement(
             kind=kind,
             start_s=start_s,

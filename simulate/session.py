@@ -29,7 +29,6 @@ from simulate.activities import (
 )
 from simulate.body import EXERCISES, REST_POSE, Posture
 from simulate.kinematics import FloatArray, qapply, qconj, qmul, qto_rotvec, qyaw
-from simulate.movements import Movement
 from simulate.reps import SetStyle, Tempo
 from simulate.sensor import SensorOutput, SensorSpec, synthesize
 from simulate.variation import Variation, WideDraws
@@ -440,10 +439,7 @@ class _Script:
         other_reps = max(1, p.reps[j] + int(self.rng.integers(-1, 2)))
         sub = self.sub()
         rom = p.rom_deg * float(self.rng.uniform(0.9, 1.1))
-        bump_g: tuple[float, float] = (0.0, 0.0)
-        movements: tuple[Movement, ...] = ()
-        if self.wide is not None:
-            bump_g, movements = self.wide.passive(p.tempo, p.exercise, other_reps)
+        passive = None if self.wide is None else self.wide.passive(p.tempo, p.exercise, other_reps)
         chunk = passive_set(
             sub,
             fs_hz=self.fs,
@@ -453,8 +449,7 @@ class _Script:
             tempo=p.tempo,
             fatigue=fatigue,
             person=self.person,
-            bump_g=bump_g,
-            movements=movements,
+            style=passive,
         )
         self.b.add(chunk).info.update({"load": p.load})
         assert model.passive_posture is not None
@@ -644,6 +639,7 @@ def _wide_extras(c: Chunk, start: int, clock: _Clock) -> dict[str, Any]:
         out["style"] = style.as_dict()
     if "bump_g" in c.info:
         out["bump_g"] = [round(float(x), 4) for x in c.info["bump_g"]]  # type: ignore[attr-defined]
+        out["rocking"] = round(float(c.info["rocking"]), 3)  # type: ignore[arg-type]
     return out
 
 

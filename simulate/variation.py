@@ -13,12 +13,14 @@ Use ``SessionSpec.wide()``; evaluate on :data:`HELD_OUT_SEEDS`, which no test us
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 import numpy as np
 
 from hipsync.records import Exercise
-from simulate.activities import Person
+from simulate.activities import PassiveStyle, Person
 from simulate.body import EXERCISES, Posture
 from simulate.movements import KINDS, Movement, draw_movement
 from simulate.reps import Block, SetStyle, Tempo
@@ -27,6 +29,17 @@ from simulate.sensor import SensorSpec
 #: Seeds of the wide accuracy benchmark. No test and no tuning uses them: a detector tuned on these seeds
 #: says nothing about people it has never seen. Tests draw wide sessions from other seeds.
 HELD_OUT_SEEDS: tuple[int, ...] = tuple(range(880_001, 880_041))
+
+#: The wide population's range of motion per exercise (deg; a person's is drawn uniformly within). Wider
+#: than the typical ranges of ``simulate.body``: the real MEx clams turn the thigh's tilt by 45-70 deg (the
+#: pelvis rolls with the knee) and the real UCI leg raise by ~20; low-range sets go lower still.
+WIDE_ROM_DEG: dict[str, tuple[float, float]] = {
+    "clamshell": (20.0, 75.0),
+    "side_lying_leg_raise": (12.0, 50.0),
+    "banded_abduction_standing": (12.0, 40.0),
+    "banded_abduction_seated": (12.0, 35.0),
+    "single_leg_glute_bridge": (12.0, 40.0),
+}
 
 #: Chance of each kind of non-rep movement (fidget, reposition, shake; see ``simulate.movements.KINDS``).
 MOVEMENT_KIND_P = (0.5, 0.3, 0.2)
@@ -49,8 +62,8 @@ class Variation:
     - ``rep_s``: typical rep duration, concentric start to eccentric end (s, log-uniform); split into
       a top hold of ``hold_fraction`` of it and concentric/eccentric phases with
       ``eccentric_ratio`` = eccentric / concentric time (log-uniform; < 1: fast, ballistic returns).
-    - ``bottom_pause_s``: pause between reps (s); ``rom_scale``: range vs the exercise's typical range;
-      ``fidget_per_min``: small posture shifts at rest.
+    - ``bottom_pause_s``: pause between reps (s); ``rom_deg``: the person's range per exercise (deg,
+      :data:`WIDE_ROM_DEG`); ``fidget_per_min``: small posture shifts at rest.
 
     Set (per set):
     - ``sets_per_exercise``: sets by the sensor leg per exercise (when the spec does not say).
@@ -73,7 +86,9 @@ class Variation:
     - ``rest_movements_per_min`` larger movements at rest (fidgets, repositioning, leg shakes) of
       ``rest_movement_deg`` (deg), on top of the person's small shifts.
     - ``passive_bump_g``: the working leg lands on the resting one: a jolt (g, log-uniform scale per set)
-      with a small rebound; ``passive_movements_per_min`` movements of the resting leg during the set.
+      with a small rebound; ``passive_rocking`` scales how much the resting leg rocks with the working
+      one (log-uniform; 1 = the default model's 2-45 % of the working leg's angle);
+      ``passive_movements_per_min`` movements of the resting leg during the set.
     """
 
     fs_hz: tuple[float, ...] = (25.0, 26.0, 50.0, 52.0, 64.0, 100.0, 104.0, 200.0, 208.0)
@@ -84,11 +99,11 @@ class Variation:
     lost_frames_per_min: tuple[float, float] = (0.0, 3.0)
     frames_per_loss: tuple[int, int] = (1, 4)
 
-    rep_s: tuple[float, float] = (1.0, 5.0)
+    rep_s: tuple[float, float] = (1.5, 6.0)
     hold_fraction: tuple[float, float] = (0.02, 0.4)
     eccentric_ratio: tuple[float, float] = (0.5, 2.2)
     bottom_pause_s: tuple[float, float] = (0.1, 1.8)
-    rom_scale: tuple[float, float] = (0.55, 1.1)
+    rom_deg: Mapping[str, tuple[float, float]] = field(default_factory=lambda: MappingProxyType(WIDE_ROM_DEG))
     fidget_per_min: tuple[float, float] = (1.0, 10.0)
 
     sets_per_exercise: tuple[int, int] = (1, 4)
@@ -108,15 +123,16 @@ class Variation:
     hold_jitter: tuple[float, float] = (0.15, 0.45)
     long_hold_prob: tuple[float, float] = (0.0, 0.15)
     skew: float = 0.4
-    bridge_long_hold_prob: float = 0.4
+    bridge_long_hold_prob: float = 0.5
     bridge_hold_s: tuple[float, float] = (3.0, 6.0)
     set_movement_prob: tuple[float, float] = (0.0, 0.25)
     set_movement_deg: tuple[float, float] = (1.0, 4.0)
     min_rom_deg: float = 6.0
 
-    rest_movements_per_min: tuple[float, float] = (0.5, 3.0)
-    rest_movement_deg: tuple[float, float] = (2.0, 12.0)
-    passive_bump_g: tuple[float, float] = (0.01, 0.15)
+    rest_movements_per_min: tuple[float, float] = (0.3, 2.0)
+    rest_movement_deg: tuple[float, float] = (2.0, 10.0)
+    passive_bump_g: tuple[float, float] = (0.003, 0.03)
+    passive_rocking: tuple[float, float] = (0.1, 1.5)
     passive_movements_per_min: tuple[float, float] = (0.0, 2.0)
 
 
@@ -185,10 +201,7 @@ class WideDraws:
             _log_uniform(rng, *v.eccentric_ratio),
             float(rng.uniform(*v.bottom_pause_s)),
         )
-        rom = {}
-        for ex, model in EXERCISES.items():
-            lo, hi = model.rom_deg
-            rom[str(ex)] = float(rng.uniform(*v.rom_scale)) * 0.5 * (lo + hi)
+        rom = {str(ex): float(rng.uniform(*v.rom_deg[str(ex)])) for ex in EXERCISES}
         return replace(person, tempo=tempo, rom_deg=rom, fidget_per_min=float(rng.uniform(*v.fidget_per_min)))
 
     def n_sets(self) -> int:
@@ -289,13 +302,13 @@ class WideDraws:
         per_min = float(self.rng.uniform(*self.v.rest_movements_per_min))
         return self._movements(duration_s, per_min, self.v.rest_movement_deg, posture)
 
-    def passive(
-        self, tempo: Tempo, exercise: Exercise, n_reps: int
-    ) -> tuple[tuple[float, float], tuple[Movement, ...]]:
-        """Bumps from the working leg (g range) and movements of the resting leg during a passive set."""
+    def passive(self, tempo: Tempo, exercise: Exercise, n_reps: int) -> PassiveStyle:
+        """How the resting leg rides along in one passive set: bumps, rocking, movements."""
         a = _log_uniform(self.rng, *self.v.passive_bump_g)
+        rocking = _log_uniform(self.rng, *self.v.passive_rocking)
         # the set lasts about n_reps planned reps; movements are placed within that
         t = self._exercise_tempo(exercise, tempo)
         est_s = n_reps * (_rep_s(t) + t.bottom_pause_s)
         per_min = float(self.rng.uniform(*self.v.passive_movements_per_min))
-        return (a, 2.0 * a), self._movements(est_s, per_min, self.v.rest_movement_deg, None)
+        movements = self._movements(est_s, per_min, self.v.rest_movement_deg, None)
+        return PassiveStyle(bump_g=(a, 2.0 * a), rocking=rocking, movements=movements)
