@@ -96,6 +96,7 @@ class SetStyle:
     - ``min_phase_s``: shortest concentric/eccentric phase (s); brisk reps need less than the default.
     - ``min_rom_deg``: no rep moves less (deg), whatever drift, fatigue and small blocks do; reps of a
       block with a smaller range (``rom_scale`` < 1) are never partial.
+    - ``max_hold_s``: no top hold lasts longer (s), whatever jitter and long holds do.
     """
 
     tempo: Tempo
@@ -110,6 +111,7 @@ class SetStyle:
     movement_deg: tuple[float, float] = (1.0, 4.0)
     min_phase_s: float = 0.25
     min_rom_deg: float = 0.0
+    max_hold_s: float = 10.0
 
     @property
     def n_reps(self) -> int:
@@ -250,9 +252,8 @@ def _apply_style(rng: np.random.Generator, plan: _SetPlan, style: SetStyle, p: F
     frac = np.where(plan.partial & small, plan.rom / np.maximum(plan.rom_full, 1e-9), 1.0)
     plan.partial = plan.partial & ~small
     plan.rom = np.maximum(plan.rom / frac * k * (1.0 + style.rom_drift * p), style.min_rom_deg)
-    plan.hold = np.where(
-        rng.random(n) < style.long_hold_prob, plan.hold * rng.uniform(2.0, 3.0, n), plan.hold
-    )
+    long = rng.random(n) < style.long_hold_prob
+    plan.hold = np.minimum(np.where(long, plan.hold * rng.uniform(2.0, 3.0, n), plan.hold), style.max_hold_s)
     plan.skew = style.skew
     first = np.cumsum([0] + [b.n_reps for b in style.blocks])[:-1]
     for i, b in zip(first, style.blocks, strict=True):

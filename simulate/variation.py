@@ -131,7 +131,7 @@ class Variation:
 
     rest_movements_per_min: tuple[float, float] = (0.3, 2.0)
     rest_movement_deg: tuple[float, float] = (2.0, 10.0)
-    passive_bump_g: tuple[float, float] = (0.003, 0.03)
+    passive_bump_g: tuple[float, float] = (0.002, 0.02)
     passive_rocking: tuple[float, float] = (0.1, 1.5)
     passive_movements_per_min: tuple[float, float] = (0.0, 2.0)
 
