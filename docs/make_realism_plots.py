@@ -294,6 +294,11 @@ def cycles(acc: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
     return periods, prom
 
 
+def peak_speed(acc: np.ndarray, fs: float) -> float:
+    """The set's peak tilt speed (deg/s, 99th percentile of the tilt's rate of change)."""
+    return float(np.percentile(np.abs(np.gradient(tilt_deg(acc, fs)) * fs), 99))
+
+
 def passive_windows(acc: np.ndarray, fs: float, win_s: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
     """Per 3-s window of a resting leg: tilt range (deg, p2-p98) and the largest jolt (g, |acc| minus
     its 1-s median, low-passed at 10 Hz so that 25 and 208 Hz recordings compare)."""
@@ -369,6 +374,7 @@ def real_population(pop: Population) -> None:
     periods, amps = cycles(acc3, fs)
     pop.add("rep period (s)", "real UCI leg raise", periods)
     pop.add("rep amplitude (deg)", "real UCI leg raise", amps)
+    pop.add("peak tilt speed per set (deg/s)", "real UCI leg raise", [peak_speed(acc3, fs)])
     gaps = [(spans[i][1], spans[i + 1][0]) for i in range(len(spans) - 1)]
     pop.add("movement between reps (deg)", "real UCI leg raise", gap_movement(acc3, fs, gaps))
     rng_deg, jolt = passive_windows(acc4, fs)
@@ -381,6 +387,7 @@ def real_population(pop: Population) -> None:
             periods, amps = cycles(a, 100.0)
             pop.add("rep period (s)", f"real MEx {name}", periods)
             pop.add("rep amplitude (deg)", f"real MEx {name}", amps)
+            pop.add("peak tilt speed per set (deg/s)", f"real MEx {name}", [peak_speed(a, 100.0)])
         if under is not None:
             rng_deg, jolt = passive_windows(under, 100.0)
             pop.add("passive leg: tilt range per 3 s (deg)", "real MEx clam", rng_deg)
@@ -403,6 +410,7 @@ def _sim_set(pop: Population, s: SimulatedSession, st: dict[str, Any]) -> None:
     pop.add("rep period (s)", f"wide sim {name}", periods)
     pop.add("rep amplitude (deg)", f"wide sim {name}", amps)
     pop.add("rep amplitude (deg)", f"wide sim {name} (truth)", [r["rom_deg"] for r in st["reps"]])
+    pop.add("peak tilt speed per set (deg/s)", f"wide sim {name}", [peak_speed(s.accel_g[m], s.fs_hz)])
     gaps = [[a["end"], b["start"]] for a, b in itertools.pairwise(st["reps"])]
     idx = np.searchsorted(s.time_s, gaps) if gaps else np.zeros((0, 2), dtype=int)
     pop.add(

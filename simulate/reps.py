@@ -97,6 +97,8 @@ class SetStyle:
     - ``min_rom_deg``: no rep moves less (deg), whatever drift, fatigue and small blocks do; reps of a
       block with a smaller range (``rom_scale`` < 1) are never partial.
     - ``max_hold_s``: no top hold lasts longer (s), whatever jitter and long holds do.
+    - ``max_speed_dps``: no moving phase's peak angular speed exceeds this (deg/s): a phase is lengthened
+      until 1.875 x range / duration fits (brisk reps are small reps; nobody snaps 70 deg in 0.3 s).
     """
 
     tempo: Tempo
@@ -112,6 +114,7 @@ class SetStyle:
     min_phase_s: float = 0.25
     min_rom_deg: float = 0.0
     max_hold_s: float = 10.0
+    max_speed_dps: float = float("inf")
 
     @property
     def n_reps(self) -> int:
@@ -255,6 +258,10 @@ def _apply_style(rng: np.random.Generator, plan: _SetPlan, style: SetStyle, p: F
     long = rng.random(n) < style.long_hold_prob
     plan.hold = np.minimum(np.where(long, plan.hold * rng.uniform(2.0, 3.0, n), plan.hold), style.max_hold_s)
     plan.skew = style.skew
+    # minimum-jerk peak speed is 1.875 x range / duration; the skewed profiles peak up to ~1.4x higher
+    shortest = 1.875 * (1.0 + style.skew) * plan.rom / style.max_speed_dps
+    plan.con = np.maximum(plan.con, shortest)
+    plan.ecc = np.maximum(plan.ecc, shortest)
     first = np.cumsum([0] + [b.n_reps for b in style.blocks])[:-1]
     for i, b in zip(first, style.blocks, strict=True):
         if i > 0:

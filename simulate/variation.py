@@ -64,12 +64,15 @@ class Variation:
       ``eccentric_ratio`` = eccentric / concentric time (log-uniform; < 1: fast, ballistic returns).
     - ``bottom_pause_s``: pause between reps (s); ``rom_deg``: the person's range per exercise (deg,
       :data:`WIDE_ROM_DEG`); ``fidget_per_min``: small posture shifts at rest.
+    - ``peak_speed_dps``: the fastest the person turns the thigh in a rep (deg/s, log-uniform; bridges
+      ``bridge_speed_scale`` of it): the real MEx clams peak at 45-175 deg/s, their bridges at 15-75.
 
     Set (per set):
     - ``sets_per_exercise``: sets by the sensor leg per exercise (when the spec does not say).
     - ``set_pace_sd``: log standard deviation of a set's pace around the person's; ``fast_set_prob`` sets
-      are done at ``fast_scale`` of the pace; a set's mean rep is kept within ``set_rep_s`` (s) (bridges'
-      long holds come on top).
+      are done at ``fast_scale`` of the pace and ``fast_rom_scale`` of the range (the UCI fast block moves
+      ~0.8x the normal range); a set's mean rep is kept within ``set_rep_s`` (s) (bridges' long holds come
+      on top).
     - ``low_rom_prob`` sets move only ``low_rom_deg`` (deg).
     - ``block_set_prob`` sets are blocks of ``block_reps`` reps, the first at the set's pace, later ones
       fast (``fast_block_scale`` of the pace) or small (``small_block_scale`` of the range), ``block_pause_s``
@@ -99,17 +102,20 @@ class Variation:
     lost_frames_per_min: tuple[float, float] = (0.0, 3.0)
     frames_per_loss: tuple[int, int] = (1, 4)
 
-    rep_s: tuple[float, float] = (1.5, 6.0)
+    rep_s: tuple[float, float] = (1.2, 6.0)
     hold_fraction: tuple[float, float] = (0.02, 0.4)
     eccentric_ratio: tuple[float, float] = (0.5, 2.2)
     bottom_pause_s: tuple[float, float] = (0.1, 1.8)
     rom_deg: Mapping[str, tuple[float, float]] = field(default_factory=lambda: MappingProxyType(WIDE_ROM_DEG))
     fidget_per_min: tuple[float, float] = (1.0, 10.0)
+    peak_speed_dps: tuple[float, float] = (60.0, 220.0)
+    bridge_speed_scale: float = 0.5
 
     sets_per_exercise: tuple[int, int] = (1, 4)
     set_pace_sd: float = 0.2
     fast_set_prob: float = 0.1
     fast_scale: tuple[float, float] = (0.4, 0.65)
+    fast_rom_scale: tuple[float, float] = (0.65, 0.95)
     set_rep_s: tuple[float, float] = (0.85, 6.5)
     low_rom_prob: float = 0.1
     low_rom_deg: tuple[float, float] = (7.0, 12.0)
@@ -173,6 +179,8 @@ class WideDraws:
     def __init__(self, variation: Variation, rng: np.random.Generator) -> None:
         self.v = variation
         self.rng = rng
+        #: the person's fastest thigh rotation in a rep (deg/s)
+        self.peak_speed_dps = _log_uniform(rng, *variation.peak_speed_dps)
 
     # -- session level -------------------------------------------------------------------------------
 
@@ -218,8 +226,10 @@ class WideDraws:
         """
         v, rng = self.v, self.rng
         t = _scaled(self._exercise_tempo(exercise, tempo), float(np.exp(rng.normal(0.0, v.set_pace_sd))))
+        fast_rom = 1.0
         if rng.random() < v.fast_set_prob:
             t = _scaled(t, float(rng.uniform(*v.fast_scale)))
+            fast_rom = float(rng.uniform(*v.fast_rom_scale))
         kind = rng.random()
         if kind < v.block_set_prob and rom_deg >= 14.0:
             # a protocol of blocks needs room for a faster and a smaller block
@@ -230,11 +240,12 @@ class WideDraws:
                 Block(n_reps=n_reps, label="small", rom_scale=float(rng.uniform(*v.low_rom_deg)) / rom_deg),
             )
         else:
-            blocks = (Block(n_reps=n_reps),)
+            blocks = (Block(n_reps=n_reps, label="fast" if fast_rom < 1.0 else "normal", rom_scale=fast_rom),)
         t = _scaled(t, float(np.clip(_rep_s(t), *v.set_rep_s)) / _rep_s(t))
         hold_jitter = float(rng.uniform(*v.hold_jitter))
         long_hold_prob = float(rng.uniform(*v.long_hold_prob))
-        if exercise is Exercise.SINGLE_LEG_GLUTE_BRIDGE and rng.random() < v.bridge_long_hold_prob:
+        bridge = exercise is Exercise.SINGLE_LEG_GLUTE_BRIDGE
+        if bridge and rng.random() < v.bridge_long_hold_prob:
             # held ~5 s, and steadily so: the long hold is the exercise, not an irregularity
             t = replace(t, top_hold_s=float(rng.uniform(*v.bridge_hold_s)))
             hold_jitter, long_hold_prob = min(hold_jitter, 0.2), 0.0
@@ -251,6 +262,7 @@ class WideDraws:
             movement_prob=float(rng.uniform(*v.set_movement_prob)),
             movement_deg=(v.set_movement_deg[0], move_hi),
             min_rom_deg=v.min_rom_deg,
+            max_speed_dps=self.peak_speed_dps * (v.bridge_speed_scale if bridge else 1.0),
         )
 
     @staticmethod
@@ -274,7 +286,10 @@ class WideDraws:
             pause = float(rng.uniform(*v.block_pause_s))
             if label == "fast":
                 k = max(float(rng.uniform(*v.fast_block_scale)), v.set_rep_s[0] / rep_s)
-                blocks.append(Block(n_reps=n, label=label, tempo_scale=k, pause_before_s=pause))
+                rom_k = float(rng.uniform(*v.fast_rom_scale))
+                blocks.append(
+                    Block(n_reps=n, label=label, tempo_scale=k, rom_scale=rom_k, pause_before_s=pause)
+                )
             else:
                 k = max(float(rng.uniform(*v.small_block_scale)), v.low_rom_deg[0] / rom_deg)
                 blocks.append(Block(n_reps=n, label=label, rom_scale=k, pause_before_s=pause))
