@@ -469,7 +469,7 @@ def distributions_figure(pop: Population, path: Path) -> None:
     fig.suptitle(
         "Real recordings (grey) vs the wide simulated population (blue); boxes: quartiles, whiskers 5-95 %"
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0.0, 0.0, 1.0, 0.985))
     fig.savefig(path, dpi=80)
     plt.close(fig)
 
