@@ -334,30 +334,40 @@ class Population:
         self.values.setdefault(stat, {}).setdefault(group, []).extend(float(x) for x in np.ravel(xs))
 
 
-def _mex_files() -> list[tuple[str, np.ndarray, np.ndarray | None, np.ndarray | None]]:
-    """(subject, bridge acc, moving clam acc, clam acc with the sensor leg underneath) of every subject.
+@dataclass
+class MexFile:
+    """One labelled MEx recording: acc (g, ~103 Hz), its rate, and the hand labels (``mex/labels.csv``)."""
 
-    Which clam file is which is not labelled here: by the protocol one of each pair is underneath, and it
-    is the one that moves less (subject 22 has only that one).
-    """
+    subject: str
+    exercise: str
+    moving: bool
+    acc: np.ndarray
+    fs: float
+    rep_bounds_s: list[tuple[float, float]]
+
+
+def mex_files() -> list[MexFile]:
+    """Every MEx file with its hand label (which clam file moves, rep bounds; see ``mex/LABELS.md``)."""
+    import csv
+
     import pandas as pd
 
-    def acc(path: Path) -> np.ndarray:
-        return np.asarray(pd.read_csv(path, header=None).iloc[:, 1:].to_numpy(dtype=float))
-
     out = []
-    for d in sorted((REAL / "mex").iterdir()):
-        if not d.is_dir():
-            continue
-        bridge = acc(d / "02_act_1.csv.gz")
-        clams = [acc(f) for f in sorted(d.glob("04_act_*.csv.gz"))]
-        sd = [float(np.max(np.std(c, axis=0))) for c in clams]
-        if len(clams) == 2:
-            moving, under = (clams[1], clams[0]) if sd[0] < sd[1] else (clams[0], clams[1])
-            out.append((d.name, bridge, moving, under))
-        else:
+    with open(REAL / "mex" / "labels.csv", newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            df = pd.read_csv(REAL / "mex" / row["subject"] / f"{row['file']}.gz", header=None)
+            ts = pd.to_datetime(df[0], format="ISO8601")
+            t = (ts - ts.iloc[0]).dt.total_seconds().to_numpy()
+            bounds = [tuple(float(x) for x in b.split("-")) for b in row["rep_bounds_s"].split(";") if b]
             out.append(
-                (d.name, bridge, None if sd[0] < 0.05 else clams[0], clams[0] if sd[0] < 0.05 else None)
+                MexFile(
+                    subject=row["subject"],
+                    exercise="bridge" if row["exercise"] == "single_leg_glute_bridge" else "clam",
+                    moving=row["moving"] == "true",
+                    acc=df.iloc[:, 1:].to_numpy(dtype=float),
+                    fs=(t.size - 1) / t[-1],
+                    rep_bounds_s=bounds,  # type: ignore[arg-type]
+                )
             )
     return out
 
@@ -380,16 +390,17 @@ def real_population(pop: Population) -> None:
     rng_deg, jolt = passive_windows(acc4, fs)
     pop.add("passive leg: tilt range per 3 s (deg)", "real UCI u4", rng_deg)
     pop.add("passive leg: largest jolt per 3 s (g)", "real UCI u4", jolt)
-    for _, bridge, moving, under in _mex_files():
-        for name, a in (("bridge", bridge), ("clam", moving)):
-            if a is None:
-                continue
-            periods, amps = cycles(a, 100.0)
-            pop.add("rep period (s)", f"real MEx {name}", periods)
-            pop.add("rep amplitude (deg)", f"real MEx {name}", amps)
-            pop.add("peak tilt speed per set (deg/s)", f"real MEx {name}", [peak_speed(a, 100.0)])
-        if under is not None:
-            rng_deg, jolt = passive_windows(under, 100.0)
+    for mf in mex_files():
+        if mf.moving:
+            periods, amps = cycles(mf.acc, mf.fs)
+            pop.add(
+                "rep duration (s)", f"real MEx {mf.exercise} (labelled)", [b - a for a, b in mf.rep_bounds_s]
+            )
+            pop.add("rep period (s)", f"real MEx {mf.exercise}", periods)
+            pop.add("rep amplitude (deg)", f"real MEx {mf.exercise}", amps)
+            pop.add("peak tilt speed per set (deg/s)", f"real MEx {mf.exercise}", [peak_speed(mf.acc, mf.fs)])
+        else:
+            rng_deg, jolt = passive_windows(mf.acc, mf.fs)
             pop.add("passive leg: tilt range per 3 s (deg)", "real MEx clam", rng_deg)
             pop.add("passive leg: largest jolt per 3 s (g)", "real MEx clam", jolt)
 

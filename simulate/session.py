@@ -640,6 +640,7 @@ def _wide_extras(c: Chunk, start: int, clock: _Clock) -> dict[str, Any]:
     if "bump_g" in c.info:
         out["bump_g"] = [round(float(x), 4) for x in c.info["bump_g"]]  # type: ignore[attr-defined]
         out["rocking"] = round(float(c.info["rocking"]), 3)  # type: ignore[arg-type]
+        out["roll"] = round(float(c.info["roll"]), 3)  # type: ignore[arg-type]
     return out
 
 

@@ -90,7 +90,8 @@ class Variation:
       ``rest_movement_deg`` (deg), on top of the person's small shifts.
     - ``passive_bump_g``: the working leg lands on the resting one: a jolt (g, log-uniform scale per set)
       with a small rebound; ``passive_rocking`` scales how much the resting leg rocks with the working
-      one (log-uniform; 1 = the default model's 2-45 % of the working leg's angle);
+      one (log-uniform; 1 = the default model's 2-45 % of the working leg's angle); in ``passive_roll_prob``
+      of the sets it also rolls about its long axis by ``passive_roll`` of the working leg's angle;
       ``passive_movements_per_min`` movements of the resting leg during the set.
     """
 
@@ -139,6 +140,8 @@ class Variation:
     rest_movement_deg: tuple[float, float] = (2.0, 10.0)
     passive_bump_g: tuple[float, float] = (0.002, 0.02)
     passive_rocking: tuple[float, float] = (0.1, 1.5)
+    passive_roll_prob: float = 0.1
+    passive_roll: tuple[float, float] = (0.3, 0.8)
     passive_movements_per_min: tuple[float, float] = (0.0, 2.0)
 
 
@@ -321,9 +324,14 @@ class WideDraws:
         """How the resting leg rides along in one passive set: bumps, rocking, movements."""
         a = _log_uniform(self.rng, *self.v.passive_bump_g)
         rocking = _log_uniform(self.rng, *self.v.passive_rocking)
+        roll = (
+            float(self.rng.uniform(*self.v.passive_roll))
+            if self.rng.random() < self.v.passive_roll_prob
+            else 0.0
+        )
         # the set lasts about n_reps planned reps; movements are placed within that
         t = self._exercise_tempo(exercise, tempo)
         est_s = n_reps * (_rep_s(t) + t.bottom_pause_s)
         per_min = float(self.rng.uniform(*self.v.passive_movements_per_min))
         movements = self._movements(est_s, per_min, self.v.rest_movement_deg, None)
-        return PassiveStyle(bump_g=(a, 2.0 * a), rocking=rocking, movements=movements)
+        return PassiveStyle(bump_g=(a, 2.0 * a), rocking=rocking, roll=roll, movements=movements)
