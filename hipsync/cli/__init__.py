@@ -1,7 +1,20 @@
-"""The ``hipsync`` command line. Each command group lives in its own ``cli_*`` module.
+"""The ``hipsync`` command line: the root Typer app and the command groups it is made of.
 
-Heavy imports (Prefect, bleak, bumble, DuckDB) happen inside the commands, so ``hipsync --help`` and the
-fast paths (``analyze``, ``report`` rendering) start quickly.
+One module per command group, each command a plain function at module level (callable and testable
+without the app):
+
+- :mod:`hipsync.cli.ble`: ``scan``, ``record`` (Bluetooth, real or virtual sensors);
+- :mod:`hipsync.cli.sensors`: ``sensors add|list|remove`` (the sensors file);
+- :mod:`hipsync.cli.analyze`: ``analyze FILE`` (no database, no Prefect);
+- :mod:`hipsync.cli.simulate`: ``simulate session|program``;
+- :mod:`hipsync.cli.sessions`: ``sync``, ``import``, ``sessions``, ``reprocess``, ``log``, ``export``;
+- :mod:`hipsync.cli.plan`: ``plan show|set|edit``;
+- :mod:`hipsync.cli.report`, :mod:`hipsync.cli.demo`, :mod:`hipsync.cli.serve`: the flows-level commands;
+- :mod:`hipsync.cli._utilities`: the error exit, option enums and common options they share.
+
+Data flows one way: a command parses its options, calls one function of ``flows``, ``storage``,
+``ingest``, ``processing`` or ``simulate``, and prints the result. Heavy imports (Prefect, bleak, bumble,
+DuckDB, NumPy) happen inside the commands, so ``hipsync --help`` and the fast commands start quickly.
 """
 
 from __future__ import annotations
@@ -10,7 +23,7 @@ import logging
 
 import typer
 
-from flows import cli_analyze, cli_ble, cli_report, cli_simulate, cli_storage
+from hipsync.cli import analyze, ble, demo, plan, report, sensors, serve, sessions, simulate
 
 app = typer.Typer(
     name="hipsync",
@@ -35,9 +48,20 @@ def _main(
     )
 
 
-for _module in (cli_ble, cli_simulate, cli_analyze, cli_storage, cli_report):
-    _module.register(app)
+app.add_typer(sensors.app, name="sensors")
+app.command("scan")(ble.scan)
+app.command("record")(ble.record)
+app.add_typer(simulate.app, name="simulate")
+app.command("analyze")(analyze.analyze_cmd)
+app.command("sync")(sessions.sync_cmd)
+app.command("import")(sessions.import_cmd)
+app.command("sessions")(sessions.sessions_cmd)
+app.command("reprocess")(sessions.reprocess_cmd)
+app.add_typer(plan.app, name="plan")
+app.command("log")(sessions.log_cmd)
+app.command("export")(sessions.export_cmd)
+app.command("report")(report.report)
+app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
 
-
-if __name__ == "__main__":
-    app()
+__all__ = ["app"]

@@ -1,32 +1,24 @@
-"""CLI command ``hipsync analyze FILE``: sets, reps, tempo, ROM and exercise of one recording.
+"""``hipsync analyze FILE``: sets, reps, tempo, ROM and exercise of one recording, without a database.
 
-Readers: :func:`ingest.files.read_recording_file` (CSV/Parquet ``time,ax,ay,az[,gx,gy,gz]``, spools and the
-two public real-data formats). Heavy imports happen inside the command so ``hipsync --help`` stays fast.
+File -> :func:`ingest.files.read_recording_file` (CSV/Parquet ``time,ax,ay,az[,gx,gy,gz]``, spools and the
+two public real-data formats) -> :func:`processing.analyze` -> a table or ``--json``. The readers and the
+analysis (NumPy, SciPy, pyarrow) are imported inside the command so ``hipsync --help`` stays fast.
 """
 
 from __future__ import annotations
 
-import enum
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hipsync.cli._utilities import AccUnits, GyroUnits, exit_with_error
+
 if TYPE_CHECKING:
     from hipsync.records import SessionAnalysis
 
 TEMPO_ORDER = "eccentric-bottom pause-concentric-top hold"
-
-
-class AccUnits(enum.StrEnum):
-    g = "g"
-    ms2 = "m/s2"
-
-
-class GyroUnits(enum.StrEnum):
-    dps = "dps"
-    rads = "rad/s"
 
 
 def _fmt(x: float | None, nd: int = 1) -> str:
@@ -81,61 +73,53 @@ def render_table(analysis: SessionAnalysis) -> object:
     return table
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
-
-    @app.command("analyze")
-    def analyze_cmd(
-        file: Annotated[
-            Path,
-            typer.Argument(
-                help=(
-                    "Recording to analyse: CSV or Parquet with columns time,ax,ay,az[,gx,gy,gz] (seconds, "
-                    "acceleration, angular rate), a hipsync spool, or a UCI PT / MEx file."
-                ),
+def analyze_cmd(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help=(
+                "Recording to analyse: CSV or Parquet with columns time,ax,ay,az[,gx,gy,gz] (seconds, "
+                "acceleration, angular rate), a hipsync spool, or a UCI PT / MEx file."
             ),
-        ],
-        as_json: Annotated[
-            bool,
-            typer.Option(
-                "--json",
-                help="Print the analysis as JSON (sets with reps and phase times) instead of a table.",
-            ),
-        ] = False,
-        acc_units: Annotated[
-            AccUnits, typer.Option("--acc-units", help="Units of ax,ay,az in CSV/Parquet files: g or m/s2.")
-        ] = AccUnits.g,
-        gyro_units: Annotated[
-            GyroUnits,
-            typer.Option(
-                "--gyro-units", help="Units of gx,gy,gz in CSV/Parquet files: dps (deg/s) or rad/s."
-            ),
-        ] = GyroUnits.dps,
-    ) -> None:
-        """Find sets, reps, tempo phases, range of motion and the exercise in one recording."""
-        from hipsync.records import RecordingError, analysis_to_json
-        from ingest.errors import SensorError
-        from ingest.files import read_recording_file
-        from processing import analyze
+        ),
+    ],
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the analysis as JSON (sets with reps and phase times) instead of a table.",
+        ),
+    ] = False,
+    acc_units: Annotated[
+        AccUnits, typer.Option("--acc-units", help="Units of ax,ay,az in CSV/Parquet files: g or m/s2.")
+    ] = AccUnits.g,
+    gyro_units: Annotated[
+        GyroUnits,
+        typer.Option("--gyro-units", help="Units of gx,gy,gz in CSV/Parquet files: dps (deg/s) or rad/s."),
+    ] = GyroUnits.dps,
+) -> None:
+    """Find sets, reps, tempo phases, range of motion and the exercise in one recording."""
+    from hipsync.records import RecordingError, analysis_to_json
+    from ingest.errors import SensorError
+    from ingest.files import read_recording_file
+    from processing import analyze
 
-        if not file.is_file():
-            typer.echo(f"error: no such file: {file}", err=True)
-            raise typer.Exit(code=2)
-        try:
-            recording = read_recording_file(file, acc_units=acc_units.value, gyro_units=gyro_units.value)
-            analysis = analyze(recording)
-        except (SensorError, RecordingError, ValueError, OSError) as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(code=2) from None
-        if as_json:
-            typer.echo(json.dumps(analysis_to_json(analysis)))
-            return
-        from rich.console import Console
+    if not file.is_file():
+        exit_with_error(f"no such file: {file}", code=2)
+    try:
+        recording = read_recording_file(file, acc_units=acc_units.value, gyro_units=gyro_units.value)
+        analysis = analyze(recording)
+    except (SensorError, RecordingError, ValueError, OSError) as e:
+        exit_with_error(str(e), code=2)
+    if as_json:
+        typer.echo(json.dumps(analysis_to_json(analysis)))
+        return
+    from rich.console import Console  # rich's console is slow to import: only for the table
 
-        console = Console()
-        if not analysis.sets:
-            console.print(f"No sets found in {file} ({recording.duration_s:.0f} s analysed).")
-        else:
-            console.print(render_table(analysis))
-        for w in analysis.quality.get("warnings", []):
-            console.print(f"[yellow]note:[/yellow] {w}")
+    console = Console()
+    if not analysis.sets:
+        console.print(f"No sets found in {file} ({recording.duration_s:.0f} s analysed).")
+    else:
+        console.print(render_table(analysis))
+    for w in analysis.quality.get("warnings", []):
+        console.print(f"[yellow]note:[/yellow] {w}")

@@ -1,9 +1,12 @@
-"""CLI commands: Bluetooth (scan, sensors add/list/remove, record).
+"""``hipsync scan`` and ``hipsync record``: find sensors and record them to spools over Bluetooth LE.
 
 Real hardware goes through bleak's platform backend. ``--virtual`` (or ``HIPSYNC_BLE=virtual``) swaps in
-hipsync's bleak backend on bumble (:mod:`ingest.virtual_ble`) with emulated sensors on an in-process link,
-so every command works, through the same code, on a machine without Bluetooth. bleak and bumble are used
-only by the ingest package, imported inside the commands so ``hipsync --help`` stays fast.
+hipsync's bleak backend on bumble (:mod:`ingest.ble.virtual_backend`) with emulated sensors
+(:mod:`ingest.emulator`) on an in-process link, so every command works, through the same code, on a
+machine without Bluetooth. Data flows: targets (``--sensor`` or ``--virtual``) -> :func:`ingest.ble.record`
+-> one spool per sensor in ``$HIPSYNC_HOME/spool`` -> a summary (``hipsync sync`` imports the spools).
+
+bleak and bumble are imported inside the commands so ``hipsync --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import enum
 import json
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+
+from hipsync.cli._utilities import VIRTUAL_HELP, ProfileOption, exit_with_error
 
 if TYPE_CHECKING:
     from ingest.emulator import EmulatedSensor
@@ -24,32 +29,12 @@ if TYPE_CHECKING:
     from ingest.sensors import SensorEntry
 
 
-class SideOpt(enum.StrEnum):
-    left = "left"
-    right = "right"
+class MotionOption(enum.StrEnum):
+    """What emulated sensors measure in ``hipsync record --virtual``."""
 
-
-class MotionOpt(enum.StrEnum):
     leg_raises = "leg-raises"
     simulated = "simulated"
     still = "still"
-
-
-class ProfileOpt(enum.StrEnum):
-    polar_verity_sense = "polar-verity-sense"
-    polar_h10 = "polar-h10"
-    witmotion_wt901 = "witmotion-wt901"
-
-
-_VIRTUAL_HELP = (
-    "Use emulated sensors over an in-process Bluetooth stack (bumble) instead of the radio; "
-    "same as HIPSYNC_BLE=virtual."
-)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=code)
 
 
 async def _start_emulators(
@@ -72,9 +57,9 @@ async def _start_emulators(
         index = counts.get(profile, 0)
         counts[profile] = index + 1
         source: MotionSource
-        if motion == MotionOpt.simulated:
+        if motion == MotionOption.simulated:
             source = simulated_motion(seed + len(sensors))
-        elif motion == MotionOpt.still:
+        elif motion == MotionOption.still:
             source = StillMotion()
         else:
             source = LegRaiseMotion()
@@ -103,7 +88,8 @@ def _is_virtual(virtual: bool) -> bool:
     return ble_mode_is_virtual(virtual)
 
 
-async def _scan(timeout_s: float, virtual: bool, show_all: bool) -> list[dict[str, Any]]:
+async def scan_sensors(timeout_s: float, virtual: bool, show_all: bool) -> list[dict[str, Any]]:
+    """Nearby sensors as JSON-ready rows (``ScanResult.to_json``); with ``virtual``, among emulated ones."""
     from ingest.ble_session import scan
     from ingest.profiles import PROFILES
 
@@ -118,222 +104,132 @@ async def _scan(timeout_s: float, virtual: bool, show_all: bool) -> list[dict[st
     return [r.to_json() for r in results]
 
 
-def _bluetooth_error(e: Exception) -> typer.Exit:
-    return _fail(
+def bluetooth_unavailable(e: Exception) -> NoReturn:
+    """Exit with status 3 and a hint: no usable Bluetooth adapter (or it is off)."""
+    exit_with_error(
         f"{e}. Check that the adapter is on, or use --virtual / HIPSYNC_BLE=virtual for emulated sensors.",
         code=3,
     )
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
-    sensors_app = typer.Typer(
-        help="The sensors you own: only these are ever connected to (sensors.json in $HIPSYNC_HOME).",
-        no_args_is_help=True,
-    )
-    app.add_typer(sensors_app, name="sensors")
+def scan(
+    timeout: Annotated[float, typer.Option(help="Seconds to listen for advertisements.")] = 5.0,
+    virtual: Annotated[bool, typer.Option("--virtual", help=VIRTUAL_HELP)] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list devices that are not supported sensors.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """List nearby supported sensors: name, address, profile and signal strength (RSSI, dBm).
 
-    @app.command()
-    def scan(
-        timeout: Annotated[float, typer.Option(help="Seconds to listen for advertisements.")] = 5.0,
-        virtual: Annotated[bool, typer.Option("--virtual", help=_VIRTUAL_HELP)] = False,
-        show_all: Annotated[
-            bool, typer.Option("--all", help="Also list devices that are not supported sensors.")
-        ] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
-    ) -> None:
-        """List nearby supported sensors: name, address, profile and signal strength (RSSI, dBm).
+    Nothing is connected to. Add the ones you own with `hipsync sensors add ADDRESS --side left`.
+    """
+    try:
+        rows = asyncio.run(scan_sensors(timeout, virtual, show_all))
+    except OSError as e:
+        bluetooth_unavailable(e)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("No supported sensors found. Is the sensor awake (worn, or shaken) and not connected?")
+        return
+    from rich.console import Console
+    from rich.table import Table
 
-        Nothing is connected to. Add the ones you own with `hipsync sensors add ADDRESS --side left`.
-        """
-        try:
-            rows = asyncio.run(_scan(timeout, virtual, show_all))
-        except OSError as e:
-            raise _bluetooth_error(e) from e
-        if as_json:
-            typer.echo(json.dumps(rows, indent=2))
-            return
-        if not rows:
-            typer.echo("No supported sensors found. Is the sensor awake (worn, or shaken) and not connected?")
-            return
-        from rich.console import Console
-        from rich.table import Table
+    table = Table("Name", "Address", "Profile", "RSSI (dBm)")
+    for r in rows:
+        table.add_row(str(r["name"] or "?"), r["address"], r["profile"] or "-", str(r["rssi"]))
+    Console().print(table)
 
-        table = Table("Name", "Address", "Profile", "RSSI (dBm)")
-        for r in rows:
-            table.add_row(str(r["name"] or "?"), r["address"], r["profile"] or "-", str(r["rssi"]))
-        Console().print(table)
 
-    @sensors_app.command("add")
-    def sensors_add(
-        address: Annotated[str, typer.Argument(help="The sensor's Bluetooth address (see `hipsync scan`).")],
-        side: Annotated[SideOpt, typer.Option(help="The thigh the sensor is worn on.")],
-        profile: Annotated[
-            ProfileOpt | None,
-            typer.Option(help="Sensor model; if omitted, hipsync scans for the sensor and recognises it."),
-        ] = None,
-        name: Annotated[
-            str | None, typer.Option(help="A name to refer to it by (default: advertised).")
-        ] = None,
-        timeout: Annotated[float, typer.Option(help="Seconds to scan when recognising the model.")] = 5.0,
-        virtual: Annotated[bool, typer.Option("--virtual", help=_VIRTUAL_HELP)] = False,
-    ) -> None:
-        """Add (or update) a sensor you own, with the thigh it goes on."""
-        from ingest.errors import SensorError
-        from ingest.sensors import add_sensor
-        from storage import paths
+def record(
+    sensor: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sensor",
+            help="Address or name of a configured sensor (repeat for two). Default: every configured sensor.",
+        ),
+    ] = None,
+    virtual: Annotated[
+        list[ProfileOption] | None,
+        typer.Option(
+            "--virtual",
+            help="Record an emulated sensor of this model instead (repeat for two); bypasses the "
+            "sensors list. Uses the bumble-based Bluetooth stack, no hardware needed.",
+        ),
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
+    ] = None,
+    until_idle: Annotated[
+        float | None,
+        typer.Option(help="Stop once no sensor has moved for this many minutes."),
+    ] = None,
+    connect_timeout: Annotated[
+        float, typer.Option(help="Seconds to look for each sensor before giving up.")
+    ] = 10.0,
+    motion: Annotated[
+        MotionOption,
+        typer.Option(
+            help="What emulated sensors measure (virtual mode only): slow leg raises, a session from "
+            "the simulator, or lying still."
+        ),
+    ] = MotionOption.leg_raises,
+    seed: Annotated[int, typer.Option(help="Simulator seed for --motion simulated.")] = 0,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print a summary as JSON: spool, sensor, samples, expected_samples, gaps "
+            "(a list when several sensors).",
+        ),
+    ] = False,
+) -> None:
+    """Record one or two sensors to crash-safe spool files until Ctrl-C, --duration or --until-idle.
 
-        profile_id = None if profile is None else profile.value
-        if profile_id is None or name is None:
-            try:
-                rows = asyncio.run(_scan(timeout, virtual, show_all=False))
-            except OSError as e:
-                if profile_id is None:
-                    raise _bluetooth_error(e) from e
-                rows = []
-            match = next((r for r in rows if str(r["address"]).casefold() == address.casefold()), None)
-            if match is None and profile_id is None:
-                raise _fail(
-                    f"sensor {address} was not seen in {timeout:g} s, so its model is unknown; "
-                    "wake it up and retry, or give --profile."
-                )
-            if match is not None:
-                profile_id = profile_id or str(match["profile"])
-                name = name or match["name"]
-        assert profile_id is not None
-        try:
-            entry = add_sensor(paths.sensors_path(), address, profile=profile_id, side=side.value, name=name)
-        except (SensorError, ValueError) as e:
-            raise _fail(str(e)) from e
-        label = f"{entry.profile}, {entry.name}" if entry.name else entry.profile
-        typer.echo(f"added {entry.address} ({label}), worn on the {entry.side} thigh")
+    Shows a live status line (samples, rate, link state per sensor). Link drops and stalled streams
+    are reconnected with backoff; the gap is recorded. Import the spools with `hipsync sync`.
+    """
+    from ingest.ble_session import BluetoothUnavailableError
+    from ingest.errors import ControlPointError, SensorError, SensorNotFoundError
+    from storage import paths
 
-    @sensors_app.command("list")
-    def sensors_list(
-        as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
-    ) -> None:
-        """Show the sensors you own."""
-        from ingest.errors import SensorError
-        from ingest.sensors import load_sensors
-        from storage import paths
-
-        try:
-            entries = load_sensors(paths.sensors_path())
-        except SensorError as e:
-            raise _fail(str(e)) from e
-        if as_json:
-            typer.echo(json.dumps([e.to_json() for e in entries], indent=2))
-            return
-        if not entries:
-            typer.echo("No sensors configured. Find yours with `hipsync scan`, then `hipsync sensors add`.")
-            return
-        for entry in entries:
-            typer.echo(f"{entry.address}  {entry.side:<5}  {entry.profile:<19}  {entry.name or ''}")
-
-    @sensors_app.command("remove")
-    def sensors_remove(
-        address_or_name: Annotated[str, typer.Argument(help="Address or name of the sensor to forget.")],
-    ) -> None:
-        """Forget a sensor (it will no longer be connected to)."""
-        from ingest.errors import SensorError
-        from ingest.sensors import remove_sensor
-        from storage import paths
-
-        try:
-            entry = remove_sensor(paths.sensors_path(), address_or_name)
-        except SensorError as e:
-            raise _fail(str(e)) from e
-        typer.echo(f"removed {entry.address} ({entry.name or entry.profile})")
-
-    @app.command()
-    def record(
-        sensor: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--sensor",
-                help="Address or name of a configured sensor (repeat for two). "
-                "Default: every configured sensor.",
-            ),
-        ] = None,
-        virtual: Annotated[
-            list[ProfileOpt] | None,
-            typer.Option(
-                "--virtual",
-                help="Record an emulated sensor of this model instead (repeat for two); bypasses the "
-                "sensors list. Uses the bumble-based Bluetooth stack, no hardware needed.",
-            ),
-        ] = None,
-        duration: Annotated[
-            float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
-        ] = None,
-        until_idle: Annotated[
-            float | None,
-            typer.Option(help="Stop once no sensor has moved for this many minutes."),
-        ] = None,
-        connect_timeout: Annotated[
-            float, typer.Option(help="Seconds to look for each sensor before giving up.")
-        ] = 10.0,
-        motion: Annotated[
-            MotionOpt,
-            typer.Option(
-                help="What emulated sensors measure (virtual mode only): slow leg raises, a session from "
-                "the simulator, or lying still."
-            ),
-        ] = MotionOpt.leg_raises,
-        seed: Annotated[int, typer.Option(help="Simulator seed for --motion simulated.")] = 0,
-        as_json: Annotated[
-            bool,
-            typer.Option(
-                "--json",
-                help="Print a summary as JSON: spool, sensor, samples, expected_samples, gaps "
-                "(a list when several sensors).",
-            ),
-        ] = False,
-    ) -> None:
-        """Record one or two sensors to crash-safe spool files until Ctrl-C, --duration or --until-idle.
-
-        Shows a live status line (samples, rate, link state per sensor). Link drops and stalled streams
-        are reconnected with backoff; the gap is recorded. Import the spools with `hipsync sync`.
-        """
-        from ingest.ble_session import BluetoothUnavailableError
-        from ingest.errors import ControlPointError, SensorError, SensorNotFoundError
-        from storage import paths
-
-        if virtual and sensor:
-            raise _fail("use either --sensor or --virtual, not both")
-        virtual_mode = bool(virtual) or _is_virtual(False)
-        try:
-            targets, emulate = _targets(sensor or [], [v.value for v in virtual or []], virtual_mode)
-        except SensorError as e:
-            raise _fail(str(e), code=2) from e
-        try:
-            summaries = asyncio.run(
-                _record(
-                    targets,
-                    emulate,
-                    paths.spool_dir(),
-                    virtual_mode=virtual_mode,
-                    duration_s=duration,
-                    until_idle_min=until_idle,
-                    connect_timeout_s=connect_timeout,
-                    live_status=not as_json,
-                    motion=motion.value,
-                    seed=seed,
-                )
+    if virtual and sensor:
+        exit_with_error("use either --sensor or --virtual, not both")
+    virtual_mode = bool(virtual) or _is_virtual(False)
+    try:
+        targets, emulate = _targets(sensor or [], [v.value for v in virtual or []], virtual_mode)
+    except SensorError as e:
+        exit_with_error(str(e), code=2)
+    try:
+        summaries = asyncio.run(
+            _record(
+                targets,
+                emulate,
+                paths.spool_dir(),
+                virtual_mode=virtual_mode,
+                duration_s=duration,
+                until_idle_min=until_idle,
+                connect_timeout_s=connect_timeout,
+                live_status=not as_json,
+                motion=motion.value,
+                seed=seed,
             )
-        except SensorNotFoundError as e:
-            raise _fail(str(e), code=2) from e
-        except BluetoothUnavailableError as e:
-            raise _bluetooth_error(e) from e
-        except ControlPointError as e:
-            raise _fail(f"the sensor refused to stream: {e}", code=4) from e
-        except SensorError as e:
-            raise _fail(str(e)) from e
-        except OSError as e:
-            raise _bluetooth_error(e) from e
-        _print_summaries(summaries, as_json)
-        if any(s.stop_reason == "failed" for s in summaries):
-            raise typer.Exit(code=1)
+        )
+    except SensorNotFoundError as e:
+        exit_with_error(str(e), code=2)
+    except BluetoothUnavailableError as e:
+        bluetooth_unavailable(e)
+    except ControlPointError as e:
+        exit_with_error(f"the sensor refused to stream: {e}", code=4)
+    except SensorError as e:
+        exit_with_error(str(e))
+    except OSError as e:
+        bluetooth_unavailable(e)
+    _print_summaries(summaries, as_json)
+    if any(s.stop_reason == "failed" for s in summaries):
+        raise typer.Exit(code=1)
 
 
 def _targets(

@@ -1,23 +1,25 @@
-"""CLI commands: ``hipsync simulate session`` and ``hipsync simulate program``.
+"""``hipsync simulate session|program``: simulated recordings with their ground truth, no sensor needed.
 
-They write simulated thigh-IMU recordings as CSV ``time,ax,ay,az,gx,gy,gz`` (s, g, deg/s) with their
-ground truth beside them (``FILE.truth.json``: the ``hipsync analyze --json`` shape plus ``segments`` and
-``meta``), so any part of hipsync can be run and checked without a sensor.
+:mod:`simulate` -> CSV ``time,ax,ay,az,gx,gy,gz`` (s, g, deg/s, written by :mod:`ingest.files`) with the
+ground truth beside it (``FILE.truth.json``: the ``hipsync analyze --json`` shape plus ``segments`` and
+``meta``), so any part of hipsync can be run and checked without a sensor. The simulator (NumPy, SciPy) is
+imported inside the commands so ``hipsync --help`` stays fast.
 """
 
 from __future__ import annotations
 
-import enum
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from hipsync.cli._utilities import SideOption
 
 if TYPE_CHECKING:
     from simulate import SimulatedSession
 
-simulate_app = typer.Typer(
+app = typer.Typer(
     name="simulate",
     help=(
         "Generate realistic simulated thigh-sensor recordings of hip-training sessions (and multi-week "
@@ -33,37 +35,17 @@ def _truth_path(csv_path: Path) -> Path:
 
 def write_session(session: SimulatedSession, out: Path) -> tuple[Path, Path]:
     """Write ``session`` to ``out`` (CSV) and its truth to ``<stem>.truth.json``; returns both paths."""
+    from hipsync.records import Recording
+    from ingest.files import write_recording_csv
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        from hipsync.records import Recording
-        from ingest.files import write_recording_csv
-    except ImportError:  # pragma: no cover - the ingest writer is optional for this command
-        _write_csv_numpy(session, out)
-    else:
-        rec = Recording.of(session, profile="simulated")
-        write_recording_csv(out, rec)
+    write_recording_csv(out, Recording.of(session, profile="simulated"))
     truth_path = _truth_path(out)
     truth_path.write_text(json.dumps(session.truth, indent=1) + "\n", encoding="utf-8")
     return out, truth_path
 
 
-def _write_csv_numpy(session: SimulatedSession, out: Path) -> None:
-    import numpy as np
-
-    cols: list[Any] = [session.time_s[:, None], session.accel_g]
-    header = "time,ax,ay,az"
-    if session.gyro_dps is not None:
-        cols.append(session.gyro_dps)
-        header += ",gx,gy,gz"
-    np.savetxt(out, np.hstack(cols), delimiter=",", header=header, comments="", fmt="%.9g")
-
-
-class _Side(enum.StrEnum):
-    left = "left"
-    right = "right"
-
-
-@simulate_app.command("session")
+@app.command("session")
 def session_cmd(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and options give the same file.")],
     out: Annotated[
@@ -75,7 +57,7 @@ def session_cmd(
             "--fs-hz", help="Sensor sample rate in Hz (25-208); default: drawn from common IMU rates."
         ),
     ] = None,
-    side: Annotated[_Side | None, typer.Option(help="Sensor leg; default: drawn from the seed.")] = None,
+    side: Annotated[SideOption | None, typer.Option(help="Sensor leg; default: drawn from the seed.")] = None,
     exercise: Annotated[
         list[str] | None,
         typer.Option(
@@ -122,7 +104,7 @@ def session_cmd(
     )
 
 
-@simulate_app.command("program")
+@app.command("program")
 def program_cmd(
     weeks: Annotated[int, typer.Option(help="Number of program weeks to simulate.")],
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and options give the same files.")],
@@ -137,7 +119,7 @@ def program_cmd(
         bool,
         typer.Option(help="Cheap sessions (short rests, no walking, no other-leg sets) for tests and demos."),
     ] = False,
-    side: Annotated[_Side | None, typer.Option(help="Sensor leg; default: drawn from the seed.")] = None,
+    side: Annotated[SideOption | None, typer.Option(help="Sensor leg; default: drawn from the seed.")] = None,
 ) -> None:
     """Simulate a multi-week program with double progression and write every session plus program.json."""
     from simulate import SimulationError, program_to_json, simulate_program
@@ -166,8 +148,3 @@ def program_cmd(
         f"wrote {len(files)} sessions ({missed} planned sessions missed) over {weeks} weeks and "
         f"{out / 'program.json'}"
     )
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``simulate`` command group to the root app."""
-    app.add_typer(simulate_app, name="simulate")
