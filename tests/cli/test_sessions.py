@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from hipsync.cli import app
 
 
 def _run(*args: str) -> Any:

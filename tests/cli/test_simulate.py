@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from flows.cli import app
+from hipsync.cli import app
 
 runner = CliRunner()
 

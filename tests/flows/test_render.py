@@ -93,29 +93,3 @@ def test_empty_week_still_renders(tmp_path: Path) -> None:
         tmp_path / "none.duckdb", IsoWeek.parse("2026-W01"), reports_dir=tmp_path, store=False
     )
     assert "No sets recorded this week." in out.paths["html"].read_text()
-
-
-def test_report_command_prints_json_matching_the_database(hipsync_home: Path, hand: Any) -> None:
-    from typer.testing import CliRunner
-
-    from flows.cli import app
-    from storage import paths
-
-    db = paths.db_path(hipsync_home)
-    _db_in(db, hand)
-    week = IsoWeek.parse("2026-W45")
-    result = CliRunner().invoke(app, ["report", "--week", "2026-W45", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
-    start, end = week.bounds()
-    assert (
-        doc["week"] == "2026-W45"
-        and sum(e["reps"] for e in doc["exercises"]) == count_reps(db, start, end) > 0
-    )
-    html = CliRunner().invoke(app, ["report", "--week", "2026-W45"])
-    assert (
-        html.exit_code == 0
-        and Path(html.stdout.strip()) == paths.reports_dir() / "hipsync-report-2026-W45.html"
-    )
-    bad = CliRunner().invoke(app, ["report", "--week", "2026-45"])
-    assert bad.exit_code != 0

@@ -99,7 +99,7 @@ def test_kill_9_during_record_leaves_a_readable_spool_that_syncs(tmp_path: Path)
     argv = [
         sys.executable,
         "-m",
-        "flows.cli",
+        "hipsync.cli",
         "record",
         "--virtual",
         "polar-verity-sense",

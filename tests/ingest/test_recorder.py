@@ -8,13 +8,11 @@ the emulator while the recorder runs.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from hipsync.records import Side
 from ingest.emulator import EmulatedSensor, StillMotion, create_emulated_sensor
@@ -215,93 +213,6 @@ async def test_until_idle_stops_a_still_sensor(tmp_path: Path) -> None:
     [summary] = await _record([sensor], tmp_path, duration_s=20.0, until_idle_min=1.5 / 60)
     assert summary.stop_reason == "idle"
     assert summary.samples < 50 * 10  # far less than the 20 s limit
-
-
-# -- CLI -------------------------------------------------------------------------------------------
-
-
-def _cli() -> CliRunner:
-    return CliRunner()
-
-
-def _app():  # type: ignore[no-untyped-def]
-    from flows.cli import app
-
-    return app
-
-
-def test_cli_sensors_add_list_remove(hipsync_home: Path) -> None:
-    app = _app()
-    r = _cli().invoke(
-        app, ["sensors", "add", "E0:9E:1A:E5:C2:21", "--side", "left", "--profile", "polar-h10"]
-    )
-    assert r.exit_code == 0, r.output
-    r = _cli().invoke(app, ["sensors", "list", "--json"])
-    assert json.loads(r.stdout) == [
-        {"address": "E0:9E:1A:E5:C2:21", "name": None, "profile": "polar-h10", "side": "left"}
-    ]
-    r = _cli().invoke(app, ["sensors", "remove", "E0:9E:1A:E5:C2:21"])
-    assert r.exit_code == 0
-    r = _cli().invoke(app, ["sensors", "remove", "E0:9E:1A:E5:C2:21"])
-    assert r.exit_code == 1 and "not configured" in r.output
-
-
-def test_cli_sensors_add_recognises_the_model_by_scanning(hipsync_home: Path) -> None:
-    app = _app()
-    r = _cli().invoke(
-        app, ["sensors", "add", "D4:0B:7A:00:00:01", "--side", "right", "--virtual", "--timeout", "1"]
-    )
-    assert r.exit_code == 0, r.output
-    r = _cli().invoke(app, ["sensors", "list", "--json"])
-    [entry] = json.loads(r.stdout)
-    assert (
-        entry["profile"] == "witmotion-wt901" and entry["name"] == "WT901BLE67" and entry["side"] == "right"
-    )
-
-
-def test_cli_scan_virtual_lists_the_supported_sensors(hipsync_home: Path) -> None:
-    r = _cli().invoke(_app(), ["scan", "--virtual", "--timeout", "0.5", "--json"])
-    assert r.exit_code == 0, r.output
-    rows = json.loads(r.stdout)
-    assert sorted(row["profile"] for row in rows) == ["polar-h10", "polar-verity-sense", "witmotion-wt901"]
-    assert all(isinstance(row["rssi"], int) and row["address"] for row in rows)
-
-
-def test_cli_record_an_unconfigured_sensor_fails_clearly(hipsync_home: Path) -> None:
-    r = _cli().invoke(_app(), ["record", "--sensor", "Polar Sense NOPE", "--duration", "1"])
-    assert r.exit_code == 2
-    assert "not configured" in r.output and "hipsync sensors add" in r.output
-
-
-@pytest.mark.slow
-def test_cli_record_configured_sensor_in_virtual_mode(
-    hipsync_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """HIPSYNC_BLE=virtual: configured sensors are stood in for by emulators at their addresses."""
-    monkeypatch.setenv("HIPSYNC_BLE", "virtual")
-    app = _app()
-    address = "E0:00:00:00:00:42"
-    r = _cli().invoke(app, ["sensors", "add", address, "--side", "right", "--profile", "polar-h10"])
-    assert r.exit_code == 0, r.output
-    r = _cli().invoke(app, ["record", "--duration", "1.5", "--json"])
-    assert r.exit_code == 0, r.output
-    doc = json.loads(r.stdout)
-    assert doc["sensor"] == address and doc["side"] == "right" and doc["samples"] > 0
-    assert Path(doc["spool"]).parent == hipsync_home / "spool"
-
-
-@pytest.mark.slow
-def test_cli_record_virtual_verity_20_s(hipsync_home: Path) -> None:
-    """The issue's acceptance run: >= 99 % of the samples the sensor clock implies, no gap, readable spool."""
-    r = _cli().invoke(_app(), ["record", "--virtual", "polar-verity-sense", "--duration", "20", "--json"])
-    assert r.exit_code == 0, r.output
-    doc = json.loads(r.stdout)
-    assert set(doc) >= {"spool", "sensor", "samples", "expected_samples", "gaps"}
-    assert doc["gaps"] == []
-    assert doc["expected_samples"] >= 52 * 17
-    assert doc["samples"] >= 0.99 * doc["expected_samples"]
-    recording = spool_to_recording(read_spool(doc["spool"]))
-    assert recording.n_samples == doc["samples"] and recording.profile == "polar-verity-sense"
 
 
 @pytest.mark.slow
