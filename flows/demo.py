@@ -1,7 +1,7 @@
 """``hipsync demo``: the whole pipeline on a virtual sensor, in a fresh (or reused) ``$HIPSYNC_HOME``.
 
 1. simulate a progressive program of several weeks (``simulate.simulate_program``, double progression);
-2. import the older sessions directly through ``storage.sync.import_recording`` (analysed by
+2. import the older sessions directly through ``flows.imports.import_recording`` (analysed by
    ``processing.analyze``), with each week's plan recorded so loads resolve as for a real user;
 3. stream the latest session live from an emulated Polar Verity Sense over the bumble virtual BLE link
    through the normal record path (``ingest.recorder.record`` -> spool), sped up ``speed`` times (the
@@ -135,8 +135,8 @@ def import_history(
     db_path: Path, history: list[tuple[SimulatedSession, WeekPlan]], progress: Progress = _noop
 ) -> tuple[int, int]:
     """Import past simulated sessions with their week's plan; returns ``(imported, skipped)``."""
+    from flows.imports import import_recording
     from hipsync.records import Recording
-    from storage.sync import import_recording
 
     imported = skipped = 0
     for i, (sess, week) in enumerate(history, start=1):

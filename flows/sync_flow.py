@@ -1,6 +1,6 @@
 """The ``sync-sessions`` Prefect flow: finished spools -> DuckDB, one task run per spool.
 
-The flow is a thin wrapper: the work is :func:`storage.sync.sync_one_spool` (idempotent by content
+The flow is a thin wrapper: the work is :func:`flows.imports.sync_one_spool` (idempotent by content
 sha256, quarantine on undecodable input), so running the flow twice imports nothing the second time.
 Tasks run one after the other because DuckDB has a single writer.
 
@@ -74,8 +74,8 @@ class SpoolSync:
 )
 def sync_spool_task(db_path: Path, spool_path: Path, plan_file: Path | None = None) -> SpoolSync:
     """Import one spool into the database (idempotent)."""
+    from flows.imports import sync_one_spool
     from storage.plan import load_plan
-    from storage.sync import sync_one_spool
 
     plan = load_plan(plan_file) if plan_file is not None and plan_file.exists() else None
     res = sync_one_spool(db_path, spool_path, plan)

@@ -1,21 +1,20 @@
-"""Import recordings into the database: spools from the recorder, CSV/Parquet files, in-memory recordings.
+"""Write imported sessions: the session row, its samples, the analysis run, its sets and reps.
 
-Every import is one short write transaction per session: the session row, its samples (bulk-loaded from
-Arrow, never row by row), the analysis run, its sets and reps. Either all of it lands or none of it does,
-so a crash mid-import leaves nothing behind and the next sync simply imports the session again.
+Every import is one short write transaction per session (:func:`write_session`): the session row, its
+samples (bulk-loaded from Arrow, never row by row), the analysis run, its sets and reps. Either all of it
+lands or none of it does, so a crash mid-import leaves nothing behind and the next sync simply imports
+the session again.
 
 Idempotency: a session is keyed by ``content_sha256``, the sha256 of the source bytes (the spool or the
-file). Before decoding anything the key is looked up; a known key is skipped, so running a sync twice
-changes nothing. A source that cannot be decoded is *quarantined*: a ``sessions`` row with
-``status = 'quarantined'`` and the reason, no samples; the source file is only ever read, never moved,
-modified or deleted.
+file; :func:`file_sha256`, :func:`recording_sha256`). A known key is skipped (:func:`already_stored`), so
+importing twice changes nothing. A source that cannot be decoded is *quarantined*
+(:func:`write_quarantine`): a ``sessions`` row with ``status = 'quarantined'`` and the reason, no samples.
 
-Decoding and analysis (the slow, CPU-bound parts) run before the write connection is opened, so the
-database stays available to readers for all but the few tens of milliseconds of the write itself.
-
-The write functions (:func:`write_session`, :func:`write_quarantine`) take records (``Recording``,
-``SessionAnalysis``, :class:`SourceInfo`) and a connection, and are usable on hand-built records; only
-:func:`sync_spools`, :func:`sync_one_spool` and :func:`import_file` call the decoders and the analysis.
+The functions here take records (``Recording``, ``SessionAnalysis``, :class:`SourceInfo`) and a
+connection or a database path; they never decode or analyse. The services that do
+(``flows.imports``: spool/file -> decode -> analyse -> these writes) run the slow, CPU-bound parts before
+the write connection is opened, so the database stays available to readers for all but the few tens of
+milliseconds of the write itself.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ import logging
 import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -34,11 +33,11 @@ from typing import Any, Literal, TypeVar
 import duckdb
 import numpy as np
 
-from hipsync.records import ExerciseSet, Recording, RecordingError, SessionAnalysis
-from storage.db import connect, retry_conflicts, transaction
+from hipsync.records import ExerciseSet, Recording, SessionAnalysis
+from storage.db import as_utc, connect, retry_conflicts, transaction
 from storage.errors import StorageError
 from storage.plan import Plan, Resistance, plan_in_effect, record_plan
-from storage.samples import SampleRangeError, insert_samples, samples_table
+from storage.samples import insert_samples, samples_table
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +46,20 @@ __all__ = [
     "ImportStatus",
     "Loads",
     "SessionImport",
+    "Source",
     "SourceInfo",
     "StageHook",
-    "SyncResult",
+    "already_stored",
+    "already_stored_in",
     "file_sha256",
-    "import_file",
-    "import_recording",
+    "forget_quarantined",
     "recording_sha256",
-    "samples_table",
-    "sync_one_spool",
-    "sync_spools",
+    "resolve_loads",
+    "write_analysis",
+    "write_plan",
     "write_quarantine",
     "write_session",
+    "write_with_retry",
 ]
 
 ImportStatus = Literal["analysed", "imported", "quarantined", "skipped"]
@@ -118,37 +119,6 @@ class SessionImport:
 ImportResult = SessionImport
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SyncResult:
-    """Every source a sync looked at, in order, with what happened to it."""
-
-    sessions: tuple[SessionImport, ...] = field(default_factory=tuple)
-
-    def _with(self, status: ImportStatus) -> list[SessionImport]:
-        return [s for s in self.sessions if s.status == status]
-
-    @property
-    def analysed(self) -> list[SessionImport]:
-        return self._with("analysed")
-
-    @property
-    def imported(self) -> list[SessionImport]:
-        """Newly stored sessions (analysed or samples-only)."""
-        return [s for s in self.sessions if s.status in ("analysed", "imported")]
-
-    @property
-    def skipped(self) -> list[SessionImport]:
-        return self._with("skipped")
-
-    @property
-    def quarantined(self) -> list[SessionImport]:
-        return self._with("quarantined")
-
-    @property
-    def n_samples(self) -> int:
-        return sum(s.n_samples for s in self.sessions if s.status != "skipped")
-
-
 # ---------------------------------------------------------------------------------------------- hashing
 
 
@@ -173,10 +143,6 @@ def recording_sha256(recording: Recording) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- writes
-
-
-def _utc(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def _finite_or_none(x: float | None) -> float | None:
@@ -366,12 +332,12 @@ def write_session(
     started = recording.started_at or info.started_at
     if started is None:
         raise StorageError(f"no start time for {info.source_path or 'recording'}: pass started_at")
-    started = _utc(started)
+    started = as_utc(started)
     t = recording.time_s
     end_s = float(np.nanmax(t)) if recording.n_samples else 0.0
     table = samples_table(recording)  # built before the transaction: keep the write window short
     with transaction(con):
-        skipped = _skip_if_stored(con, info)
+        skipped = already_stored(con, info)
         if skipped is not None:
             return skipped
         session_id = _free_session_id(con, info.session_id)
@@ -425,7 +391,7 @@ def write_session(
     )
 
 
-def _skip_if_stored(con: duckdb.DuckDBPyConnection, info: SourceInfo) -> SessionImport | None:
+def already_stored(con: duckdb.DuckDBPyConnection, info: SourceInfo) -> SessionImport | None:
     """The ``skipped`` result when these bytes are already stored (idempotency by content hash), else None."""
     known = existing_session(con, info.content_sha256)
     if known is None:
@@ -441,9 +407,9 @@ def _skip_if_stored(con: duckdb.DuckDBPyConnection, info: SourceInfo) -> Session
 
 def write_quarantine(con: duckdb.DuckDBPyConnection, info: SourceInfo, reason: str) -> SessionImport:
     """Record an undecodable source as a quarantined session (no samples), in one transaction."""
-    started = _utc(info.started_at or datetime.now(UTC))
+    started = as_utc(info.started_at or datetime.now(UTC))
     with transaction(con):
-        skipped = _skip_if_stored(con, info)
+        skipped = already_stored(con, info)
         if skipped is not None:
             return skipped
         session_id = _free_session_id(con, info.session_id)
@@ -474,7 +440,7 @@ def write_quarantine(con: duckdb.DuckDBPyConnection, info: SourceInfo, reason: s
     )
 
 
-# ------------------------------------------------------------------------------------------ orchestration
+# ------------------------------------------------------------------------------------- by database path
 
 
 def write_with_retry(db_path: Path, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
@@ -487,244 +453,20 @@ def write_with_retry(db_path: Path, fn: Callable[[duckdb.DuckDBPyConnection], T]
     return retry_conflicts(attempt)
 
 
-def _describe(e: BaseException) -> str:
-    return f"{type(e).__name__}: {e}"
-
-
-def _already(db_path: Path, info: SourceInfo) -> SessionImport | None:
-    """A ``skipped`` result if this content is stored (a short writer connection, also migrating)."""
+def already_stored_in(db_path: Path, info: SourceInfo) -> SessionImport | None:
+    """:func:`already_stored` on a short writer connection (which also applies pending migrations)."""
     with connect(db_path) as con:
-        return _skip_if_stored(con, info)
+        return already_stored(con, info)
 
 
-def _analyse(recording: Recording) -> tuple[SessionAnalysis | None, str | None]:
-    from processing import analyze
-
-    try:
-        return analyze(recording), None
-    except Exception as e:  # an analysis bug must not lose the samples: store them, reprocess later
-        log.exception("analysis failed; storing samples only")
-        return None, f"analysis failed: {_describe(e)}"
-
-
-def _store(
-    db_path: Path,
-    info: SourceInfo,
-    recording: Recording,
-    *,
-    analysis: SessionAnalysis | None = None,
-    analyse: bool = True,
-    loads: Loads | None = None,
-    on_stage: StageHook | None = None,
-) -> SessionImport:
-    error: str | None = None
-    if analysis is None and analyse:
-        analysis, error = _analyse(recording)
-    try:
-        return write_with_retry(
-            db_path,
-            lambda con: write_session(
-                con, info, recording, analysis, analysis_error=error, loads=loads, on_stage=on_stage
-            ),
-        )
-    except SampleRangeError as e:
-        # e.g. raw counts read as g: the samples cannot be stored as they are, the source stays as it is
-        reason = str(e)
-        return write_with_retry(db_path, lambda con: write_quarantine(con, info, reason))
-
-
-def _record_plan(db_path: Path, plan: Plan | None) -> None:
-    if plan is None:
-        return
+def write_plan(db_path: Path, plan: Plan) -> None:
+    """Record ``plan`` in the plan history, in its own short transaction (retried on write conflicts)."""
 
     def write(con: duckdb.DuckDBPyConnection) -> None:
         with transaction(con):
             record_plan(con, plan)
 
     write_with_retry(db_path, write)
-
-
-def import_recording(
-    db_path: Path | str,
-    recording: Recording,
-    *,
-    source: Source = "recording",
-    content_sha256: str | None = None,
-    started_at: datetime | None = None,
-    source_path: str | None = None,
-    loads: Loads | None = None,
-    plan: Plan | None = None,
-    analysis: SessionAnalysis | None = None,
-    on_stage: StageHook | None = None,
-) -> SessionImport:
-    """Store an in-memory recording (e.g. a simulated session) with its analysis.
-
-    ``content_sha256`` defaults to :func:`recording_sha256`; ``started_at`` to ``recording.started_at``.
-    ``analysis`` is computed with :func:`processing.analyze` unless given. ``loads`` sets the resistance
-    of the analysed sets (by exercise or by set order, stored as ``load_source = 'user'``); sets it does
-    not cover take the plan in effect (``plan`` is recorded in the plan history first, if given).
-    """
-    path = Path(db_path)
-    key = content_sha256 or recording_sha256(recording)
-    info = SourceInfo(source=source, content_sha256=key, source_path=source_path, started_at=started_at)
-    _record_plan(path, plan)
-    # With the analysis given there is nothing expensive to skip: the write transaction itself checks.
-    if analysis is None and (done := _already(path, info)) is not None:
-        return done
-    return _store(path, info, recording, analysis=analysis, loads=loads, on_stage=on_stage)
-
-
-def _spool_info(spool_path: Path, sha: str) -> SourceInfo:
-    """What the spool header says (best effort: an unreadable header just yields less metadata)."""
-    from ingest.errors import SensorError
-    from ingest.spool import read_spool_header
-
-    mtime = datetime.fromtimestamp(spool_path.stat().st_mtime, UTC)
-    try:
-        h = read_spool_header(spool_path)
-    except (SensorError, ValueError, OSError):
-        return SourceInfo(source="spool", content_sha256=sha, source_path=str(spool_path), started_at=mtime)
-    device_id = h.device_address or (f"{h.profile}:{h.device_name}" if h.device_name else None)
-    return SourceInfo(
-        source="spool",
-        content_sha256=sha,
-        source_path=str(spool_path),
-        started_at=_utc(h.host_started_at_utc),
-        session_id=h.session_id,
-        device_id=device_id,
-        device_address=h.device_address,
-        device_name=h.device_name,
-        profile=h.profile,
-        side=h.side,
-    )
-
-
-def sync_one_spool(
-    db_path: Path | str,
-    spool_path: Path | str,
-    plan: Plan | None = None,
-    *,
-    on_stage: StageHook | None = None,
-) -> SessionImport:
-    """Import one finished spool (idempotent; quarantines it if it cannot be decoded).
-
-    The Prefect flow runs one task per spool with this; ``plan`` is recorded in the plan history first.
-    """
-    from ingest.errors import SensorError
-    from ingest.spool import read_spool, spool_to_recording  # type: ignore[attr-defined,unused-ignore]
-
-    db = Path(db_path)
-    sp = Path(spool_path)
-    _record_plan(db, plan)
-    sha = file_sha256(sp)
-    info = _spool_info(sp, sha)
-    if (done := _already(db, info)) is not None:
-        return done
-    try:
-        spool = read_spool(sp)
-        recording = spool_to_recording(spool)
-    except (SensorError, ValueError, OSError, EOFError) as e:
-        reason = _describe(e)
-        return write_with_retry(db, lambda con: write_quarantine(con, info, reason))
-    if spool.truncated_tail:
-        log.warning("%s: torn tail (%d bytes) ignored; importing the readable part", sp, spool.tail_bytes)
-    if recording.n_samples == 0:
-        return write_with_retry(db, lambda con: write_quarantine(con, info, "spool holds no samples"))
-    return _store(db, info, recording, on_stage=on_stage)
-
-
-def sync_spools(
-    db_path: Path | str,
-    spool_dir: Path | str,
-    plan: Plan | None = None,
-    *,
-    progress: Callable[[int, int, SessionImport], None] | None = None,
-) -> SyncResult:
-    """Import every finished spool in ``spool_dir`` (see :func:`ingest.spool.finished_spools`).
-
-    Running it twice imports nothing the second time. ``progress(done, total, result)`` is called after
-    each spool (the CLI draws a progress bar with it).
-    """
-    from ingest.spool import finished_spools
-
-    db = Path(db_path)
-    _record_plan(db, plan)
-    spools = finished_spools(spool_dir)
-    results: list[SessionImport] = []
-    for i, sp in enumerate(spools, start=1):
-        res = sync_one_spool(db, sp)
-        results.append(res)
-        if progress:
-            progress(i, len(spools), res)
-    return SyncResult(sessions=tuple(results))
-
-
-def import_file(
-    db_path: Path | str,
-    path: Path | str,
-    *,
-    acc_units: str = "g",
-    gyro_units: str = "dps",
-    side: str | None = None,
-    started_at: datetime | None = None,
-    plan: Plan | None = None,
-    loads: Loads | None = None,
-) -> ImportResult:
-    """Import a CSV or Parquet recording from another tool (columns ``time,ax,ay,az[,gx,gy,gz]``).
-
-    ``acc_units``/``gyro_units`` are passed to :func:`ingest.files.read_recording_file`. ``started_at``
-    (UTC) is the wall-clock time of ``time == 0``; without it the file's modification time is used
-    (a warning is logged). Undecodable files are quarantined; the file itself is never modified.
-    A hipsync spool given here is imported as by :func:`sync_one_spool` (it knows its own start time).
-    """
-    from hipsync.records import Side
-    from ingest.errors import SensorError
-    from ingest.files import detect_format, read_recording_file
-
-    db = Path(db_path)
-    src = Path(path)
-    try:
-        fmt = detect_format(src)
-    except SensorError:
-        fmt = "csv"  # unreadable: the read below fails the same way and quarantines it
-    if fmt == "spool":
-        return sync_one_spool(db, src, plan)
-    _record_plan(db, plan)
-    sha = file_sha256(src)
-    kind: Source = "parquet" if fmt == "parquet" else "csv"
-    if started_at is None:
-        started_at = datetime.fromtimestamp(src.stat().st_mtime, UTC)
-        log.warning("%s: no --started-at given; using the file's modification time %s", src, started_at)
-    info = SourceInfo(
-        source=kind,
-        content_sha256=sha,
-        source_path=str(src),
-        started_at=_utc(started_at),
-        profile=kind,
-        side=side,
-    )
-    if (done := _already(db, info)) is not None:
-        return done
-    try:
-        rec = read_recording_file(src, acc_units=acc_units, gyro_units=gyro_units)
-    except (SensorError, RecordingError, OSError) as e:
-        # Only problems of the file's content quarantine it; a plain ValueError (an unknown unit the
-        # caller passed) is the caller's mistake and propagates.
-        reason = _describe(e)
-        return write_with_retry(db, lambda con: write_quarantine(con, info, reason))
-    if rec.n_samples == 0:
-        return write_with_retry(db, lambda con: write_quarantine(con, info, "file holds no samples"))
-    # The file's own fields win; the caller's side/start fill what the file does not say.
-    rec = Recording(
-        time_s=rec.time_s,
-        accel_g=rec.accel_g,
-        gyro_dps=rec.gyro_dps,
-        fs_hz=rec.fs_hz,
-        side=rec.side or (Side(side) if side else None),
-        profile=rec.profile or kind,
-        started_at=rec.started_at or info.started_at,
-    )
-    return _store(db, info, rec, loads=loads)
 
 
 def forget_quarantined(db_path: Path | str) -> int:

@@ -73,9 +73,10 @@ def sync_cmd(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from flows.imports import sync_spools
     from storage import paths
     from storage.errors import StorageError
-    from storage.sync import SessionImport, forget_quarantined, sync_spools
+    from storage.writes import SessionImport, forget_quarantined
 
     db_file = db_or_default(db)
     plan = current_plan(plan_file)
@@ -141,8 +142,8 @@ def import_cmd(
     Importing the same file twice does nothing the second time. Files that cannot be read are
     quarantined with the reason; the file itself is never changed.
     """
+    from flows.imports import import_file
     from storage.errors import StorageError
-    from storage.sync import import_file
 
     when = _parse_when(started_at) if started_at else None
     try:
@@ -241,8 +242,8 @@ def reprocess_cmd(
     """Re-analyse sessions stored by an older analysis version; user-entered loads stay put."""
     from rich.progress import Progress
 
+    from flows.reprocess import ReprocessResult, reprocess
     from storage.errors import StorageError
-    from storage.reprocess import ReprocessResult, reprocess
 
     try:
         with Progress(transient=True) as bar:

@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from flows.imports import import_file, import_recording, sync_one_spool, sync_spools
 from hipsync.records import Exercise
 from storage.db import connect, connect_readonly, transaction
 from storage.errors import NotFoundError
 from storage.plan import parse_plan, record_plan
 from storage.sessions import list_sessions, log_session
-from storage.sync import SourceInfo, import_file, import_recording, sync_one_spool, sync_spools, write_session
+from storage.writes import SourceInfo, write_session
 
 PLAN = """
 valid_from = 2026-11-02

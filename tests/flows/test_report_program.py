@@ -122,8 +122,8 @@ def _analysis(truth: dict[str, Any]) -> Any:
 
 @pytest.fixture(scope="module")
 def program_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any]]:
+    from flows.imports import import_recording
     from hipsync.records import Recording
-    from storage.sync import import_recording
 
     sessions = [_simulate(100 + i, *row) for i, row in enumerate(PROGRAM)]
     # The construction holds: every session trains exactly the planned sets, reps and loads.

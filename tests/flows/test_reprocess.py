@@ -8,12 +8,13 @@ from typing import Any
 import numpy as np
 
 import processing
+from flows.imports import import_recording
+from flows.reprocess import reprocess
 from hipsync.records import Exercise, Recording, SessionAnalysis
 from storage.db import connect, connect_readonly, transaction
 from storage.plan import parse_plan, record_plan
-from storage.reprocess import reprocess
 from storage.sessions import log_session
-from storage.sync import SourceInfo, import_recording, write_session
+from storage.writes import SourceInfo, write_session
 
 PLAN = """
 valid_from = 2026-11-02

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from flows.imports import sync_one_spool
 from ingest.spool import (
     CONTROL_STREAMS,
     Spool,
@@ -30,7 +31,6 @@ from ingest.spool import (
     writer_alive,
 )
 from storage.db import connect_readonly
-from storage.sync import sync_one_spool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -49,13 +49,13 @@ def program_specs() -> list[tuple[int, SessionSpec]]:
 
 
 def build_program_home(home: Path) -> Path:
-    """$HIPSYNC_HOME with a database of the program above, written by ``storage.sync.import_recording``.
+    """$HIPSYNC_HOME with a database of the program above, written by ``flows.imports.import_recording``.
 
     The simulator's ground truth is stored as the analysis, so the notebooks show known numbers whatever
     state the detection algorithm is in (notebook 03 runs the algorithm itself).
     """
     from flows.plots import analysis_from_json
-    from storage.sync import import_recording
+    from flows.imports import import_recording
 
     db = home / "hipsync.duckdb"
     for seed, spec in program_specs():
