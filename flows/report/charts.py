@@ -14,7 +14,7 @@ from collections import defaultdict
 
 from matplotlib.figure import Figure
 
-from flows.report import WeeklyReport
+from flows.report.model import WeeklyReport
 
 #: Chart names in display order, with their alt text.
 CHARTS: dict[str, str] = {
@@ -32,7 +32,8 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _label(exercise: str) -> str:
+def exercise_label(exercise: str) -> str:
+    """An exercise id as words: ``side_lying_leg_raise`` -> ``side lying leg raise``."""
     return exercise.replace("_", " ")
 
 
@@ -63,7 +64,7 @@ def volume_chart(report: WeeklyReport) -> bytes:
     for i, ex in enumerate(exercises):
         xs = [k + (i - (len(exercises) - 1) / 2) * width for k in range(len(weeks))]
         ys = [values[ex].get(w, 0.0) for w in weeks]
-        ax.bar(xs, ys, width=width, label=f"{_label(ex)} (reps x {units.get(ex, 'load')})")
+        ax.bar(xs, ys, width=width, label=f"{exercise_label(ex)} (reps x {units.get(ex, 'load')})")
     ax.set_xticks(range(len(weeks)), [w.split("-")[1] for w in weeks])
     ax.set_xlabel("ISO week")
     ax.set_ylabel("volume load (reps x load)")
@@ -77,7 +78,7 @@ def tempo_chart(report: WeeklyReport) -> bytes:
     """Stacked horizontal bars, one per set this week: concentric, top hold, eccentric (s)."""
     rows = [
         (
-            f"{_label(e.exercise)}{' ' + e.side[0].upper() if e.side else ''} "
+            f"{exercise_label(e.exercise)}{' ' + e.side[0].upper() if e.side else ''} "
             f"{d.session_started_at:%a} #{d.set_index}",
             d,
         )
@@ -120,7 +121,7 @@ def rom_chart(report: WeeklyReport) -> bytes:
     ax = fig.add_subplot()
     for ex in sorted({p.exercise for p in points}):
         pts = sorted((weeks.index(p.week), float(p.rom_deg or 0.0)) for p in points if p.exercise == ex)
-        ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=_label(ex))
+        ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=exercise_label(ex))
     ax.set_xticks(range(len(weeks)), [w.split("-")[1] for w in weeks])
     ax.set_xlabel("ISO week")
     ax.set_ylabel("ROM (degrees)")

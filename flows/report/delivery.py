@@ -37,8 +37,9 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
-from flows.charts import render_charts
-from flows.render import ProducedReport, chart_cid, render_html, render_markdown
+from flows.report.charts import render_charts
+from flows.report.produce import ProducedReport
+from flows.report.render import chart_cid, render_html, render_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -211,13 +212,6 @@ def post_webhook(document: dict[str, Any], cfg: WebhookConfig) -> int:
         raise DeliveryError(f"webhook {cfg.url} unreachable: {e}", transient=True) from e
     logger.info("report posted to %s (%d)", cfg.url, status)
     return status
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether a delivery or I/O failure is worth retrying."""
-    if isinstance(exc, DeliveryError):
-        return exc.transient
-    return isinstance(exc, TimeoutError | ConnectionError)
 
 
 def email_for_report(produced: ProducedReport, cfg: EmailConfig) -> EmailMessage:

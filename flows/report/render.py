@@ -1,9 +1,9 @@
-"""Rendering a :class:`~flows.report.WeeklyReport`: HTML (browser or email), Markdown and table rows.
+"""Rendering a :class:`~flows.report.model.WeeklyReport`: HTML (browser or email), Markdown, JSON, table rows.
 
 The HTML uses a single-column table layout with inline styles (what email clients render reliably).
 Charts are PNGs either inlined as ``data:`` URIs (a file opened in a browser) or referenced as
 ``cid:`` content ids (an email whose ``multipart/related`` body carries the images, see
-``flows.delivery``).
+``flows.report.delivery``).
 """
 
 from __future__ import annotations
@@ -11,23 +11,14 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from dataclasses import dataclass
-from datetime import timedelta, tzinfo
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
 
-from flows.charts import CHARTS, render_charts
-from flows.report import (
-    HISTORY_WEEKS,
-    TEMPO_ORDER,
-    IsoWeek,
-    WeeklyReport,
-    build_weekly_report,
-    report_to_json,
-)
-from storage.report_queries import fetch_report_rows, store_report
+from flows.report.charts import CHARTS, exercise_label
+from flows.report.model import TEMPO_ORDER, WeeklyReport, report_to_json
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +59,6 @@ def _unit(unit: str | None) -> str:
     return {"band_level": "band-level reps", "kg": "kg", "bodyweight": "bodyweight reps"}.get(unit or "", "")
 
 
-def _label(exercise: str) -> str:
-    return exercise.replace("_", " ")
-
-
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -83,14 +70,14 @@ def _env() -> jinja2.Environment:
         pct=_pct,
         signed_pct=_signed_pct,
         unit=_unit,
-        label=_label,
+        label=exercise_label,
         status_colour=lambda s: _STATUS_COLOURS.get(s, "#607d8b"),
     )
     return env
 
 
 def render_html(report: WeeklyReport, charts: dict[str, bytes], *, images: ImageMode = "inline") -> str:
-    """The HTML report; ``charts`` as from :func:`flows.charts.render_charts`."""
+    """The HTML report; ``charts`` as from :func:`flows.report.charts.render_charts`."""
     if images == "inline":
         src = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii") for k, v in charts.items()}
     else:
@@ -146,7 +133,7 @@ def render_markdown(report: WeeklyReport) -> str:
         out.append("|" + "---|" * 12)
         for e in report.exercises:
             out.append(
-                f"| {_label(e.exercise)} | {e.side or '-'} | {e.sessions} | {e.sets} | {e.reps} | "
+                f"| {exercise_label(e.exercise)} | {e.side or '-'} | {e.sessions} | {e.sets} | {e.reps} | "
                 f"{_num(e.volume_load)} {_unit(e.load_unit)} | {_num(e.time_under_tension_s, 0)} | "
                 f"{e.tempo.notation or '-'} | {_num(e.rom_deg, 0)} | {_pct(e.velocity_loss)} | "
                 f"{_signed_pct(e.change.volume_load_pct)} | {e.overload.status} |"
@@ -154,7 +141,7 @@ def render_markdown(report: WeeklyReport) -> str:
         out += ["", f"*Tempo: {TEMPO_ORDER}, whole seconds.", ""]
         out += ["## Progressive overload", ""]
         out += [
-            f"- **{_label(e.exercise)}{f' ({e.side})' if e.side else ''}**: {e.overload.advice}"
+            f"- **{exercise_label(e.exercise)}{f' ({e.side})' if e.side else ''}**: {e.overload.advice}"
             for e in report.exercises
         ]
     else:
@@ -170,7 +157,7 @@ def render_markdown(report: WeeklyReport) -> str:
         f"- acute:chronic load: {_num(rec.acwr, 2)} ({rec.acwr_measure})",
     ]
     out += [
-        f"- left/right {_label(a.exercise)}: volume {_num(a.volume_left)} vs {_num(a.volume_right)} "
+        f"- left/right {exercise_label(a.exercise)}: volume {_num(a.volume_left)} vs {_num(a.volume_right)} "
         f"({_signed_pct(a.volume_asymmetry)})"
         for a in rec.asymmetry
     ]
@@ -180,69 +167,3 @@ def render_markdown(report: WeeklyReport) -> str:
 
 def render_json(report: WeeklyReport) -> str:
     return json.dumps(report_to_json(report), indent=2)
-
-
-Format = Literal["html", "md", "json"]
-FORMATS: tuple[Format, ...] = ("html", "md", "json")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProducedReport:
-    """A computed report, its files under ``reports_dir`` and the JSON document stored in the database."""
-
-    week: str
-    report: WeeklyReport
-    document: dict[str, Any]
-    paths: dict[str, Path]
-    charts: dict[str, bytes]
-
-
-def report_filename(week: str, fmt: str) -> str:
-    return f"hipsync-report-{week}.{fmt}"
-
-
-def compute_report(db_path: Path, week: IsoWeek, *, tz: tzinfo | None = None) -> WeeklyReport:
-    """Fetch the rows the report needs (the week and :data:`HISTORY_WEEKS` before it) and build it."""
-    start, end = week.bounds(tz)
-    rows = fetch_report_rows(db_path, start - timedelta(weeks=HISTORY_WEEKS), end)
-    return build_weekly_report(rows, week, tz=tz)
-
-
-def produce_report(
-    db_path: Path,
-    week: IsoWeek,
-    *,
-    reports_dir: Path,
-    formats: tuple[Format, ...] = FORMATS,
-    store: bool = True,
-    tz: tzinfo | None = None,
-) -> ProducedReport:
-    """Compute, render and save the report for ``week``; the fast path, no Prefect involved.
-
-    Files are written atomically (temp file + rename) as ``hipsync-report-YYYY-Www.{html,md,json}`` in
-    ``reports_dir``; with ``store`` each format is also recorded in the ``reports`` table (id ``week-fmt``)
-    with the JSON document as content.
-    """
-    report = compute_report(db_path, week, tz=tz)
-    document = report_to_json(report)
-    charts = render_charts(report) if "html" in formats else {}
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
-    for fmt in formats:
-        if fmt == "html":
-            text = render_html(report, charts, images="inline")
-        elif fmt == "md":
-            text = render_markdown(report)
-        else:
-            text = json.dumps(document, indent=2)
-        path = reports_dir / report_filename(str(week), fmt)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        paths[fmt] = path
-        if store:
-            store_report(
-                db_path, report_id=f"{week}-{fmt}", week=str(week), fmt=fmt, path=path, content=document
-            )
-    logger.info("report %s written: %s", week, ", ".join(str(p) for p in paths.values()))
-    return ProducedReport(week=str(week), report=report, document=document, paths=paths, charts=charts)

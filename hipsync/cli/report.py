@@ -62,8 +62,8 @@ def report(
 
     The report is computed from the local database (no Prefect server needed), saved as hipsync-report-YYYY-Www.{html,md,json} under $HIPSYNC_HOME/reports/ and recorded in the database's `reports` table.
     """  # noqa: E501 (one line: Typer keeps docstring line breaks in --help)
-    from flows.render import produce_report
-    from flows.report import IsoWeek, WeekFormatError
+    from flows.report.model import IsoWeek, WeekFormatError
+    from flows.report.produce import produce_report
     from storage import paths
 
     try:
@@ -73,8 +73,8 @@ def report(
     produced = produce_report(paths.db_path(), iso, reports_dir=paths.reports_dir())
     chosen = produced.paths[fmt.value]
     if deliver:
-        from flows.delivery import DeliveryError, load_delivery_config
-        from flows.delivery import deliver as send
+        from flows.report.delivery import DeliveryError, load_delivery_config
+        from flows.report.delivery import deliver as send
 
         try:
             done = send(produced, load_delivery_config(paths.hipsync_home()))

@@ -9,7 +9,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from flows.report import IsoWeek
+from flows.report.model import IsoWeek
 from hipsync.cli import app
 from storage import paths
 from storage.report_queries import count_reps

@@ -17,20 +17,21 @@ from typing import Any, ClassVar
 import pytest
 from aiosmtpd.controller import Controller
 
-from flows.delivery import (
+from flows.report.delivery import (
     DeliveryConfig,
     DeliveryConfigError,
     DeliveryError,
     EmailConfig,
     WebhookConfig,
     deliver,
-    is_transient,
     load_delivery_config,
     post_webhook,
     send_email,
 )
-from flows.render import chart_cid, produce_report
-from flows.report import IsoWeek
+from flows.report.model import IsoWeek
+from flows.report.produce import produce_report
+from flows.report.render import chart_cid
+from flows.tasks import is_transient
 
 
 def _free_port() -> int:

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from flows.report import IsoWeek, WeekFormatError, build_weekly_report, next_resistance, report_to_json
+from flows.report.build import build_weekly_report
+from flows.report.model import IsoWeek, WeekFormatError, report_to_json
+from flows.report.progression import next_resistance
 from storage.report_queries import count_reps, fetch_report_rows
 
 

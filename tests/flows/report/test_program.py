@@ -22,14 +22,9 @@ from typing import Any
 
 import pytest
 
-from flows.render import compute_report
-from flows.report import (
-    FULL_ROM_FRACTION,
-    MIN_CONTROLLED_PHASE_S,
-    ROM_DROP_FRACTION,
-    IsoWeek,
-    report_to_json,
-)
+from flows.report.model import IsoWeek, report_to_json
+from flows.report.produce import compute_report
+from flows.report.progression import FULL_ROM_FRACTION, MIN_CONTROLLED_PHASE_S, ROM_DROP_FRACTION
 from storage.report_queries import count_reps
 
 pytestmark = pytest.mark.slow

@@ -8,9 +8,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from flows.charts import render_charts
-from flows.render import chart_cid, produce_report, render_html, render_markdown
-from flows.report import IsoWeek
+from flows.report.charts import render_charts
+from flows.report.model import IsoWeek
+from flows.report.produce import produce_report
+from flows.report.render import chart_cid, render_html, render_markdown
 from storage.report_queries import count_reps, list_reports
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
