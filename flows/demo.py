@@ -4,7 +4,7 @@
 2. import the older sessions directly through ``flows.imports.import_recording`` (analysed by
    ``processing.analyze``), with each week's plan recorded so loads resolve as for a real user;
 3. stream the latest session live from an emulated Polar Verity Sense over the bumble virtual BLE link
-   through the normal record path (``ingest.recorder.record`` -> spool), sped up ``speed`` times (the
+   through the normal record path (``ingest.ble.recorder.record`` -> spool), sped up ``speed`` times (the
    sensor clock runs faster than the wall clock; the samples and their sensor timestamps are unchanged);
 4. sync it with the ``sync-sessions`` flow and run the ``weekly-report`` flow (embedded Prefect unless
    ``PREFECT_API_URL`` points at a server);
@@ -32,9 +32,9 @@ from flows.report_flow import weekly_report
 from flows.serve import PrefectServer
 from flows.sync_flow import sync_sessions
 from hipsync.records import Exercise, Recording, Side
+from ingest.ble.recorder import RecordSummary, RecordTarget, SensorStatus, record
+from ingest.ble.virtual_backend import VirtualBleakClient, VirtualBleakScanner, current_world
 from ingest.emulator import ArrayMotionSource, create_emulated_sensor
-from ingest.recorder import RecordSummary, RecordTarget, SensorStatus, record
-from ingest.virtual_ble import VirtualBleakClient, VirtualBleakScanner, current_world
 from simulate import SimulatedProgram, SimulatedSession, WeekPlan, simulate_program
 from storage import paths
 from storage.plan import Plan, PlanItem, Resistance, save_plan

@@ -23,7 +23,8 @@ import processing  # the pipeline (SciPy) itself loads on the first analysis (pr
 from hipsync.records import Recording, RecordingError, SessionAnalysis, Side
 from ingest.errors import SensorError
 from ingest.files import detect_format, read_recording_file
-from ingest.spool import finished_spools, read_spool, read_spool_header, spool_to_recording
+from ingest.spool.decode import spool_to_recording
+from ingest.spool.reader import finished_spools, read_spool, read_spool_header
 from storage.db import as_utc
 from storage.plan import Plan
 from storage.samples import SampleRangeError
@@ -213,7 +214,7 @@ def sync_spools(
     *,
     progress: Callable[[int, int, SessionImport], None] | None = None,
 ) -> SyncResult:
-    """Import every finished spool in ``spool_dir`` (see :func:`ingest.spool.finished_spools`).
+    """Import every finished spool in ``spool_dir`` (see :func:`ingest.spool.reader.finished_spools`).
 
     Running it twice imports nothing the second time. ``progress(done, total, result)`` is called after
     each spool (the CLI draws a progress bar with it).

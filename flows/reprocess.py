@@ -11,20 +11,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-
-import duckdb
 
 import processing  # the pipeline (SciPy) itself loads on the first analysis (processing/__init__.py)
 from hipsync.records import Recording, SessionAnalysis
-from storage.db import connect
-from storage.reprocess import load_recording, replace_analysis, stale_sessions
-from storage.writes import write_with_retry
+from storage.reprocess import load_for_reanalysis, replace_analysis_in, stale_session_ids
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AnalyzeFn", "ReprocessResult", "reprocess"]
+__all__ = ["AnalyzeFn", "ReprocessResult", "reanalyse_session", "reprocess"]
 
 AnalyzeFn = Callable[[Recording], SessionAnalysis]
 
@@ -40,12 +35,6 @@ class ReprocessResult:
     n_reps: int
     kept_user_loads: int
     error: str | None = None
-
-
-def _replace(
-    con: duckdb.DuckDBPyConnection, *, session_id: str, analysis: SessionAnalysis
-) -> tuple[int, int, int]:
-    return replace_analysis(con, session_id, analysis)
 
 
 def reprocess(
@@ -67,41 +56,39 @@ def reprocess(
         analyze_fn = analyze_fn or processing.analyze
         version = version or processing.ALGORITHM_VERSION
     db = Path(db_path)
-    with connect(db) as con:
-        todo = list(session_ids) if session_ids is not None else stale_sessions(con, version, force=force)
+    todo = list(session_ids) if session_ids is not None else stale_session_ids(db, version, force=force)
     results: list[ReprocessResult] = []
     for i, sid in enumerate(todo, start=1):
-        with connect(db) as con:
-            rec = load_recording(con, sid)
-            row = con.execute(
-                "SELECT algorithm_version FROM analysis_runs WHERE session_id = ? AND is_current", [sid]
-            ).fetchone()
-        old_version = None if row is None else str(row[0])
-        try:
-            analysis = analyze_fn(rec)
-        except Exception as e:  # one bad session must not stop the others; it keeps its old analysis
-            log.exception("re-analysis of %s failed", sid)
-            res = ReprocessResult(
-                session_id=sid,
-                old_version=old_version,
-                new_version=version,
-                n_sets=0,
-                n_reps=0,
-                kept_user_loads=0,
-                error=f"{type(e).__name__}: {e}",
-            )
-        else:
-            n_sets, n_reps, kept = write_with_retry(db, partial(_replace, session_id=sid, analysis=analysis))
-            res = ReprocessResult(
-                session_id=sid,
-                old_version=old_version,
-                new_version=analysis.algorithm_version,
-                n_sets=n_sets,
-                n_reps=n_reps,
-                kept_user_loads=kept,
-            )
-            log.info("re-analysed %s: %s -> %s", sid, old_version, analysis.algorithm_version)
+        res = reanalyse_session(db, sid, analyze_fn, version)
         results.append(res)
         if progress:
             progress(i, len(todo), res)
     return results
+
+
+def reanalyse_session(db_path: Path, session_id: str, analyze_fn: AnalyzeFn, version: str) -> ReprocessResult:
+    """Read one session's samples, analyse them (no connection held), swap in the new analysis."""
+    rec, old_version = load_for_reanalysis(db_path, session_id)
+    try:
+        analysis = analyze_fn(rec)
+    except Exception as e:  # one bad session must not stop the others; it keeps its old analysis
+        log.exception("re-analysis of %s failed", session_id)
+        return ReprocessResult(
+            session_id=session_id,
+            old_version=old_version,
+            new_version=version,
+            n_sets=0,
+            n_reps=0,
+            kept_user_loads=0,
+            error=f"{type(e).__name__}: {e}",
+        )
+    n_sets, n_reps, kept = replace_analysis_in(db_path, session_id, analysis)
+    log.info("re-analysed %s: %s -> %s", session_id, old_version, analysis.algorithm_version)
+    return ReprocessResult(
+        session_id=session_id,
+        old_version=old_version,
+        new_version=analysis.algorithm_version,
+        n_sets=n_sets,
+        n_reps=n_reps,
+        kept_user_loads=kept,
+    )

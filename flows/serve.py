@@ -4,7 +4,7 @@ One asyncio loop owns everything:
 
 - **watch and record**: look for the sensors in ``sensors.json`` (or, with ``virtual_profile``, an emulated
   sensor on the virtual BLE link that the user "puts on" every visit); when one is found, record it with
-  :func:`ingest.recorder.record` until it has been still for ``idle_min`` minutes or its link is gone for
+  :func:`ingest.ble.recorder.record` until it has been still for ``idle_min`` minutes or its link is gone for
   good; then wait ``rearm_s`` before looking again (so a sensor lying on the desk is not recorded over and
   over);
 - **sync**: run the ``sync-sessions`` flow at start-up (catch-up for spools left by an earlier run) and
@@ -43,11 +43,11 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 from flows.report_flow import weekly_report
 from flows.sync_flow import sync_sessions
 from hipsync.records import Side
+from ingest.ble.recorder import Backoff, RecordTarget, record
+from ingest.ble.virtual_backend import backend_for_mode, current_world
 from ingest.emulator import LegRaiseMotion, StillMotion, create_emulated_sensor
 from ingest.errors import SensorNotFoundError
-from ingest.recorder import Backoff, RecordTarget, record
 from ingest.sensors import load_sensors
-from ingest.virtual_ble import backend_for_mode, current_world
 from storage import paths
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.imports import sync_one_spool
 from flows.tasks import io_task
-from ingest.spool import finished_spools
+from ingest.spool.reader import finished_spools
 from storage import paths
 from storage.plan import load_plan
 

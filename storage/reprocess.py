@@ -17,19 +17,28 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 
 import duckdb
 
 from hipsync.records import ExerciseSet, Recording, SessionAnalysis
-from storage.db import transaction
+from storage.db import connect, transaction
 from storage.errors import NotFoundError
 from storage.plan import Resistance
 from storage.read_api import load_samples
-from storage.writes import resolve_loads, write_analysis
+from storage.writes import resolve_loads, write_analysis, write_with_retry
 
 log = logging.getLogger(__name__)
 
-__all__ = ["load_recording", "replace_analysis", "stale_sessions"]
+__all__ = [
+    "load_for_reanalysis",
+    "load_recording",
+    "replace_analysis",
+    "replace_analysis_in",
+    "stale_session_ids",
+    "stale_sessions",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,3 +116,28 @@ def replace_analysis(
             "UPDATE sessions SET status = 'analysed', status_reason = NULL WHERE session_id = ?", [session_id]
         )
     return n_sets, n_reps, kept
+
+
+# ------------------------------------------------------------------------------------- by database path
+
+
+def stale_session_ids(db_path: Path, version: str, *, force: bool = False) -> list[str]:
+    """:func:`stale_sessions` on a short writer connection (which also applies pending migrations)."""
+    with connect(db_path) as con:
+        return stale_sessions(con, version, force=force)
+
+
+def load_for_reanalysis(db_path: Path, session_id: str) -> tuple[Recording, str | None]:
+    """A stored session's samples (:func:`load_recording`) and the algorithm version of its current run
+    (None without one), on one short connection."""
+    with connect(db_path) as con:
+        recording = load_recording(con, session_id)
+        row = con.execute(
+            "SELECT algorithm_version FROM analysis_runs WHERE session_id = ? AND is_current", [session_id]
+        ).fetchone()
+    return recording, None if row is None else str(row[0])
+
+
+def replace_analysis_in(db_path: Path, session_id: str, analysis: SessionAnalysis) -> tuple[int, int, int]:
+    """:func:`replace_analysis` on a fresh writer connection, run again if it lost a write conflict."""
+    return write_with_retry(db_path, partial(replace_analysis, session_id=session_id, analysis=analysis))

@@ -123,8 +123,9 @@ def write_witmotion_spool(
     session_id: str | None = None,
 ) -> Path:
     """A real, closed spool of a WitMotion WT901 session: ``n`` samples at ``fs_hz``."""
-    from ingest.spool import SpoolHeader, SpoolWriter
-    from ingest.witmotion import encode_witmotion_packets
+    from ingest.spool.format import SpoolHeader
+    from ingest.spool.writer import SpoolWriter
+    from ingest.witmotion.encode import encode_witmotion_packets
 
     t = np.arange(n) / fs_hz
     acc = np.column_stack([0.3 * np.sin(t), 0.1 * np.cos(t), np.ones(n)]) + rng.normal(

@@ -24,8 +24,8 @@ import typer
 from hipsync.cli._utilities import VIRTUAL_HELP, ProfileOption, exit_with_error
 
 if TYPE_CHECKING:
+    from ingest.ble.recorder import RecordSummary, RecordTarget, SensorStatus
     from ingest.emulator import EmulatedSensor
-    from ingest.recorder import RecordSummary, RecordTarget, SensorStatus
     from ingest.sensors import SensorEntry
 
 
@@ -41,6 +41,7 @@ async def _start_emulators(
     specs: list[tuple[str, str | None, str | None]], motion: str = "leg-raises", seed: int = 0
 ) -> list[EmulatedSensor]:
     """Start one emulated sensor per (profile, address, name) in the process' virtual world."""
+    from ingest.ble.virtual_backend import current_world
     from ingest.emulator import (
         LegRaiseMotion,
         MotionSource,
@@ -48,7 +49,6 @@ async def _start_emulators(
         create_emulated_sensor,
         simulated_motion,
     )
-    from ingest.virtual_ble import current_world
 
     world = await current_world()
     counts: dict[str, int] = {}
@@ -77,20 +77,20 @@ async def _stop_emulators(sensors: list[EmulatedSensor]) -> None:
 
 
 def _backends(virtual: bool) -> tuple[Any, Any]:
-    from ingest.virtual_ble import backend_for_mode
+    from ingest.ble.virtual_backend import backend_for_mode
 
     return backend_for_mode(virtual)
 
 
 def _is_virtual(virtual: bool) -> bool:
-    from ingest.virtual_ble import ble_mode_is_virtual
+    from ingest.ble.virtual_backend import ble_mode_is_virtual
 
     return ble_mode_is_virtual(virtual)
 
 
 async def scan_sensors(timeout_s: float, virtual: bool, show_all: bool) -> list[dict[str, Any]]:
     """Nearby sensors as JSON-ready rows (``ScanResult.to_json``); with ``virtual``, among emulated ones."""
-    from ingest.ble_session import scan
+    from ingest.ble.scan import scan
     from ingest.profiles import PROFILES
 
     emulators: list[EmulatedSensor] = []
@@ -191,7 +191,7 @@ def record(
     Shows a live status line (samples, rate, link state per sensor). Link drops and stalled streams
     are reconnected with backoff; the gap is recorded. Import the spools with `hipsync sync`.
     """
-    from ingest.ble_session import BluetoothUnavailableError
+    from ingest.ble.scan import BluetoothUnavailableError
     from ingest.errors import ControlPointError, SensorError, SensorNotFoundError
     from storage import paths
 
@@ -236,9 +236,9 @@ def _targets(
     sensors: list[str], virtual_profiles: list[str], virtual_mode: bool
 ) -> tuple[list[RecordTarget], list[tuple[str, str | None, str | None]]]:
     """Recording targets, and the emulated sensors to start for them (empty on hardware)."""
+    from ingest.ble.recorder import RecordTarget
     from ingest.emulator import emulated_address
     from ingest.errors import SensorNotFoundError
-    from ingest.recorder import RecordTarget
     from ingest.sensors import find_sensor, load_sensors
     from storage import paths
 
@@ -287,7 +287,7 @@ async def _record(
     motion: str = "leg-raises",
     seed: int = 0,
 ) -> list[RecordSummary]:
-    from ingest.recorder import record
+    from ingest.ble.recorder import record
 
     scanner_cls, client_cls = _backends(virtual_mode)
     stop = asyncio.Event()

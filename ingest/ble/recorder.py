@@ -5,7 +5,7 @@ Everything runs on one event loop. Per sensor a session:
 1. finds the sensor (scan by address), connects, subscribes, and starts its streams
    (Polar: query settings, STOP before START, START ACC and GYRO where present, SDK mode when the rates
    need it; WitMotion: unlock, set the output rate);
-2. opens a spool (:class:`ingest.spool.SpoolWriter`) whose header records the negotiated settings;
+2. opens a spool (:class:`ingest.spool.writer.SpoolWriter`) whose header records the negotiated settings;
 3. notification callbacks only enqueue ``(stream, bytes, host time)``; a consumer task appends the raw
    bytes to the spool and decodes them for the live status, idle detection and validation only
    (malformed notifications are counted, the recording goes on);
@@ -17,7 +17,7 @@ Everything runs on one event loop. Per sensor a session:
 Recording stops at ``duration_s`` (host seconds), when ``stop_event`` is set (Ctrl-C in the CLI), or when
 every sensor has seen no movement for ``until_idle_min`` minutes. Each session's summary (samples,
 samples the sensor clock implies, gaps) is computed from the finished spool with
-:func:`ingest.spool.decode_spool`, i.e. by the same code that later imports it.
+:func:`ingest.spool.decode.decode_spool`, i.e. by the same code that later imports it.
 """
 
 from __future__ import annotations
@@ -41,17 +41,18 @@ from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
 
 from hipsync.records import Side
-from ingest.ble_session import (
-    BluetoothUnavailableError,
-    PmdControlClient,
-    PmdStreamConfig,
-    configure_witmotion,
-)
+from ingest.ble.scan import BluetoothUnavailableError
 from ingest.errors import ControlPointError, FrameError, SensorError, SensorNotFoundError
-from ingest.polar_pmd import PmdFrameHeader, PmdStreamDecoder
+from ingest.polar.client import PmdControlClient, PmdStreamConfig
+from ingest.polar.decode import PmdStreamDecoder
+from ingest.polar.formats import PmdFrameHeader
 from ingest.profiles import SensorProfile, get_profile
-from ingest.spool import SpoolEventKind, SpoolHeader, SpoolWriter, decode_spool, new_spool_path, read_spool
-from ingest.witmotion import decode_witmotion
+from ingest.spool.decode import decode_spool
+from ingest.spool.format import SpoolEventKind, SpoolHeader
+from ingest.spool.reader import read_spool
+from ingest.spool.writer import SpoolWriter, new_spool_path
+from ingest.witmotion.client import configure_witmotion
+from ingest.witmotion.decode import decode_witmotion
 
 logger = logging.getLogger(__name__)
 
@@ -601,7 +602,7 @@ async def record(
         until_idle_min: stop once every sensor has seen no movement for this many minutes (sensor clock).
         stop_event: set it to stop (the CLI sets it on Ctrl-C); record() only reads it, never sets it.
         scanner_backend / client_backend: bleak ``backend=`` classes (see
-            :func:`ingest.virtual_ble.backend_for_mode`); ``None`` = bleak's platform backend.
+            :func:`ingest.ble.virtual_backend.backend_for_mode`); ``None`` = bleak's platform backend.
         connect_timeout_s: how long to look for a sensor before giving up (first connection).
         stall_timeout_s: a stream silent this long while connected is treated as a lost link.
         backoff: reconnect policy.
@@ -612,10 +613,7 @@ async def record(
         ControlPointError: a sensor refused to start its stream.
         ValueError: no targets, or the same address twice.
     """
-    if not targets:
-        raise ValueError("no sensors to record")
-    if len({t.address.casefold() for t in targets}) != len(targets):
-        raise ValueError("the same sensor was given twice")
+    _check_targets(targets)
     # An event of our own: the sessions must all stop when record() finishes for any reason, but the
     # caller's event stays the caller's (it may drive other work); it only ever flows in, through a relay.
     stop = asyncio.Event()
@@ -638,37 +636,20 @@ async def record(
         if on_status is not None:
             on_status([s.status() for s in sessions])
 
-    opened = await asyncio.gather(*(s.open() for s in sessions), return_exceptions=True)
-    errors = [e for e in opened if isinstance(e, BaseException)]
-    if errors:
-        # No spool is created unless every sensor streams: a failed start leaves nothing to import.
+    try:
+        await _open_all(sessions, report)
+    except BaseException:
         if relay is not None:
             relay.cancel()
-        await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
-        report()
-        raise errors[0]
+        raise
     for s in sessions:
         s.begin()
 
     runners = [asyncio.create_task(s.run(), name=f"record-{s.target.label}") for s in sessions]
-    started = time.monotonic()
+    limits = _Limits(started=time.monotonic(), duration_s=duration_s, until_idle_min=until_idle_min)
     stop_reason = "stopped"
     try:
-        while not stop.is_set():
-            report()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), status_interval_s)
-            if stop.is_set():
-                break
-            if duration_s is not None and time.monotonic() - started >= duration_s:
-                stop_reason = "duration"
-                break
-            if until_idle_min is not None and all(s.idle_for_s() >= until_idle_min * 60 for s in sessions):
-                stop_reason = "idle"
-                break
-            if all(r.done() for r in runners):
-                stop_reason = "failed"
-                break
+        stop_reason = await _until_stopped(sessions, runners, stop, limits, report, status_interval_s)
     finally:
         stop.set()
         if relay is not None:
@@ -681,3 +662,66 @@ async def record(
         if s.failure is not None:
             logger.error("%s: %s", s.target.label, s.failure)
     return summaries
+
+
+def _check_targets(targets: Sequence[RecordTarget]) -> None:
+    if not targets:
+        raise ValueError("no sensors to record")
+    if len({t.address.casefold() for t in targets}) != len(targets):
+        raise ValueError("the same sensor was given twice")
+
+
+async def _open_all(sessions: list[_Session], report: Callable[[], None]) -> None:
+    """Open every session at once; if any fails, close them all and raise its error.
+
+    No spool is created unless every sensor streams: a failed start leaves nothing to import.
+    """
+    opened = await asyncio.gather(*(s.open() for s in sessions), return_exceptions=True)
+    errors = [e for e in opened if isinstance(e, BaseException)]
+    if errors:
+        await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+        report()
+        raise errors[0]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Limits:
+    """When a recording ends by itself: after ``duration_s`` host seconds from ``started`` (monotonic), or
+    once every sensor has been still for ``until_idle_min`` minutes."""
+
+    started: float
+    duration_s: float | None
+    until_idle_min: float | None
+
+    def reason(self, sessions: Sequence[_Session]) -> str | None:
+        """``duration`` or ``idle`` when a limit is reached, else None."""
+        if self.duration_s is not None and time.monotonic() - self.started >= self.duration_s:
+            return "duration"
+        idle_s = None if self.until_idle_min is None else self.until_idle_min * 60
+        if idle_s is not None and all(s.idle_for_s() >= idle_s for s in sessions):
+            return "idle"
+        return None
+
+
+async def _until_stopped(
+    sessions: Sequence[_Session],
+    runners: Sequence[asyncio.Task[None]],
+    stop: asyncio.Event,
+    limits: _Limits,
+    report: Callable[[], None],
+    status_interval_s: float,
+) -> str:
+    """Report the status every ``status_interval_s`` until ``stop`` is set (``stopped``), a limit is
+    reached (``duration``, ``idle``) or every session has failed (``failed``)."""
+    while not stop.is_set():
+        report()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), status_interval_s)
+        if stop.is_set():
+            break
+        reason = limits.reason(sessions)
+        if reason is not None:
+            return reason
+        if all(r.done() for r in runners):
+            return "failed"
+    return "stopped"

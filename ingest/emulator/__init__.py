@@ -10,6 +10,7 @@ what the sensors measure.
 
 from __future__ import annotations
 
+from ingest.ble.virtual_backend import VirtualWorld
 from ingest.emulator.base import EmulatedSensor, Faults, SensorClock
 from ingest.emulator.motion import (
     ArrayMotionSource,
@@ -19,7 +20,6 @@ from ingest.emulator.motion import (
     simulated_motion,
 )
 from ingest.emulator.polar import EmulatedPolarSensor
-from ingest.virtual_ble import VirtualWorld
 
 __all__ = [
     "ArrayMotionSource",
@@ -82,7 +82,7 @@ def create_emulated_sensor(
             advertise=advertise,
         )
     else:
-        from ingest.emulator.witmotion_sensor import EmulatedWitMotionSensor
+        from ingest.emulator.witmotion import EmulatedWitMotionSensor
 
         sensor = EmulatedWitMotionSensor(
             world,

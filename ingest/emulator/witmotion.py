@@ -23,6 +23,7 @@ import numpy as np
 from bumble import core, gatt
 from bumble.device import Connection
 
+from ingest.ble.virtual_backend import VirtualWorld
 from ingest.emulator.base import EmulatedSensor
 from ingest.emulator.motion import MotionSource
 from ingest.errors import FrameError
@@ -33,16 +34,15 @@ from ingest.profiles import (
     SensorProfile,
     get_profile,
 )
-from ingest.virtual_ble import VirtualWorld
-from ingest.witmotion import (
-    PACKET_BYTES,
+from ingest.witmotion.control import (
     Register,
     WitCommand,
     encode_register_reply,
-    encode_witmotion_packets,
     rate_code_for_hz,
     rate_hz_for_code,
 )
+from ingest.witmotion.encode import encode_witmotion_packets
+from ingest.witmotion.formats import PACKET_BYTES
 
 logger = logging.getLogger(__name__)
 

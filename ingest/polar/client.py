@@ -1,64 +1,42 @@
-"""Protocol drivers over a connected ``BleakClient``: the PMD control point and the WitMotion commands.
+"""The Polar PMD client over a connected ``BleakClient``: the control point, and the streams hipsync starts.
 
-These run on whichever bleak backend the client was built with (a platform backend on hardware, the
-virtual backend of :mod:`ingest.virtual_ble` here), so they are exercised in tests exactly as they run
-against a real sensor.
+It runs on whichever bleak backend the client was built with (a platform backend on hardware, the virtual
+backend of :mod:`ingest.ble.virtual_backend` in tests and the demo), so it is exercised in tests exactly as
+it runs against a real sensor.
 
-- :class:`PmdControlClient`: request/response over the PMD control point (write with response, answer
-  by indication, continuation packets joined, responses for other op codes discarded as the Polar SDK
-  does), and the start sequence hipsync uses (doc §1.10): query settings, STOP before START (a stream
-  left running by a previous host process answers START with ALREADY_IN_STATE), START with every setting.
-- :func:`configure_witmotion`: unlock, set the output rate, read back the RATE register.
+:class:`PmdControlClient`: request/response over the PMD control point (write with response, answer by
+indication, continuation packets joined, responses for other op codes discarded as the Polar SDK does),
+and the start sequence hipsync uses (doc §1.10): query settings, STOP before START (a stream left running
+by a previous host process answers START with ALREADY_IN_STATE), START with every setting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from ingest.errors import ControlPointError, FrameError, SensorError
-from ingest.polar_pmd import (
-    MeasurementType,
+from ingest.errors import ControlPointError, FrameError
+from ingest.gatt import GattClient
+from ingest.polar.constants import MeasurementType, PmdOp, PmdStatus
+from ingest.polar.control import (
     PmdFeatures,
-    PmdOp,
     PmdResponse,
-    PmdSettings,
-    PmdStatus,
     get_settings_request,
     join_response_packets,
     start_request,
     stop_request,
 )
-from ingest.profiles import PMD_CONTROL_POINT_UUID, SensorProfile, match_advertisement
-from ingest.witmotion import set_rate_commands
+from ingest.polar.settings import PmdSettings
+from ingest.profiles import PMD_CONTROL_POINT_UUID, SensorProfile
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "BluetoothUnavailableError",
-    "PmdControlClient",
-    "PmdStreamConfig",
-    "ScanResult",
-    "configure_witmotion",
-    "scan",
-]
-
-if TYPE_CHECKING:
-    from bleak.backends.scanner import BaseBleakScanner
+__all__ = ["CP_TIMEOUT_S", "PmdControlClient", "PmdStreamConfig"]
 
 #: How long to wait for a control-point response (bleakheart uses 10 s, the Polar SDK 30 s).
 CP_TIMEOUT_S = 10.0
-
-
-class GattClient(Protocol):
-    """The part of ``bleak.BleakClient`` these drivers use."""
-
-    async def write_gatt_char(self, char_specifier: Any, data: Any, response: bool | None = None) -> None: ...
-
-    async def read_gatt_char(self, char_specifier: Any, **kwargs: Any) -> bytearray: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,87 +208,3 @@ class PmdControlClient:
             resolution_bits=int(resolution),
             factor=factor,
         )
-
-
-async def configure_witmotion(
-    client: GattClient, profile: SensorProfile, rate_hz: float, *, sensor: str
-) -> None:
-    """Unlock, set the output rate, and ask for the RATE register (its reply arrives on the data stream).
-
-    Raises:
-        SensorError: if the rate is not one WitMotion offers.
-    """
-    try:
-        commands = set_rate_commands(rate_hz)
-    except ValueError as e:
-        raise SensorError(str(e), sensor=sensor) from e
-    for command in commands:
-        await client.write_gatt_char(profile.control_uuid, command, response=True)
-
-
-class BluetoothUnavailableError(SensorError, OSError):
-    """The Bluetooth stack cannot be used (no adapter, adapter off, no permission)."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScanResult:
-    """One advertising device as ``hipsync scan`` lists it.
-
-    Attributes:
-        name: advertised local name (or the OS's name for the device), if any.
-        address: address to connect to (MAC; UUID on macOS; the virtual backend's address).
-        profile: the matching sensor profile id, or None for unsupported devices.
-        rssi_dbm: received signal strength.
-    """
-
-    name: str | None
-    address: str
-    profile: str | None
-    rssi_dbm: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "address": self.address, "profile": self.profile, "rssi": self.rssi_dbm}
-
-
-async def scan(
-    timeout_s: float,
-    *,
-    scanner_backend: type[BaseBleakScanner] | None = None,
-    supported_only: bool = True,
-) -> list[ScanResult]:
-    """Listen for advertisements for ``timeout_s``; devices sorted by signal strength, strongest first.
-
-    Nothing is connected to. ``supported_only`` keeps devices that match a sensor profile.
-
-    Raises:
-        BluetoothUnavailableError: the platform's Bluetooth stack is not usable.
-    """
-    from bleak import BleakScanner
-    from bleak.exc import BleakError
-
-    try:
-        if scanner_backend is None:
-            found = await BleakScanner.discover(timeout=timeout_s, return_adv=True)
-        else:
-            found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=scanner_backend)
-    except (BleakError, OSError) as e:
-        raise BluetoothUnavailableError(f"Bluetooth is not available: {e}") from e
-    out = []
-    for device, adv in found.values():
-        name = adv.local_name or device.name
-        profile = match_advertisement(name, adv.service_uuids)
-        if profile is None and supported_only:
-            continue
-        out.append(
-            ScanResult(
-                name=name,
-                address=device.address,
-                profile=None if profile is None else profile.id,
-                rssi_dbm=adv.rssi,
-            )
-        )
-    out.sort(key=lambda r: -r.rssi_dbm)
-    return out
-
-
-NotifyCallback = Callable[[object, bytearray], None]

@@ -9,8 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from hipsync.cli import app
-from ingest.spool import read_spool, spool_to_recording
-from ingest.virtual_ble import reset_world
+from ingest.ble.virtual_backend import reset_world
+from ingest.spool.decode import spool_to_recording
+from ingest.spool.reader import read_spool
 
 
 @pytest.fixture(autouse=True)

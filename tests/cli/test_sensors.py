@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hipsync.cli import app
-from ingest.virtual_ble import reset_world
+from ingest.ble.virtual_backend import reset_world
 
 
 @pytest.fixture(autouse=True)

@@ -58,7 +58,8 @@ def test_double_sync_changes_nothing(
 def test_spool_metadata_and_samples_round_trip(
     tmp_path: Path, db_file: Path, rng: np.random.Generator, kit: Any
 ) -> None:
-    from ingest.spool import read_spool, spool_to_recording
+    from ingest.spool.decode import spool_to_recording
+    from ingest.spool.reader import read_spool
 
     spool = kit.write_witmotion_spool(tmp_path / "a.spool", rng, n=1000, session_id="feedc0ffee01")
     res = sync_one_spool(db_file, spool)

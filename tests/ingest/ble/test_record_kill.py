@@ -21,15 +21,9 @@ import numpy as np
 import pytest
 
 from flows.imports import sync_one_spool
-from ingest.spool import (
-    CONTROL_STREAMS,
-    Spool,
-    SpoolEventKind,
-    decode_spool,
-    finished_spools,
-    read_spool,
-    writer_alive,
-)
+from ingest.spool.decode import CONTROL_STREAMS, decode_spool
+from ingest.spool.format import Spool, SpoolEventKind
+from ingest.spool.reader import finished_spools, read_spool, writer_alive
 from storage.db import connect_readonly
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -15,13 +15,17 @@ import numpy as np
 import pytest
 
 from hipsync.records import Side
+from ingest.ble.recorder import Backoff, LinkState, RecordSummary, RecordTarget, SensorStatus, record
+from ingest.ble.virtual_backend import VirtualBleakClient, VirtualBleakScanner, current_world, reset_world
 from ingest.emulator import EmulatedSensor, StillMotion, create_emulated_sensor
 from ingest.errors import ControlPointError, SensorNotFoundError
-from ingest.polar_pmd import PmdSettings, PmdStatus, start_request
+from ingest.polar.constants import PmdStatus
+from ingest.polar.control import start_request
+from ingest.polar.settings import PmdSettings
 from ingest.profiles import PMD_CONTROL_POINT_UUID
-from ingest.recorder import Backoff, LinkState, RecordSummary, RecordTarget, SensorStatus, record
-from ingest.spool import SpoolEventKind, decode_spool, read_spool, spool_to_recording
-from ingest.virtual_ble import VirtualBleakClient, VirtualBleakScanner, current_world, reset_world
+from ingest.spool.decode import decode_spool, spool_to_recording
+from ingest.spool.format import SpoolEventKind
+from ingest.spool.reader import read_spool
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,7 @@ from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakDeviceNotFoundError
 from bumble import core, gatt
 
-from ingest.profiles import PMD_CONTROL_POINT_UUID, PMD_DATA_UUID, PMD_SERVICE_UUID, WITMOTION_SERVICE_UUID
-from ingest.virtual_ble import (
+from ingest.ble.virtual_backend import (
     BLE_MODE_ENV,
     VirtualBleakClient,
     VirtualBleakScanner,
@@ -20,6 +19,7 @@ from ingest.virtual_ble import (
     current_world,
     reset_world,
 )
+from ingest.profiles import PMD_CONTROL_POINT_UUID, PMD_DATA_UUID, PMD_SERVICE_UUID, WITMOTION_SERVICE_UUID
 
 ADDRESS = "F0:11:22:33:44:55"
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from bleak import BleakClient, BleakScanner
 
+from ingest.ble.virtual_backend import VirtualBleakClient, VirtualBleakScanner, current_world, reset_world
 from ingest.emulator import (
     ArrayMotionSource,
     EmulatedPolarSensor,
@@ -22,16 +23,10 @@ from ingest.emulator import (
     create_emulated_sensor,
     emulated_address,
 )
-from ingest.polar_pmd import (
-    FRAME_HEADER_BYTES,
-    PmdResponse,
-    PmdSettings,
-    PmdStatus,
-    PmdStreamDecoder,
-    get_settings_request,
-    start_request,
-    stop_request,
-)
+from ingest.polar.constants import FRAME_HEADER_BYTES, PmdStatus
+from ingest.polar.control import PmdResponse, get_settings_request, start_request, stop_request
+from ingest.polar.decode import PmdStreamDecoder
+from ingest.polar.settings import PmdSettings
 from ingest.profiles import (
     PMD_CONTROL_POINT_UUID,
     PMD_DATA_UUID,
@@ -39,15 +34,9 @@ from ingest.profiles import (
     WITMOTION_DATA_UUID,
     match_advertisement,
 )
-from ingest.virtual_ble import VirtualBleakClient, VirtualBleakScanner, current_world, reset_world
-from ingest.witmotion import (
-    PACKET_BYTES,
-    Register,
-    decode_witmotion,
-    output_rate_command,
-    read_register_command,
-    set_rate_commands,
-)
+from ingest.witmotion.control import Register, output_rate_command, read_register_command, set_rate_commands
+from ingest.witmotion.decode import decode_witmotion
+from ingest.witmotion.formats import PACKET_BYTES
 
 
 @pytest.fixture(autouse=True)

@@ -18,36 +18,30 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from ingest.errors import ControlPointError, FrameError, SensorError
-from ingest.polar_pmd import (
-    FRAME_HEADER_BYTES,
-    POLAR_EPOCH_UNIX_NS,
-    MeasurementType,
+from ingest.polar.constants import FRAME_HEADER_BYTES, POLAR_EPOCH_UNIX_NS, MeasurementType, PmdOp, PmdStatus
+from ingest.polar.control import (
     PmdFeatures,
-    PmdFrameHeader,
-    PmdOp,
     PmdRequest,
     PmdResponse,
-    PmdSettings,
-    PmdStatus,
     PmdStoppedNotice,
-    PmdStreamDecoder,
-    counts_to_values,
-    decode_delta_payload,
-    decode_pmd_counts,
-    decode_pmd_counts_many,
-    decode_pmd_frame,
-    encode_pmd_frame,
-    encode_pmd_frames,
-    frame_format,
     get_settings_request,
     join_response_packets,
     parse_control_point_indication,
     parse_measurement_status,
-    pmd_sample_times_ns,
     start_request,
     stop_request,
-    values_to_counts,
 )
+from ingest.polar.decode import (
+    PmdStreamDecoder,
+    decode_delta_payload,
+    decode_pmd_counts,
+    decode_pmd_counts_many,
+    decode_pmd_frame,
+    pmd_sample_times_ns,
+)
+from ingest.polar.encode import encode_pmd_frame, encode_pmd_frames
+from ingest.polar.formats import PmdFrameHeader, counts_to_values, frame_format, values_to_counts
+from ingest.polar.settings import PmdSettings
 
 ACC = MeasurementType.ACC
 GYRO = MeasurementType.GYRO
@@ -698,7 +692,7 @@ def test_decode_many_empty_and_state() -> None:
 def test_batches_are_chunked_without_changing_results(
     monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator
 ) -> None:
-    import ingest.polar_pmd as pmd
+    import ingest.polar.decode as pmd
 
     vals = np.cumsum(rng.normal(0.0, 20.0, (400, 3)), axis=0)
     t_ns = 10**18 + np.arange(400, dtype=np.int64) * 5_000_000

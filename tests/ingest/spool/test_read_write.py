@@ -20,24 +20,13 @@ from hypothesis import strategies as st
 from hipsync.records import Side
 from ingest.errors import SpoolError
 from ingest.files import read_recording_file
-from ingest.polar_pmd import PmdBatch, PmdFrame, PmdStreamDecoder, encode_pmd_frames
-from ingest.spool import (
-    MAGIC,
-    DecodedSpool,
-    Spool,
-    SpoolHeader,
-    SpoolWriter,
-    decode_spool,
-    finished_spools,
-    is_finished,
-    new_spool_path,
-    read_spool,
-    read_spool_header,
-    spool_gaps,
-    spool_to_recording,
-    writer_alive,
-)
-from ingest.witmotion import encode_witmotion_packets
+from ingest.polar.decode import PmdBatch, PmdFrame, PmdStreamDecoder
+from ingest.polar.encode import encode_pmd_frames
+from ingest.spool.decode import DecodedSpool, decode_spool, spool_gaps, spool_to_recording
+from ingest.spool.format import MAGIC, Spool, SpoolHeader
+from ingest.spool.reader import finished_spools, is_finished, read_spool, read_spool_header, writer_alive
+from ingest.spool.writer import SpoolWriter, new_spool_path
+from ingest.witmotion.encode import encode_witmotion_packets
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -272,7 +261,8 @@ _CHILD = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from ingest.spool import SpoolHeader, SpoolWriter
+    from ingest.spool.format import SpoolHeader
+    from ingest.spool.writer import SpoolWriter
     path = Path(sys.argv[1])
     h = SpoolHeader.new(profile="polar-verity-sense", side="left", streams={"acc": {"fs_hz": 52}})
     w = SpoolWriter.open(path, h)
@@ -681,7 +671,8 @@ _CHILD_FULL_DISK = textwrap.dedent(
     """
     import resource, signal, sys
     from pathlib import Path
-    from ingest.spool import SpoolHeader, SpoolWriter
+    from ingest.spool.format import SpoolHeader
+    from ingest.spool.writer import SpoolWriter
     path = Path(sys.argv[1])
     w = SpoolWriter.open(path, SpoolHeader.new(profile="polar-h10", streams={"acc": {"fs_hz": 50}}))
     # The file may grow ~1000 bytes more: the write that crosses the limit is partial, then EFBIG.

@@ -9,17 +9,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from ingest.errors import FrameError
-from ingest.witmotion import (
-    ACC_SCALE_G,
-    ANGLE_SCALE_DEG,
-    GYRO_SCALE_DPS,
+from ingest.witmotion.control import (
     RATE_CODES,
     Register,
     RegisterReply,
     WitCommand,
-    decode_witmotion,
     encode_register_reply,
-    encode_witmotion_packets,
     output_rate_command,
     rate_code_for_hz,
     rate_hz_for_code,
@@ -27,9 +22,11 @@ from ingest.witmotion import (
     save_command,
     set_rate_commands,
     unlock_command,
-    witmotion_sample_times,
     write_register_command,
 )
+from ingest.witmotion.decode import decode_witmotion, witmotion_sample_times
+from ingest.witmotion.encode import encode_witmotion_packets
+from ingest.witmotion.formats import ACC_SCALE_G, ANGLE_SCALE_DEG, GYRO_SCALE_DPS
 
 FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
