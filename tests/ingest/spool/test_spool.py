@@ -1,4 +1,4 @@
-"""Spool files: round trip, torn and corrupt tails, kill -9 of a live writer, finished_spools."""
+"""The spool package: round trip, torn and corrupt tails, kill -9 of a live writer, decoding."""
 
 from __future__ import annotations
 
