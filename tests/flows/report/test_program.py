@@ -247,8 +247,13 @@ def test_reps_volume_and_sets_match_the_simulated_program(program_db: tuple[Path
 def test_overload_advice_before_and_after_the_resistance_step(program_db: tuple[Path, Any]) -> None:
     db, sessions = program_db
     w10, w11, w12 = (IsoWeek.of(START + timedelta(weeks=k)) for k in range(WEEKS))
+    _check_building(db, sessions, w10)
+    _check_increase(db, sessions, w11)
+    _check_new_resistance_or_rom_dropping(db, sessions, w12, w11)
 
-    # W10: building towards the top of the range on the red band.
+
+def _check_building(db: Path, sessions: Any, w10: IsoWeek) -> None:
+    """W10: building towards the top of the range on the red band."""
     history = _truth_sessions(sessions, "clamshell", w10.bounds(UTC)[1])
     assert _sessions_at_the_top(history) == 0
     [clam] = [e for e in _report(db, w10)["exercises"] if e["exercise"] == "clamshell"]
@@ -256,8 +261,10 @@ def test_overload_advice_before_and_after_the_resistance_step(program_db: tuple[
     lowest = min(history[-1].reps_per_set)
     assert f"(lowest set now {lowest}; 0/2 sessions at the top)" in clam["overload"]["advice"]
 
-    # W11: the last two red-band sessions are 3 x 15, slow and full range (by construction; checked on
-    # the truth first, so a failure below is the report's), hence "move from red band to green band".
+
+def _check_increase(db: Path, sessions: Any, w11: IsoWeek) -> None:
+    """W11: the last two red-band sessions are 3 x 15, slow and full range (by construction; checked on
+    the truth first, so a failure below is the report's), hence "move from red band to green band"."""
     history = _truth_sessions(sessions, "clamshell", w11.bounds(UTC)[1])
     assert [s.reps_per_set for s in history[-2:]] == [(15, 15, 15)] * 2
     assert _sessions_at_the_top(history) == 2, history[-2:]
@@ -273,7 +280,9 @@ def test_overload_advice_before_and_after_the_resistance_step(program_db: tuple[
     assert clam["overload"]["next_resistance"] == "band:green"
     assert clam["overload"]["qualifying_sessions"] == 2
 
-    # W12: both exercises stepped up; "rom_dropping" if the week's median ROM fell by more than 10 %.
+
+def _check_new_resistance_or_rom_dropping(db: Path, sessions: Any, w12: IsoWeek, w11: IsoWeek) -> None:
+    """W12: both exercises stepped up; "rom_dropping" if the week's median ROM fell by more than 10 %."""
     by_ex = {e["exercise"]: e for e in _report(db, w12)["exercises"]}
     for ex, before, after in (
         ("clamshell", "red band", "green band"),

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from flows.imports import sync_one_spool
+from hipsync.records import Recording
 from ingest.spool.decode import CONTROL_STREAMS, decode_spool
 from ingest.spool.format import Spool, SpoolEventKind
 from ingest.spool.reader import finished_spools, read_spool, writer_alive
@@ -121,6 +122,27 @@ def test_kill_9_during_record_leaves_a_readable_spool_that_syncs(tmp_path: Path)
 
     # -- the file: unfinished, a valid prefix, and everything the snapshot held is still there ----------
     spool = read_spool(path)
+    streamed_s = _check_the_killed_file(spool, before, path, t_kill)
+
+    # -- the writer is gone (the kernel dropped its lock): the sync now offers the spool -----------------
+    assert not writer_alive(path)
+    assert finished_spools(spool_dir) == [path]
+
+    # -- decoded: every streamed second but at most the last one, no gap, nothing twice ----------------
+    rec = _check_decoded(spool, before, streamed_s)
+
+    # -- imported into a fresh database, once ----------------------------------------------------------
+    _check_imported_once(tmp_path / "fresh.duckdb", path, spool, rec.n_samples)
+
+    print(
+        f"record child: streaming after {before.chunks[0].host_time_s - t_launch:.1f} s, killed "
+        f"{t_killed - t_kill:.2f} s after SIGKILL; {streamed_s:.1f} s streamed, {rec.n_samples} samples "
+        f"({len(spool.chunks)} chunks, tail {spool.tail_bytes} B); test {time.monotonic() - t_launch:.1f} s"
+    )
+
+
+def _check_the_killed_file(spool: Spool, before: Spool, path: Path, t_kill: float) -> float:
+    """The spool is unfinished, a valid prefix holding all the snapshot held; returns the seconds streamed."""
     assert not spool.finished and spool.end_host_time_s is None
     assert spool.valid_bytes + spool.tail_bytes == path.stat().st_size
     assert spool.valid_bytes >= before.valid_bytes
@@ -135,12 +157,11 @@ def test_kill_9_during_record_leaves_a_readable_spool_that_syncs(tmp_path: Path)
     assert times[-1] <= t_kill
     streamed_s = times[-1] - times[0]
     assert streamed_s >= STREAM_BEFORE_KILL_S
+    return streamed_s
 
-    # -- the writer is gone (the kernel dropped its lock): the sync now offers the spool -----------------
-    assert not writer_alive(path)
-    assert finished_spools(spool_dir) == [path]
 
-    # -- decoded: every streamed second but at most the last one, no gap, nothing twice ----------------
+def _check_decoded(spool: Spool, before: Spool, streamed_s: float) -> Recording:
+    """Every streamed second but at most the last one, no gap, nothing twice; returns the recording."""
     decoded = decode_spool(spool)
     rec = decoded.recording
     fs_hz = decoded.fs_hz
@@ -156,23 +177,19 @@ def test_kill_9_during_record_leaves_a_readable_spool_that_syncs(tmp_path: Path)
     # The sensor-clock span agrees with the host's view of the stream (frames hold <= 0.5 s of samples).
     sensor_span_s = float(rec.time_s[-1] - rec.time_s[0])
     assert sensor_span_s >= streamed_s - MAX_LOSS_S
+    return rec
 
-    # -- imported into a fresh database, once ----------------------------------------------------------
-    db = tmp_path / "fresh.duckdb"
+
+def _check_imported_once(db: Path, path: Path, spool: Spool, n_samples: int) -> None:
+    """The spool syncs into a fresh database with all its samples, a second sync skips it, the file stays."""
     res = sync_one_spool(db, path)
     assert res.status in ("analysed", "imported"), res
-    assert res.n_samples == rec.n_samples and res.source_path is not None
+    assert res.n_samples == n_samples and res.source_path is not None
     with connect_readonly(db) as con:
         row = con.execute(
             "SELECT count(*) FROM samples JOIN sessions USING (session_key) WHERE session_id = ?",
             [res.session_id],
         ).fetchone()
-    assert row == (rec.n_samples,)
+    assert row == (n_samples,)
     assert sync_one_spool(db, path).status == "skipped"
     assert read_spool(path) == spool, "sync must never modify a spool"
-
-    print(
-        f"record child: streaming after {before.chunks[0].host_time_s - t_launch:.1f} s, killed "
-        f"{t_killed - t_kill:.2f} s after SIGKILL; {streamed_s:.1f} s streamed, {rec.n_samples} samples "
-        f"({len(spool.chunks)} chunks, tail {spool.tail_bytes} B); test {time.monotonic() - t_launch:.1f} s"
-    )

@@ -32,6 +32,7 @@ from ingest.polar.control import (
     stop_request,
 )
 from ingest.polar.decode import (
+    PmdFrame,
     PmdStreamDecoder,
     decode_delta_payload,
     decode_pmd_counts,
@@ -619,13 +620,14 @@ def test_float32_struct_matches_doc_factor() -> None:
     assert struct.unpack("<f", hx("40 DA 7F 39"))[0] == pytest.approx(0.000244, rel=1e-4)
 
 
-@FAST
-@given(value_streams(), st.lists(st.integers(0, 10**6), max_size=4), st.booleans())
-def test_decode_many_equals_decoding_one_by_one(
-    case: tuple[int, int, bool, np.ndarray, float | None, int, int | None], bad: list[int], mixed: bool
-) -> None:
+def _frames_with_bad_ones(
+    case: tuple[int, int, bool, np.ndarray, float | None, int, int | None],
+    bad: list[int],
+    mixed: bool,
+    fs: int,
+) -> list[bytes]:
+    """The case's frames (interleaved with another frame type if ``mixed``), those at ``bad`` truncated."""
     mtype, ftype, comp, vals, factor, max_bytes, bit_width = case
-    fs = 52
     t_ns = 757_382_400_000_000_000 + (np.arange(vals.shape[0], dtype=np.int64) * 2 * 10**9 + fs) // (2 * fs)
     kw = {"factor": factor, "max_frame_bytes": max_bytes}
     frames = encode_pmd_frames(
@@ -639,13 +641,30 @@ def test_decode_many_equals_decoding_one_by_one(
     for b in bad:
         j = b % len(frames)
         frames[j] = frames[j][: 5 + b % 7]  # always shorter than a header: malformed
-    one = PmdStreamDecoder(mtype, sample_rate_hz=fs, factor=factor)
-    blocks, rejected = [], []
+    return frames
+
+
+def _decode_one_by_one(dec: PmdStreamDecoder, frames: list[bytes]) -> tuple[list[PmdFrame], list[int]]:
+    blocks: list[PmdFrame] = []
+    rejected: list[int] = []
     for i, f in enumerate(frames):
         try:
-            blocks.append(one.decode(f))
+            blocks.append(dec.decode(f))
         except FrameError:
             rejected.append(i)
+    return blocks, rejected
+
+
+@FAST
+@given(value_streams(), st.lists(st.integers(0, 10**6), max_size=4), st.booleans())
+def test_decode_many_equals_decoding_one_by_one(
+    case: tuple[int, int, bool, np.ndarray, float | None, int, int | None], bad: list[int], mixed: bool
+) -> None:
+    mtype, ftype, _, _, factor, _, _ = case
+    fs = 52
+    frames = _frames_with_bad_ones(case, bad, mixed, fs)
+    one = PmdStreamDecoder(mtype, sample_rate_hz=fs, factor=factor)
+    blocks, rejected = _decode_one_by_one(one, frames)
     many = PmdStreamDecoder(mtype, sample_rate_hz=fs, factor=factor)
     batch = many.decode_many(frames)
     assert [i for i, _ in batch.rejected] == rejected
