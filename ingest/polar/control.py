@@ -9,7 +9,7 @@ that sends and receives these is :mod:`ingest.polar.client`; the emulated sensor
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ingest.errors import ControlPointError, FrameError
@@ -97,12 +97,13 @@ def start_request(measurement_type: int, settings: PmdSettings | None = None) ->
     """REQUEST_MEASUREMENT_START with one value per setting (doc §1.3.2, §1.3.4).
 
     Include every setting the sensor offers (the H10 rejects a START that omits one, doc §1.10) and
-    CHANNELS for the Verity Sense. Entering SDK mode is ``start_request(MeasurementType.SDK_MODE)``.
+    CHANNELS for the Verity Sense. Entering SDK mode is ``start_request(MeasurementType.SDK_MODE)``. A
+    FACTOR in ``settings`` is left out: it only ever travels sensor -> host (the SDK never sends one).
 
     Raises:
         ValueError: if a setting has more than one value (a START selects exactly one).
     """
-    settings = settings if settings is not None else PmdSettings()
+    settings = replace(settings, factors=()) if settings is not None else PmdSettings()
     for name in ("sample_rates_hz", "resolutions_bits", "ranges", "ranges_milli", "channels"):
         if len(getattr(settings, name)) > 1:
             raise ValueError(f"START selects one value per setting; {name} has {getattr(settings, name)}")
@@ -278,7 +279,10 @@ def join_response_packets(packets: Sequence[bytes]) -> PmdResponse:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PmdStoppedNotice:
-    """Unsolicited CP indication ``01 type ...``: the sensor stopped these streams itself (doc §1.3.3)."""
+    """Unsolicited CP indication ``01 type ...``: the sensor stopped these streams itself (doc §1.3.3).
+
+    A bare ``01`` (no type listed) is accepted, as the SDK accepts it: it walks an empty list.
+    """
 
     measurement_types: tuple[int, ...]
 
@@ -287,9 +291,9 @@ class PmdStoppedNotice:
         """Parse the notice.
 
         Raises:
-            FrameError: if byte 0 is not 0x01 or no type follows.
+            FrameError: if the notice is empty or byte 0 is not 0x01.
         """
-        if len(data) < 2 or data[0] != STOPPED_NOTICE_MARKER:
+        if not data or data[0] != STOPPED_NOTICE_MARKER:
             raise FrameError("not a PMD measurement-stopped notice", offset=0, data_len=len(data))
         return cls(measurement_types=tuple(b & TYPE_MASK for b in data[1:]))
 

@@ -141,13 +141,38 @@ def _walk_blocks(data: bytes, pos: int, channels: int) -> list[int]:
     return blocks
 
 
-def _scan(frames: Sequence[bytes], expected_type: int | None, *, strict: bool, single: bool = False) -> _Scan:
+def _n_samples(data: bytes, fmt: FrameFormat, blocks: list[int]) -> int:
+    """Samples in a scanned frame: whole raw samples, or 1 (the reference) + N of each delta block."""
+    if not fmt.compressed:
+        return (len(data) - FRAME_HEADER_BYTES) // (fmt.channels * fmt.value_bits // 8)
+    return 1 + sum(data[p + 1] for p in blocks)
+
+
+def _check_epoch(data: bytes, fmt: FrameFormat, blocks: list[int], sample_rate_hz: float) -> None:
+    """Refuse a frame whose samples, timed at the nominal rate, would start before 2000-01-01 (doc §1.8)."""
+    t_last = int.from_bytes(data[1:9], "little")
+    n = _n_samples(data, fmt, blocks)
+    if before_epoch(t_last, n, sample_rate_hz):
+        raise FrameError(_before_epoch_message(t_last, n, sample_rate_hz), offset=1, data_len=len(data))
+
+
+def _scan(
+    frames: Sequence[bytes],
+    expected_type: int | None,
+    *,
+    strict: bool,
+    single: bool = False,
+    sample_rate_hz: float | None = None,
+) -> _Scan:
     """Pass 1 over frames; ``strict`` raises on the first malformed frame (naming its index unless
-    ``single``), otherwise malformed frames are skipped and listed in ``rejected``."""
+    ``single``), otherwise malformed frames are skipped and listed in ``rejected``. With a sample rate,
+    frames whose samples would start before 2000-01-01 are malformed too (:func:`before_epoch`)."""
     scan = _Scan()
     for i, data in enumerate(frames):
         try:
             fmt, blocks = _scan_frame(data, expected_type)
+            if sample_rate_hz is not None:
+                _check_epoch(data, fmt, blocks, sample_rate_hz)
         except FrameError as e:
             if strict:
                 if single:
@@ -482,11 +507,13 @@ def pmd_sample_times_ns(
 
     The last sample gets ``frame_timestamp_ns`` exactly. Without a previous frame timestamp (``None`` or
     0, the SDK's "no previous frame") the samples are spaced 1e9 / ``sample_rate_hz`` ns apart; with one
-    (P), sample i gets P + (T - P) x (i + 1) / n. Computed in exact integer arithmetic, rounded to the
-    nearest ns (the SDK's doubles are ~128 ns coarse).
+    (P), sample i gets P + (T - P) x (i + 1) / n. Computed in exact integer arithmetic and rounded to the
+    nearest ns, ties to even as the SDK's Kotlin ``round`` does (its doubles are ~128 ns coarse).
 
     Raises:
         ValueError: if ``n_samples`` < 1 or the rate is not positive.
+        FrameError: timed at the nominal rate, the samples would start before 2000-01-01 (the SDK
+            raises too: ``T < n x 1e9 / sample_rate_hz``).
     """
     if n_samples < 1:
         raise ValueError("a frame has at least one sample")
@@ -494,6 +521,8 @@ def pmd_sample_times_ns(
         raise ValueError(f"sample_rate_hz must be positive, got {sample_rate_hz}")
     if previous_timestamp_ns == 0:
         previous_timestamp_ns = None
+    if previous_timestamp_ns is None and before_epoch(frame_timestamp_ns, n_samples, sample_rate_hz):
+        raise FrameError(_before_epoch_message(frame_timestamp_ns, n_samples, sample_rate_hz), offset=1)
     if (
         previous_timestamp_ns is not None
         and abs(frame_timestamp_ns - previous_timestamp_ns) * 2 * n_samples >= 1 << 62
@@ -504,7 +533,11 @@ def pmd_sample_times_ns(
             int(frame_timestamp_ns) - int(previous_timestamp_ns),
             n_samples,
         )
-        return np.array([p + (span * (i + 1) * 2 + n) // (2 * n) for i in range(n)], dtype=np.int64)
+        out = []
+        for i in range(n):
+            q, r = divmod(span * (i + 1), n)
+            out.append(p + q + (2 * r > n or (2 * r == n and (p + q) & 1)))
+        return np.array(out, dtype=np.int64)
     return _sample_times_many(
         np.asarray([frame_timestamp_ns], dtype=np.int64),
         np.asarray([previous_timestamp_ns or 0], dtype=np.int64),
@@ -512,6 +545,29 @@ def pmd_sample_times_ns(
         np.asarray([n_samples], dtype=np.int64),
         sample_rate_hz,
     )
+
+
+def before_epoch(frame_timestamp_ns: int, n_samples: int, sample_rate_hz: float) -> bool:
+    """Whether ``n_samples`` at the nominal rate ending at ``frame_timestamp_ns`` would start before
+    2000-01-01: the SDK's guard ``T < n x 1e9 / rate`` (doc §1.8), exact for integer rates."""
+    if float(sample_rate_hz).is_integer():
+        return int(frame_timestamp_ns) * int(sample_rate_hz) < n_samples * 1_000_000_000
+    return float(frame_timestamp_ns) < n_samples * (1e9 / sample_rate_hz)
+
+
+def _before_epoch_message(frame_timestamp_ns: int, n_samples: int, sample_rate_hz: float) -> str:
+    return (
+        f"PMD frame timestamp {frame_timestamp_ns} ns is too early for its {n_samples} samples at "
+        f"{sample_rate_hz:g} Hz: their times would fall before 2000-01-01"
+    )
+
+
+def _round_half_even(base: IntArray, num: IntArray, den: IntArray | int) -> IntArray:
+    """``base + num / den`` (0 <= num < den) rounded to the nearest integer, ties to even."""
+    twice = 2 * num
+    up = (twice > den) | ((twice == den) & (base & 1 == 1))
+    out: IntArray = base + up
+    return out
 
 
 def _sample_times_many(
@@ -522,16 +578,24 @@ def _sample_times_many(
     i = np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     t_row = np.repeat(t_last, sizes)
     back = n_row - 1 - i
+    # T - back x 1e9 / fs = (T - q - 1) + (fs - r) / fs for back x 1e9 = q fs + r, r > 0.
     if float(sample_rate_hz).is_integer():
         fs = int(sample_rate_hz)
-        nominal: IntArray = t_row - (back * 2_000_000_000 + fs) // (2 * fs)
+        q, r = np.divmod(back * 1_000_000_000, fs)
+        nominal = _round_half_even(t_row - q - (r > 0), np.where(r > 0, fs - r, 0), fs)
     else:
-        nominal = t_row - np.rint(back * (1e9 / sample_rate_hz)).astype(np.int64)
+        x = back * (1e9 / sample_rate_hz)
+        whole = np.floor(x)
+        frac = x - whole
+        base = t_row - whole.astype(np.int64) - (frac > 0)
+        rest = np.where(frac > 0, 1.0 - frac, 0.0)
+        nominal = base + ((rest > 0.5) | ((rest == 0.5) & (base & 1 == 1)))
     if not spread.any():
         return nominal
     p_row = np.repeat(t_prev, sizes)
     # Callers only spread over plausible spans (a few frame durations), so the product cannot overflow.
-    spread_t = p_row + ((t_row - p_row) * (i + 1) * 2 + n_row) // (2 * n_row)
+    q, r = np.divmod((t_row - p_row) * (i + 1), n_row)
+    spread_t = _round_half_even(p_row + q, r, n_row)
     out: IntArray = np.where(np.repeat(spread, sizes), spread_t, nominal)
     return out
 
@@ -574,7 +638,11 @@ def decode_pmd_frame(
         FrameError: truncated or malformed bytes, an unsupported frame type, an unexpected measurement type.
     """
     scan = _scan(
-        [data], None if expected_type is None else expected_type & TYPE_MASK, strict=True, single=True
+        [data],
+        None if expected_type is None else expected_type & TYPE_MASK,
+        strict=True,
+        single=True,
+        sample_rate_hz=sample_rate_hz if previous_timestamp_ns in (None, 0) else None,
     )
     decoded = _decode_scan(scan)
     header = PmdFrameHeader.from_bytes(data)
@@ -692,7 +760,11 @@ class PmdStreamDecoder:
         )
 
     def _decode(self, frames: Sequence[bytes], *, strict: bool, single: bool = False) -> PmdBatch:
-        scan = _scan(frames, self.measurement_type, strict=strict, single=single)
+        # Frames that would start before 2000-01-01 are refused whatever came before (the SDK refuses
+        # them only when it times them nominally; a spread frame that early needs a clock near the epoch).
+        scan = _scan(
+            frames, self.measurement_type, strict=strict, single=single, sample_rate_hz=self.sample_rate_hz
+        )
         rejected = tuple(scan.rejected)
         if not scan.index:
             kind: SampleKind = "gyro" if self.measurement_type == MeasurementType.GYRO else "acc"
