@@ -200,6 +200,12 @@ def sync_one_spool(
     except (SensorError, ValueError, OSError, EOFError) as e:
         reason = _describe(e)
         return write_with_retry(db, lambda con: write_quarantine(con, info, reason))
+    except Exception as e:
+        # A decoder bug on hostile bytes must cost this spool only, never the sync of the others.
+        log.warning("%s: unexpected %s while decoding: quarantined", sp, type(e).__name__)
+        log.debug("decoding %s failed", sp, exc_info=True)
+        reason = f"unexpected decoding failure: {_describe(e)}"
+        return write_with_retry(db, lambda con: write_quarantine(con, info, reason))
     if spool.truncated_tail:
         log.warning("%s: torn tail (%d bytes) ignored; importing the readable part", sp, spool.tail_bytes)
     if recording.n_samples == 0:

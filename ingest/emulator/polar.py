@@ -49,7 +49,7 @@ from ingest.profiles import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EmulatedPolarSensor", "PolarFrameFormat"]
+__all__ = ["MODEL_FORMATS", "EmulatedPolarSensor", "PolarFrameFormat"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -89,7 +89,7 @@ class _Stream:
         return rounded
 
 
-_MODEL_FORMATS: dict[str, dict[int, PolarFrameFormat]] = {
+MODEL_FORMATS: dict[str, dict[int, PolarFrameFormat]] = {
     # Verity firmware seen 2023-2024: ACC compressed type 1 in mG without factor (doc §1.7).
     "polar-verity-sense": {
         MeasurementType.ACC: PolarFrameFormat(frame_type=1, compressed=True),
@@ -133,8 +133,8 @@ class EmulatedPolarSensor(EmulatedSensor):
         max_frame_latency_s: float = 0.5,
         tick_s: float = 0.02,
     ) -> None:
-        if profile_id not in _MODEL_FORMATS:
-            raise ValueError(f"not a Polar profile: {profile_id!r}; use one of {sorted(_MODEL_FORMATS)}")
+        if profile_id not in MODEL_FORMATS:
+            raise ValueError(f"not a Polar profile: {profile_id!r}; use one of {sorted(MODEL_FORMATS)}")
         self.profile: SensorProfile = get_profile(profile_id)
         self.device_id = device_id.upper()
         prefix = "Polar Sense" if profile_id == "polar-verity-sense" else "Polar H10"
@@ -234,7 +234,7 @@ class EmulatedPolarSensor(EmulatedSensor):
             status = PmdStatus.INVALID_LENGTH if op in tuple(PmdOp) else PmdStatus.INVALID_OP_CODE
             return PmdResponse.error(op, mtype, status)
         op, mtype = req.op, req.measurement_type or 0
-        formats = _MODEL_FORMATS[self.profile.id]
+        formats = MODEL_FORMATS[self.profile.id]
         if op == PmdOp.GET_MEASUREMENT_STATUS:
             return PmdResponse.success(op, 0, bytes(t | (1 << 6) for t in self.streams))
         if op == PmdOp.GET_SDK_MODE_STATUS:

@@ -20,13 +20,14 @@ import struct
 import time
 import uuid
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ingest.errors import SpoolError
+from ingest.spool.validate import MAX_HEADER_DEPTH, header_fields, parse_json
 
 #: First 8 bytes of every spool. The high byte and the CR LF catch text-mode transfers (as in PNG).
 MAGIC = b"\x89HSPOOL\n"
@@ -64,6 +65,9 @@ class SpoolEventKind(enum.StrEnum):
     STREAM_STARTED = "stream_started"
     STREAM_STOPPED = "stream_stopped"
     STALLED = "stalled"
+    #: The sensor clock stepped (e.g. set back by its phone app, or reset to its default after a battery
+    #: change): ``stream`` names the stream whose frames from here on are on the stepped clock.
+    CLOCK_STEP = "clock_step"
     NOTE = "note"
 
 
@@ -116,8 +120,17 @@ class SpoolHeader:
         )
 
     def host_time_to_utc(self, host_time_s: float) -> datetime:
-        """The UTC wall-clock instant of a host monotonic time."""
-        return self.host_started_at_utc + timedelta(seconds=host_time_s - self.host_monotonic_ref_s)
+        """The UTC wall-clock instant of a host monotonic time.
+
+        Raises:
+            SpoolError: the instant is not a representable date (a damaged clock reference).
+        """
+        try:
+            return self.host_started_at_utc + timedelta(seconds=host_time_s - self.host_monotonic_ref_s)
+        except (OverflowError, ValueError) as e:
+            raise SpoolError(
+                f"host time {host_time_s!r} s is not a date from the spool's clock reference: {e}"
+            ) from e
 
     def to_json_bytes(self) -> bytes:
         """The header as UTF-8 JSON (the on-disk form)."""
@@ -144,32 +157,12 @@ class SpoolHeader:
 
     @classmethod
     def from_json_bytes(cls, data: bytes) -> SpoolHeader:
-        """Parse the on-disk header; raises :class:`SpoolError` on anything malformed."""
-        try:
-            doc = json.loads(data.decode("utf-8"))
-            sensor_ref = doc.get("sensor_time_ref_s")
-            return cls(
-                format_version=int(doc["format_version"]),
-                session_id=str(doc["session_id"]),
-                profile=str(doc["profile"]),
-                side=doc.get("side"),
-                device_address=doc.get("device_address"),
-                device_name=doc.get("device_name"),
-                streams={str(k): dict(v) for k, v in dict(doc.get("streams") or {}).items()},
-                host_started_at_utc=datetime.fromisoformat(doc["host_started_at_utc"]),
-                host_monotonic_ref_s=float(doc["host_monotonic_ref_s"]),
-                sensor_time_ref_s=None if sensor_ref is None else float(sensor_ref),
-                extra=dict(doc.get("extra") or {}),
-            )
-        except (
-            UnicodeDecodeError,
-            json.JSONDecodeError,
-            KeyError,
-            TypeError,
-            ValueError,
-            AttributeError,
-        ) as e:
-            raise SpoolError(f"spool header is malformed: {e}") from e
+        """Parse the on-disk header, every field checked (:mod:`ingest.spool.validate`).
+
+        Raises:
+            SpoolError: naming the field that is malformed, of the wrong type or out of range.
+        """
+        return cls(**header_fields(parse_json(data, what="spool header", max_depth=MAX_HEADER_DEPTH)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -203,6 +196,8 @@ class Spool:
     ``finished`` is True when the END chunk is present (the writer closed it). ``truncated_tail`` is True
     when bytes after the last valid chunk could not be read (torn write or corruption); ``valid_bytes`` is
     the length of the readable prefix and ``tail_bytes`` the number of bytes ignored after it.
+    ``skipped_chunks`` counts chunks whose CRC holds but whose fields do not (a host time that is not a
+    finite clock reading, an event that is not a valid JSON object): skipped, the rest still read.
     """
 
     path: Path
@@ -214,6 +209,7 @@ class Spool:
     valid_bytes: int
     tail_bytes: int = 0
     end_host_time_s: float | None = None
+    skipped_chunks: int = 0
 
     @property
     def streams(self) -> tuple[str, ...]:
@@ -221,9 +217,18 @@ class Spool:
         return tuple(dict.fromkeys(c.stream for c in self.chunks))
 
 
-def chunk_bytes(ctype: ChunkType, body: bytes) -> bytes:
+def chunk_bytes(ctype: ChunkType | int, body: bytes) -> bytes:
+    """One chunk: length, type, CRC32 over both and the payload, payload."""
     if len(body) > MAX_CHUNK_PAYLOAD:
         raise SpoolError(f"chunk payload of {len(body)} bytes exceeds {MAX_CHUNK_PAYLOAD}")
     length_type = struct.pack("<IB", len(body), int(ctype))
     crc = zlib.crc32(body, zlib.crc32(length_type))
     return CHUNK_HEAD.pack(len(body), int(ctype), crc) + body
+
+
+def spool_bytes(header_json: bytes, chunks: Iterable[tuple[int, bytes]]) -> bytes:
+    """A whole spool file from its parts: magic, preamble, the header JSON text as given, and the chunks
+    ``(type, payload)``, every CRC computed. Nothing is checked: tests and the fuzz benchmark build
+    damaged spools with it (``ingest.spool.reader.spool_parts`` takes a file apart again)."""
+    preamble = MAGIC + PREAMBLE.pack(FORMAT_VERSION, 0, len(header_json), zlib.crc32(header_json))
+    return preamble + header_json + b"".join(chunk_bytes(t, b) for t, b in chunks)

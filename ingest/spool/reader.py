@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import logging
 import os
 import zlib
@@ -33,6 +32,7 @@ from ingest.spool.format import (
     SpoolEvent,
     SpoolHeader,
 )
+from ingest.spool.validate import MAX_EVENT_DEPTH, event_fields, host_time_ok, parse_json
 
 logger = logging.getLogger(__name__)
 
@@ -79,11 +79,51 @@ def _iter_chunks(data: memoryview, pos: int) -> Iterator[tuple[int, int, memoryv
         pos = end
 
 
+def _data_chunk(body: memoryview, t: float, seq: int) -> SpoolChunk | None:
+    """A DATA chunk's fields, or None when its stream-name length runs past the chunk."""
+    if len(body) < TIME_FIELD.size + 1 or len(body) < TIME_FIELD.size + 1 + body[TIME_FIELD.size]:
+        return None
+    name_end = TIME_FIELD.size + 1 + body[TIME_FIELD.size]
+    stream = bytes(body[TIME_FIELD.size + 1 : name_end]).decode("utf-8", errors="replace")
+    return SpoolChunk(stream=stream, host_time_s=t, payload=bytes(body[name_end:]), seq=seq)
+
+
+def _event_chunk(body: memoryview, t: float, seq: int) -> SpoolEvent | None:
+    """An EVENT chunk's fields (checked by :func:`ingest.spool.validate.event_fields`), or None."""
+    try:
+        doc = parse_json(bytes(body[TIME_FIELD.size :]), what="spool event", max_depth=MAX_EVENT_DEPTH)
+        kind, details = event_fields(doc)
+    except SpoolError as e:
+        logger.debug("event chunk %d skipped: %s", seq, e.message)
+        return None
+    return SpoolEvent(kind=kind, host_time_s=t, details=details, seq=seq)
+
+
+def spool_parts(data: bytes) -> tuple[bytes, list[tuple[int, bytes]]]:
+    """The header JSON text and the CRC-valid chunks ``(type, payload)`` of a spool's bytes, unchecked
+    (the inverse of :func:`ingest.spool.format.spool_bytes`, for tests and the fuzz benchmark).
+
+    Raises:
+        SpoolError: no magic, or a header length running past the end.
+    """
+    if data[: len(MAGIC)] != MAGIC or len(data) < len(MAGIC) + PREAMBLE.size:
+        raise SpoolError("not a hipsync spool (bad magic bytes)")
+    hlen = PREAMBLE.unpack_from(data, len(MAGIC))[2]
+    start = len(MAGIC) + PREAMBLE.size
+    if start + hlen > len(data):
+        raise SpoolError("spool header runs past the end of the data")
+    chunks = [(ctype, bytes(body)) for _, ctype, body in _iter_chunks(memoryview(data), start + hlen)]
+    return bytes(data[start : start + hlen]), chunks
+
+
 def read_spool(path: Path | str) -> Spool:
     """Read a spool, finished or not, stopping at the first torn or corrupt chunk.
 
-    Raises :class:`SpoolError` when the file is not a spool, has an unsupported version or a bad header.
-    Chunks of an unknown type are skipped (they are length-delimited and CRC-checked like all others).
+    Raises :class:`SpoolError` when the file is not a spool, has an unsupported version or a bad header
+    (every header field is checked, :mod:`ingest.spool.validate`). Chunks of an unknown type are skipped
+    (they are length-delimited and CRC-checked like all others), and so are chunks whose CRC holds but
+    whose fields do not (``skipped_chunks``: a host time that is no finite clock reading, a malformed
+    event).
     """
     path = Path(path)
     try:
@@ -97,6 +137,7 @@ def read_spool(path: Path | str) -> Spool:
     finished = False
     end_time: float | None = None
     valid = pos
+    skipped = 0
     for seq, (after, ctype, body) in enumerate(_iter_chunks(data, pos)):
         if finished:
             # Nothing may follow END; if something does, the file was tampered with: stop trusting it.
@@ -104,29 +145,31 @@ def read_spool(path: Path | str) -> Spool:
         valid = after
         if len(body) < TIME_FIELD.size:
             logger.warning("%s: chunk at %d too short for its timestamp; skipped", path, after)
+            skipped += 1
             continue
         (t,) = TIME_FIELD.unpack_from(body, 0)
-        if ctype == ChunkType.DATA:
-            if len(body) < TIME_FIELD.size + 1 or len(body) < TIME_FIELD.size + 1 + body[TIME_FIELD.size]:
-                logger.warning("%s: data chunk ending at %d is malformed; skipped", path, after)
-                continue
-            nlen = body[TIME_FIELD.size]
-            name_end = TIME_FIELD.size + 1 + nlen
-            stream = bytes(body[TIME_FIELD.size + 1 : name_end]).decode("utf-8", errors="replace")
-            chunks.append(SpoolChunk(stream=stream, host_time_s=t, payload=bytes(body[name_end:]), seq=seq))
-        elif ctype == ChunkType.EVENT:
-            try:
-                doc = json.loads(bytes(body[TIME_FIELD.size :]).decode("utf-8"))
-                kind = str(doc.pop("kind"))
-            except (UnicodeDecodeError, json.JSONDecodeError, KeyError, AttributeError, TypeError):
-                logger.warning("%s: event chunk ending at %d is malformed; skipped", path, after)
-                continue
-            events.append(SpoolEvent(kind=kind, host_time_s=t, details=doc, seq=seq))
-        elif ctype == ChunkType.END:
+        if ctype == ChunkType.END:
             finished = True
-            end_time = t
+            end_time = t if host_time_ok(t) else None
+            continue
+        item: SpoolChunk | SpoolEvent | None = None
+        if not host_time_ok(t):
+            logger.warning("%s: chunk ending at %d has host time %r; skipped", path, after, t)
+        elif ctype == ChunkType.DATA:
+            item = _data_chunk(body, t, seq)
+        elif ctype == ChunkType.EVENT:
+            item = _event_chunk(body, t, seq)
         else:
             logger.warning("%s: unknown chunk type %#x ending at %d; skipped", path, ctype, after)
+            continue
+        if isinstance(item, SpoolChunk):
+            chunks.append(item)
+        elif isinstance(item, SpoolEvent):
+            events.append(item)
+        else:
+            skipped += 1
+    if skipped:
+        logger.warning("%s: %d chunks with unusable fields skipped", path, skipped)
     tail = len(data) - valid
     if tail:
         logger.warning("%s: %d unreadable bytes after offset %d (torn or corrupt tail)", path, tail, valid)
@@ -140,6 +183,7 @@ def read_spool(path: Path | str) -> Spool:
         valid_bytes=valid,
         tail_bytes=tail,
         end_host_time_s=end_time,
+        skipped_chunks=skipped,
     )
 
 

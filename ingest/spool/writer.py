@@ -46,6 +46,7 @@ from ingest.spool.format import (
     SpoolHeader,
     chunk_bytes,
 )
+from ingest.spool.validate import host_time_ok
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,15 @@ class SpoolWriter:
         return self._n_bytes
 
     def append(self, stream: str, payload: bytes, host_time_s: float) -> None:
-        """Store one raw notification of ``stream`` received at ``host_time_s`` (host monotonic s)."""
+        """Store one raw notification of ``stream`` received at ``host_time_s`` (host monotonic s).
+
+        Raises:
+            ValueError: a stream name that is not 1-255 UTF-8 bytes, or a host time the reader would
+                skip (not finite, or beyond ``ingest.spool.validate.MAX_CLOCK_S``).
+            OSError: the write failed (disk full, I/O error); the file is cut back to its last whole
+                chunk first (see :meth:`_write_chunk`).
+        """
+        _check_time(host_time_s)
         name = stream.encode("utf-8")
         if not 0 < len(name) < 256:
             raise ValueError(f"stream name must be 1-255 UTF-8 bytes, got {stream!r}")
@@ -182,6 +191,7 @@ class SpoolWriter:
 
     def event(self, kind: SpoolEventKind | str, host_time_s: float, **details: Any) -> None:
         """Record a link-state event (``connected``, ``lost``, ``reconnected``, ...) with JSON details."""
+        _check_time(host_time_s)
         doc = {"kind": str(kind), **details}
         try:
             body = TIME_FIELD.pack(float(host_time_s)) + json.dumps(doc, allow_nan=False).encode("utf-8")
@@ -261,6 +271,11 @@ class SpoolWriter:
                 if fd is not None:
                     os.close(fd)  # releases the flock
         logger.info("spool closed: %s (%d chunks, %d bytes)", self.path, self._n_chunks, self._n_bytes)
+
+
+def _check_time(host_time_s: float) -> None:
+    if not host_time_ok(float(host_time_s)):
+        raise ValueError(f"host time {host_time_s!r} s is not a finite clock reading the reader accepts")
 
 
 def _write_all(fd: int, data: bytes) -> None:

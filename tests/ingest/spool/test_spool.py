@@ -25,6 +25,7 @@ from ingest.polar.encode import encode_pmd_frames
 from ingest.spool.decode import DecodedSpool, decode_spool, spool_gaps, spool_to_recording
 from ingest.spool.format import MAGIC, Spool, SpoolHeader
 from ingest.spool.reader import finished_spools, is_finished, read_spool, read_spool_header, writer_alive
+from ingest.spool.validate import MAX_CLOCK_S
 from ingest.spool.writer import SpoolWriter, new_spool_path
 from ingest.witmotion.encode import encode_witmotion_packets
 
@@ -214,7 +215,7 @@ def test_flipped_byte_inside_any_chunk_is_detected(tmp_path: Path) -> None:
         st.tuples(
             st.sampled_from(["acc", "gyro", "pmd", "ü"]),
             st.binary(max_size=300),
-            st.floats(allow_nan=False, allow_infinity=False, width=64),
+            st.floats(min_value=-MAX_CLOCK_S, max_value=MAX_CLOCK_S, width=64),
         ),
         max_size=30,
     )
