@@ -21,6 +21,7 @@ __all__ = [
     "SensorError",
     "SensorNotFoundError",
     "SpoolError",
+    "SpoolWriteError",
     "UnknownProfileError",
 ]
 
@@ -112,7 +113,8 @@ class ControlPointError(SensorError):
 
 
 class SpoolError(SensorError, ValueError):
-    """A spool file is unreadable: bad magic, unsupported version, corrupt header.
+    """A spool file is unreadable (bad magic, unsupported version, a header field malformed or out of
+    range) or, as :class:`SpoolWriteError`, unwritable.
 
     Attributes:
         path: the spool file, when known.
@@ -133,6 +135,31 @@ class SpoolError(SensorError, ValueError):
 
     def _fields(self) -> dict[str, Any]:
         return {"sensor": self.sensor, "path": self.path, "offset": self.offset}
+
+
+class SpoolWriteError(SpoolError):
+    """A spool could not be written (disk full, I/O error, no permission): the recording stopped.
+
+    The spool keeps every chunk written before the failure (the writer cuts a torn chunk off), so it
+    still imports.
+
+    Attributes:
+        errno: the operating system's error number (e.g. 28, ENOSPC), when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        errno: int | None = None,
+        sensor: str | None = None,
+    ) -> None:
+        super().__init__(message, path=path, sensor=sensor)
+        self.errno = errno
+
+    def _fields(self) -> dict[str, Any]:
+        return {"sensor": self.sensor, "path": self.path, "errno": self.errno}
 
 
 class SensorNotFoundError(SensorError, LookupError):

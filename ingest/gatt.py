@@ -6,6 +6,7 @@ Bluetooth library: a ``BleakClient`` on any backend satisfies it, and so does a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 
@@ -15,3 +16,7 @@ class GattClient(Protocol):
     async def write_gatt_char(self, char_specifier: Any, data: Any, response: bool | None = None) -> None: ...
 
     async def read_gatt_char(self, char_specifier: Any, **kwargs: Any) -> bytearray: ...
+
+    async def start_notify(
+        self, char_specifier: Any, callback: Callable[[Any, bytearray], Any], **kwargs: Any
+    ) -> None: ...

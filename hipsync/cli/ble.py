@@ -228,8 +228,9 @@ def record(
     except OSError as e:
         bluetooth_unavailable(e)
     _print_summaries(summaries, as_json)
-    if any(s.stop_reason == "failed" for s in summaries):
-        raise typer.Exit(code=1)
+    failed = [s for s in summaries if s.stop_reason == "failed"]
+    if failed:
+        exit_with_error("; ".join(f"{s.name or s.sensor}: {s.error or 'recording failed'}" for s in failed))
 
 
 def _targets(

@@ -6,18 +6,25 @@ Everything runs on one event loop. Per sensor a session:
    (Polar: query settings, STOP before START, START ACC and GYRO where present, SDK mode when the rates
    need it; WitMotion: unlock, set the output rate);
 2. opens a spool (:class:`ingest.spool.writer.SpoolWriter`) whose header records the negotiated settings;
-3. notification callbacks only enqueue ``(stream, bytes, host time)``; a consumer task appends the raw
-   bytes to the spool and decodes them for the live status, idle detection and validation only
+3. notification callbacks only enqueue ``(stream, bytes, host time)`` on a bounded queue; a consumer task
+   asks the protocol's stream driver about each notification (a re-sent duplicate is not written again;
+   a sensor clock that stepped back becomes a ``clock_step`` event and the frames after it are kept),
+   appends the raw bytes to the spool and decodes them for the live status and idle detection only
    (malformed notifications are counted, the recording goes on);
 4. on a disconnect (bleak's disconnected callback) or a silent stream (no notification for
    ``stall_timeout_s`` while connected) it records a link event, reconnects with exponential backoff,
-   restarts the streams and goes on. A PMD frame whose timestamp is not newer than the last one written
-   is dropped, so no sample is ever written twice.
+   restarts the streams and goes on.
 
-Recording stops at ``duration_s`` (host seconds), when ``stop_event`` is set (Ctrl-C in the CLI), or when
-every sensor has seen no movement for ``until_idle_min`` minutes. Each session's summary (samples,
-samples the sensor clock implies, gaps) is computed from the finished spool with
-:func:`ingest.spool.decode.decode_spool`, i.e. by the same code that later imports it.
+Everything protocol-specific (how streams start and stop, stream names, duplicates, clock steps, the
+status decode) is the stream driver's (:mod:`ingest.ble.driver`: :mod:`ingest.polar.stream`,
+:mod:`ingest.witmotion.stream`).
+
+Recording stops at ``duration_s`` (host seconds), when ``stop_event`` is set (Ctrl-C in the CLI), when
+every sensor has seen no movement for ``until_idle_min`` minutes, or when a spool cannot be written (disk
+full, I/O error): then every session stops, the failing one with ``stop_reason == "failed"`` and the
+reason in ``error``; its spool keeps every chunk written before (the writer cuts a torn chunk off). Each
+session's summary is computed from the finished spool with :func:`ingest.spool.decode.decode_spool`,
+i.e. by the same code that later imports it, plus what the sensor sent that never reached the spool.
 """
 
 from __future__ import annotations
@@ -41,18 +48,23 @@ from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
 
 from hipsync.records import Side
+from ingest.ble.driver import StreamDriver
 from ingest.ble.scan import BluetoothUnavailableError
-from ingest.errors import ControlPointError, FrameError, SensorError, SensorNotFoundError
-from ingest.polar.client import PmdControlClient, PmdStreamConfig
-from ingest.polar.decode import PmdStreamDecoder
-from ingest.polar.formats import PmdFrameHeader
+from ingest.errors import (
+    ControlPointError,
+    FrameError,
+    SensorError,
+    SensorNotFoundError,
+    SpoolError,
+    SpoolWriteError,
+)
+from ingest.polar.stream import PolarStreamDriver
 from ingest.profiles import SensorProfile, get_profile
 from ingest.spool.decode import decode_spool
 from ingest.spool.format import SpoolEventKind, SpoolHeader
 from ingest.spool.reader import read_spool
 from ingest.spool.writer import SpoolWriter, new_spool_path
-from ingest.witmotion.client import configure_witmotion
-from ingest.witmotion.decode import decode_witmotion
+from ingest.witmotion.stream import WitMotionStreamDriver
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +82,9 @@ __all__ = [
 #: within a notification, or |gyro| above ``IDLE_GYRO_DPS``, counts as movement.
 IDLE_ACC_G = 0.05
 IDLE_GYRO_DPS = 10.0
+#: Notifications waiting for the consumer, at most (minutes of data at any supported rate); beyond it
+#: notifications are dropped and counted (``dropped_notifications``) instead of filling the memory.
+QUEUE_MAX_NOTIFICATIONS = 10_000
 
 
 class LinkState(enum.StrEnum):
@@ -145,12 +160,17 @@ class RecordSummary:
         sensor: the sensor's address.
         name / profile / side: as recorded in the spool header.
         samples: ACC samples in the spool (after dropping duplicates, if any).
-        expected_samples: samples the sensor clock implies from the first to the last ACC sample.
+        expected_samples: samples the sensor clock implies from the first to the last ACC sample in the
+            spool, plus the ACC samples the sensor sent that were never written (a failed write).
         gaps: stretches without samples (sensor clock, s from the first sample).
         malformed_notifications: notifications that did not decode (kept raw in the spool, skipped).
         reconnects: successful reconnects after link loss or stall.
-        duplicates_dropped: PMD frames not written because their timestamp was not newer.
+        duplicates_dropped: notifications not written because the same bytes were written before.
         stop_reason: ``duration``, ``stopped``, ``idle`` or ``failed``.
+        received_samples: ACC samples decoded from what the sensor sent, written or not.
+        dropped_notifications: notifications lost because the queue to the spool writer was full.
+        clock_steps: times the sensor clock stepped back (each a ``clock_step`` event in the spool).
+        error: why the recording failed (one line), None unless ``stop_reason == "failed"``.
     """
 
     spool: Path
@@ -165,6 +185,10 @@ class RecordSummary:
     reconnects: int
     duplicates_dropped: int
     stop_reason: str
+    received_samples: int = 0
+    dropped_notifications: int = 0
+    clock_steps: int = 0
+    error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` shape of the issue, plus a few extra keys."""
@@ -180,6 +204,10 @@ class RecordSummary:
             "malformed_notifications": self.malformed_notifications,
             "reconnects": self.reconnects,
             "stop_reason": self.stop_reason,
+            "received_samples": self.received_samples,
+            "dropped_notifications": self.dropped_notifications,
+            "clock_steps": self.clock_steps,
+            "error": self.error,
         }
 
 
@@ -204,10 +232,22 @@ class _Live:
     samples: int = 0
     malformed: int = 0
     duplicates: int = 0
+    unwritten_samples: int = 0
+    dropped: int = 0
+    clock_steps: int = 0
     recent: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=64))
     last_motion_s: float | None = None
     latest_s: float | None = None
     last_acc: np.ndarray[Any, np.dtype[np.float64]] | None = None
+
+
+def _driver(target: RecordTarget, profile: SensorProfile) -> StreamDriver:
+    """The stream driver of the target's protocol."""
+    if profile.protocol == "polar-pmd":
+        return PolarStreamDriver(
+            profile, sensor=target.label, acc_rate_hz=target.acc_rate_hz, gyro_rate_hz=target.gyro_rate_hz
+        )
+    return WitMotionStreamDriver(profile, sensor=target.label, rate_hz=target.acc_rate_hz)
 
 
 class _Session:
@@ -227,6 +267,7 @@ class _Session:
     ) -> None:
         self.target = target
         self.profile: SensorProfile = get_profile(target.profile)
+        self.driver = _driver(target, self.profile)
         self.spool_dir = spool_dir
         self.scanner_backend = scanner_backend
         self.client_backend = client_backend
@@ -238,17 +279,14 @@ class _Session:
         self.name: str | None = target.name
         self.client: BleakClient | None = None
         self.writer: SpoolWriter | None = None
-        self.queue: asyncio.Queue[tuple[str, bytes, float] | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[str, bytes, float] | None] = asyncio.Queue(QUEUE_MAX_NOTIFICATIONS)
         self.link_lost = asyncio.Event()
         self.last_data_host_s = time.monotonic()
         self.reconnects = 0
         self.live = _Live()
-        self.pmd_configs: dict[int, PmdStreamConfig] = {}
-        self.decoders: dict[int, PmdStreamDecoder] = {}
-        self.last_frame_ts: dict[int, int] = {}
-        self.wit_rate_hz = float(target.acc_rate_hz or self.profile.default_acc_rate_hz)
         self.consumer: asyncio.Task[None] | None = None
         self.failure: BaseException | None = None
+        self.write_error: SpoolWriteError | None = None
 
     # -- status ------------------------------------------------------------------------------------
     def status(self) -> SensorStatus:
@@ -296,11 +334,13 @@ class _Session:
         now = time.monotonic()
         self.last_data_host_s = now
         payload = bytes(data)
-        if self.profile.protocol == "polar-pmd":
-            stream = {2: "acc", 5: "gyro"}.get(payload[0] & 0x3F, "pmd") if payload else "pmd"
-        else:
-            stream = "imu"
-        self.queue.put_nowait((stream, payload, now))
+        try:
+            self.queue.put_nowait((self.driver.stream_name(payload), payload, now))
+        except asyncio.QueueFull:
+            # The consumer is stuck (a disk that hangs): count what is lost rather than fill the memory.
+            if not self.live.dropped:
+                logger.error("%s: spool writer is behind; dropping notifications", self.target.label)
+            self.live.dropped += 1
 
     async def _connect_and_start(self, device: BLEDevice) -> None:
         self.state = LinkState.CONNECTING
@@ -315,11 +355,7 @@ class _Session:
         self.client = client
         self.name = self.name or device.name
         try:
-            if self.profile.protocol == "polar-pmd":
-                await self._start_pmd(client)
-            else:
-                await client.start_notify(self.profile.data_uuid, self._on_data)
-                await configure_witmotion(client, self.profile, self.wit_rate_hz, sensor=self.target.label)
+            await self.driver.start(client, self._on_data)
         except BaseException:
             with contextlib.suppress(BleakError, SensorError, OSError, asyncio.TimeoutError):
                 await client.disconnect()
@@ -327,29 +363,6 @@ class _Session:
             raise
         self.last_data_host_s = time.monotonic()
         self.state = LinkState.STREAMING
-
-    async def _start_pmd(self, client: BleakClient) -> None:
-        cp = PmdControlClient(client, sensor=self.target.label)
-        await client.start_notify(self.profile.control_uuid, cp.on_indication)
-        await client.start_notify(self.profile.data_uuid, self._on_data)
-        features = await cp.features()
-        acc_rate = float(self.target.acc_rate_hz or self.profile.default_acc_rate_hz)
-        gyro_rate: float | None = None
-        if self.profile.has_gyro and 5 in features.measurement_types:
-            gyro_rate = float(self.target.gyro_rate_hz or self.profile.default_gyro_rate_hz or acc_rate)
-        sdk = self.profile.needs_sdk_mode(acc_rate, gyro_rate)
-        if sdk:
-            for mtype in (2, 5) if gyro_rate is not None else (2,):
-                await cp.stop(mtype)  # SDK mode can only change while nothing streams
-            await cp.set_sdk_mode(True)
-        configs = [await cp.start_stream(self.profile, "acc", acc_rate, sdk_mode=sdk)]
-        if gyro_rate is not None:
-            configs.append(await cp.start_stream(self.profile, "gyro", gyro_rate, sdk_mode=sdk))
-        for c in configs:
-            self.pmd_configs[c.measurement_type] = c
-            self.decoders[c.measurement_type] = PmdStreamDecoder(
-                c.measurement_type, sample_rate_hz=c.fs_hz, factor=c.factor
-            )
 
     async def open(self) -> None:
         """Find, connect and start streaming (notifications queue up until :meth:`begin`)."""
@@ -373,75 +386,97 @@ class _Session:
             ) from e
 
     def begin(self) -> None:
-        """Open the spool (header with the negotiated settings) and start writing the queue to it."""
-        if self.profile.protocol == "polar-pmd":
-            streams = {c.kind: c.header_settings() for c in self.pmd_configs.values()}
-        else:
-            streams = {"imu": {"fs_hz": self.wit_rate_hz, "range_g": 16, "range_dps": 2000}}
+        """Open the spool (header with the negotiated settings) and start writing the queue to it.
+
+        Raises:
+            SpoolWriteError: the spool cannot be created (disk full, no permission): nothing is recorded.
+        """
         header = SpoolHeader.new(
             profile=self.profile.id,
             side=None if self.target.side is None else str(self.target.side),
             device_address=self.target.address,
             device_name=self.name,
-            streams=streams,
+            streams=self.driver.header_streams(),
             extra={"backend": "virtual" if self.client_backend is not None else "platform"},
         )
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
-        self.writer = SpoolWriter.open(new_spool_path(self.spool_dir, header), header)
-        self.writer.event(SpoolEventKind.CONNECTED, time.monotonic(), address=self.target.address)
-        self.writer.event(SpoolEventKind.STREAM_STARTED, time.monotonic())
+        path = new_spool_path(self.spool_dir, header)
+        try:
+            self.spool_dir.mkdir(parents=True, exist_ok=True)
+            self.writer = SpoolWriter.open(path, header)
+        except OSError as e:
+            raise _write_error(path, e, written=None) from e
+        self._event(SpoolEventKind.CONNECTED, address=self.target.address)
+        self._event(SpoolEventKind.STREAM_STARTED)
         self.consumer = asyncio.create_task(self._consume(), name=f"spool-{self.target.label}")
 
     # -- consume -----------------------------------------------------------------------------------
     async def _consume(self) -> None:
-        while True:
-            item = await self.queue.get()
-            if item is None:
-                return
-            stream, payload, host_t = item
-            if self._is_duplicate(payload):
-                self.live.duplicates += 1
-                continue
-            assert self.writer is not None
-            self.writer.append(stream, payload, host_t)
-            self._decode_for_status(payload, host_t)
-
-    def _is_duplicate(self, payload: bytes) -> bool:
-        """A PMD frame not newer than the last one of its type (re-sent around a reconnect)."""
-        if self.profile.protocol != "polar-pmd":
-            return False
         try:
-            head = PmdFrameHeader.from_bytes(payload)
-        except FrameError:
-            return False
-        last = self.last_frame_ts.get(head.measurement_type)
-        return last is not None and head.timestamp_ns <= last
+            while (item := await self.queue.get()) is not None:
+                self._take(*item)
+        except Exception as e:
+            # Never silently: a consumer that dies would leave the queue to grow and the spool to end.
+            logger.debug("%s: spool consumer failed", self.target.label, exc_info=True)
+            self._fail(e)
 
-    def _decode_for_status(self, payload: bytes, host_t: float) -> None:
+    def _take(self, stream: str, payload: bytes, host_t: float) -> None:
+        """One notification: judged by the driver, counted, written (unless a write failed before)."""
+        arrival = self.driver.arrive(payload, host_t)
+        if arrival.duplicate:
+            self.live.duplicates += 1
+            return
+        self.live.clock_steps += sum(kind == SpoolEventKind.CLOCK_STEP for kind, _ in arrival.events)
+        n_acc = self._decode_for_status(payload, host_t)
+        if self.write_error is None and self.writer is not None:
+            try:
+                for kind, details in arrival.events:
+                    self.writer.event(kind, host_t, **details)
+                self.writer.append(stream, payload, host_t)
+                return
+            except OSError as e:
+                self._write_failed(e)
+        self.live.unwritten_samples += n_acc
+
+    def _event(self, kind: SpoolEventKind, **details: Any) -> None:
+        """A link event in the spool (none once a write failed: the recording is stopping)."""
+        if self.writer is None or self.write_error is not None:
+            return
+        try:
+            self.writer.event(kind, time.monotonic(), **details)
+        except OSError as e:
+            self._write_failed(e)
+
+    def _write_failed(self, e: OSError) -> None:
+        """A spool write failed: the writer cut the file back to its last whole chunk; stop recording."""
+        assert self.writer is not None
+        self.write_error = _write_error(self.writer.path, e, written=self.writer.n_chunks)
+        logger.info("%s: %s", self.target.label, self.write_error)  # the summary carries it to the user
+        self._fail(self.write_error)
+
+    def _fail(self, e: BaseException) -> None:
+        """This session failed: every session stops (they share the disk and the summary's verdict)."""
+        if self.failure is None:
+            self.failure = e
+        self.state = LinkState.FAILED
+        self.stop.set()
+
+    def _decode_for_status(self, payload: bytes, host_t: float) -> int:
+        """Update the live counters with one notification; returns its ACC samples (0 for others)."""
         live = self.live
         try:
-            if self.profile.protocol == "polar-pmd":
-                mtype = payload[0] & 0x3F if payload else -1
-                decoder = self.decoders.get(mtype)
-                if decoder is None:
-                    raise FrameError(f"notification of unexpected measurement type {mtype}")
-                frame = decoder.decode(payload)
-                self.last_frame_ts[mtype] = frame.header.timestamp_ns
-                values, t_last = frame.block.values, float(frame.block.sensor_time_s[-1])
-                if mtype != 2:
-                    if np.abs(values).max(initial=0.0) > IDLE_GYRO_DPS:
-                        live.last_motion_s = t_last
-                    return
-            else:
-                batch = decode_witmotion(payload)
-                if batch.n_samples == 0:
-                    return
-                values, t_last = batch.accel_g, host_t
+            block = self.driver.decode(payload, host_t)
         except FrameError as e:
             live.malformed += 1
             logger.debug("%s: malformed notification skipped: %s", self.target.label, e)
-            return
-        n = int(values.shape[0])
+            return 0
+        if block is None or block.n_samples == 0:
+            return 0
+        values, t_last = block.values, float(block.sensor_time_s[-1])
+        if block.kind != "acc":
+            if np.abs(values).max(initial=0.0) > IDLE_GYRO_DPS:
+                live.last_motion_s = t_last
+            return 0
+        n = block.n_samples
         live.samples += n
         live.recent.append((host_t, n))
         ref = live.last_acc if live.last_acc is not None else values[0]
@@ -450,6 +485,7 @@ class _Session:
         if moved or live.last_motion_s is None:
             live.last_motion_s = t_last
         live.latest_s = t_last
+        return n
 
     # -- run ---------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -463,7 +499,7 @@ class _Session:
         except Exception as e:
             self.failure = e
             self.state = LinkState.FAILED
-            logger.error("%s: recording failed: %s", self.target.label, e)
+            logger.info("%s: recording failed: %s", self.target.label, e)  # the summary carries it
 
     async def _watch(self) -> str | None:
         """Wait while streaming; the loss reason (``lost``/``stalled``) or None when stopped."""
@@ -486,11 +522,9 @@ class _Session:
 
     async def _recover(self, reason: str) -> None:
         now = time.monotonic()
-        assert self.writer is not None
         logger.warning("%s: link %s, reconnecting", self.target.label, reason)
-        self.writer.event(
+        self._event(
             SpoolEventKind.STALLED if reason == "stalled" else SpoolEventKind.LOST,
-            now,
             silent_s=round(now - self.last_data_host_s, 3),
         )
         self.state = LinkState.RECONNECTING
@@ -498,8 +532,7 @@ class _Session:
         if client is not None:
             with contextlib.suppress(BleakError, SensorError, OSError, asyncio.TimeoutError):
                 await client.disconnect()
-        for d in self.decoders.values():
-            d.reset()
+        self.driver.link_lost()
         lost_at = time.monotonic()
         attempt = 0
         while not self.stop.is_set():
@@ -526,8 +559,8 @@ class _Session:
                     raise
                 continue
             self.reconnects += 1
-            self.writer.event(SpoolEventKind.RECONNECTED, time.monotonic(), attempt=attempt)
-            self.writer.event(SpoolEventKind.STREAM_STARTED, time.monotonic())
+            self._event(SpoolEventKind.RECONNECTED, attempt=attempt)
+            self._event(SpoolEventKind.STREAM_STARTED)
             return
 
     async def close(self) -> None:
@@ -535,23 +568,38 @@ class _Session:
         client, self.client = self.client, None
         if client is not None and client.is_connected:
             with contextlib.suppress(BleakError, SensorError, OSError, asyncio.TimeoutError, TimeoutError):
-                if self.profile.protocol == "polar-pmd":
-                    cp = PmdControlClient(client, sensor=self.target.label, timeout_s=2.0)
-                    await client.start_notify(self.profile.control_uuid, cp.on_indication)
-                    for mtype in self.pmd_configs:
-                        # Real sensors keep streaming until told to stop (the H10 drains its battery).
-                        await cp.stop(mtype)
+                # Real sensors keep streaming until told to stop (the H10 drains its battery).
+                await self.driver.stop(client)
             with contextlib.suppress(BleakError, OSError, asyncio.TimeoutError, TimeoutError):
                 await client.disconnect()
         if self.consumer is not None:
-            self.queue.put_nowait(None)
+            await self.queue.put(None)  # after everything queued: the consumer drains first
             await self.consumer
             self.consumer = None
-        if self.writer is not None:
-            self.writer.event(SpoolEventKind.STREAM_STOPPED, time.monotonic())
-            self.writer.close()
+        if self.writer is not None and not self.writer.closed:
+            self._event(SpoolEventKind.STREAM_STOPPED)
+            try:
+                self.writer.close()
+            except (OSError, SpoolError) as e:
+                # The descriptor is closed anyway; without its END chunk the spool still imports.
+                logger.info(
+                    "%s: spool %s closed without its END chunk: %s", self.target.label, self.writer.path, e
+                )
         if self.state != LinkState.FAILED:
             self.state = LinkState.STOPPED
+
+    def abandon(self) -> None:
+        """Close and delete a spool that holds no data yet (another sensor's spool could not be made)."""
+        if self.writer is not None:
+            path = self.writer.path
+            with contextlib.suppress(OSError, SpoolError):
+                self.writer.close()
+            with contextlib.suppress(OSError):
+                path.unlink()
+            self.writer = None
+        if self.consumer is not None:
+            self.consumer.cancel()
+            self.consumer = None
 
     def summary(self, stop_reason: str) -> RecordSummary:
         assert self.writer is not None
@@ -563,13 +611,29 @@ class _Session:
             profile=self.profile.id,
             side=self.target.side,
             samples=decoded.acc.n_samples,
-            expected_samples=decoded.expected_samples,
+            expected_samples=decoded.expected_samples + self.live.unwritten_samples,
             gaps=tuple(Gap(start_s=a, end_s=b) for a, b in decoded.gaps),
             malformed_notifications=decoded.malformed_chunks,
             reconnects=self.reconnects,
             duplicates_dropped=self.live.duplicates,
             stop_reason="failed" if self.failure is not None else stop_reason,
+            received_samples=self.live.samples,
+            dropped_notifications=self.live.dropped,
+            clock_steps=self.live.clock_steps,
+            error=None if self.failure is None else _one_line(self.failure),
         )
+
+
+def _write_error(path: Path, e: OSError, *, written: int | None) -> SpoolWriteError:
+    kept = "" if written is None else f"; the spool keeps the {written} chunks written before"
+    return SpoolWriteError(
+        f"recording stopped: cannot write spool {path}: {e.strerror or e}{kept}", path=path, errno=e.errno
+    )
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return text or type(e).__name__
 
 
 async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
@@ -638,12 +702,12 @@ async def record(
 
     try:
         await _open_all(sessions, report)
+        _begin_all(sessions)
     except BaseException:
         if relay is not None:
             relay.cancel()
+        await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
         raise
-    for s in sessions:
-        s.begin()
 
     runners = [asyncio.create_task(s.run(), name=f"record-{s.target.label}") for s in sessions]
     limits = _Limits(started=time.monotonic(), duration_s=duration_s, until_idle_min=until_idle_min)
@@ -655,13 +719,13 @@ async def record(
         if relay is not None:
             relay.cancel()
         await asyncio.gather(*runners, return_exceptions=True)
-        await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+        closed = await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+        for s, result in zip(sessions, closed, strict=True):
+            if isinstance(result, Exception) and s.failure is None:
+                s.failure = result  # a failure while closing still fails the session, visibly
         report()
-    summaries = [s.summary(stop_reason) for s in sessions]
-    for s in sessions:
-        if s.failure is not None:
-            logger.error("%s: %s", s.target.label, s.failure)
-    return summaries
+    # A failure is reported by the summary (``error``), not logged here: the CLI prints it once.
+    return [s.summary(stop_reason) for s in sessions]
 
 
 def _check_targets(targets: Sequence[RecordTarget]) -> None:
@@ -669,6 +733,17 @@ def _check_targets(targets: Sequence[RecordTarget]) -> None:
         raise ValueError("no sensors to record")
     if len({t.address.casefold() for t in targets}) != len(targets):
         raise ValueError("the same sensor was given twice")
+
+
+def _begin_all(sessions: list[_Session]) -> None:
+    """Open every spool; if one cannot be created, remove the ones already created (they hold nothing)."""
+    for i, s in enumerate(sessions):
+        try:
+            s.begin()
+        except SpoolWriteError:
+            for earlier in sessions[:i]:
+                earlier.abandon()
+            raise
 
 
 async def _open_all(sessions: list[_Session], report: Callable[[], None]) -> None:
