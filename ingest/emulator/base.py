@@ -11,7 +11,8 @@ benchmark stream 10 sensor minutes in less real time). Samples are produced on t
 or not anyone listens; samples that cannot be sent (link down, stalled) are lost, as on a real device.
 
 Faults (for tests): :meth:`EmulatedSensor.drop_link`, :meth:`EmulatedSensor.stall`,
-:meth:`EmulatedSensor.inject_malformed`, :attr:`Faults.refuse_start_status`, ``advertise=False``.
+:meth:`EmulatedSensor.inject_malformed`, :meth:`EmulatedSensor.step_clock`,
+:attr:`Faults.refuse_start_status`, ``advertise=False``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ class SensorClock:
     def since_power_on_s(self, sensor_time_s: float) -> float:
         """Seconds since power-on for a sensor time (the motion source's time axis)."""
         return sensor_time_s - self.start_s
+
+    def step(self, step_s: float) -> None:
+        """Set the clock ``step_s`` seconds forward (negative: back); time since power-on goes on."""
+        self.start_s += float(step_s)
 
 
 @dataclass(slots=True)
@@ -132,6 +137,7 @@ class EmulatedSensor:
         self._background_tasks: set[asyncio.Future[None]] = set()
         self._adv_lock = asyncio.Lock()
         self._running = False
+        self._clock_step_s = 0.0
         #: Notifications sent / malformed notifications sent / link drops performed (for tests).
         self.notifications_sent = 0
         self.malformed_sent = 0
@@ -256,6 +262,19 @@ class EmulatedSensor:
         """Withhold notifications (link up) for ``duration_s`` loop seconds, or until the next START."""
         now = asyncio.get_running_loop().time()
         self.faults.stalled_until = float("inf") if duration_s is None else now + duration_s
+
+    def step_clock(self, step_s: float) -> None:
+        """Step the sensor clock by ``step_s`` seconds (negative: back) at the next streaming step, as a
+        phone app setting the time or a battery change resetting it would; the motion goes on unchanged.
+        Samples taken before the step are sent first, with their old times."""
+        self._clock_step_s += float(step_s)
+
+    def _take_clock_step(self) -> float:
+        """The clock step asked for since the last call, applied to the clock (0.0: none)."""
+        step, self._clock_step_s = self._clock_step_s, 0.0
+        if step:
+            self.clock.step(step)
+        return step
 
     def inject_malformed(self, count: int = 1) -> None:
         """Send ``count`` malformed notifications alongside the next data (the good data is still sent)."""

@@ -306,6 +306,15 @@ class EmulatedPolarSensor(EmulatedSensor):
 
     # -- streaming ---------------------------------------------------------------------------------
     async def _tick(self) -> None:
+        if self._clock_step_s:
+            # Everything sampled on the old clock goes out with its old times, then the clock steps.
+            await self._stream(flush=True)
+            step_ns = round(self._take_clock_step() * 1e9)
+            for stream in self.streams.values():
+                stream.t0_ns += step_ns
+        await self._stream()
+
+    async def _stream(self, *, flush: bool = False) -> None:
         if not self.streams:
             return
         now_ns = math.floor(self.clock.now_s() * 1e9)
@@ -321,7 +330,7 @@ class EmulatedPolarSensor(EmulatedSensor):
                 self.faults.malformed_pending -= 1
                 await self._send(self._malformed_frame(stream))
                 self.malformed_sent += 1
-            for frame in self._ready_frames(stream, now_ns):
+            for frame in self._ready_frames(stream, now_ns, flush=flush):
                 if self.streams.get(stream.mtype) is not stream:
                     break  # stopped while we were sending
                 await self._send(frame)
@@ -338,7 +347,7 @@ class EmulatedPolarSensor(EmulatedSensor):
         stream.pending_values.append(values)
         stream.next_index = due
 
-    def _ready_frames(self, stream: _Stream, now_ns: int) -> list[bytes]:
+    def _ready_frames(self, stream: _Stream, now_ns: int, *, flush: bool = False) -> list[bytes]:
         if not stream.pending_ns:
             return []
         times = np.concatenate(stream.pending_ns)
@@ -358,7 +367,7 @@ class EmulatedPolarSensor(EmulatedSensor):
             frames[-1], stream
         )
         age_s = (now_ns - int(times[max(first_in_last, 0)])) / 1e9
-        if age_s < self.max_frame_latency_s:
+        if age_s < self.max_frame_latency_s and not flush:
             keep_from = max(first_in_last, 0)
             frames = frames[:-1]
         else:

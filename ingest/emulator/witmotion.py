@@ -180,6 +180,8 @@ class EmulatedWitMotionSensor(EmulatedSensor):
         self._pending.clear()
 
     async def _tick(self) -> None:
+        if self._t0_s is not None:
+            self._t0_s += self._take_clock_step()  # packets carry no time: a step changes nothing sent
         if not self._subscribed or self._t0_s is None:
             return
         now = self.clock.now_s()

@@ -25,21 +25,21 @@ from ingest.spool.notifications import Notifications, log_malformed, stream_fact
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: A PMD frame's identity for duplicate detection: (measurement type, frame-type byte, timestamp ns).
-_FrameKey = tuple[int, int, int]
+#: A PMD frame's identity for duplicate detection: its bytes. Content, not the timestamp alone: after a
+#: sensor clock step a new frame may carry the timestamp of an old one.
+_FrameKey = bytes
 
 
-def _frame_key(payload: bytes) -> _FrameKey:
-    """(measurement type, frame-type byte, timestamp ns) of a PMD frame, as :class:`PmdFrameHeader` reads
-    them, without building one (this runs once per notification).
+def _frame_key(payload: bytes) -> tuple[int, _FrameKey]:
+    """(measurement type, identity) of a PMD frame, its header checked as :class:`PmdFrameHeader` checks
+    it, without building one (this runs once per notification).
 
     Raises:
         FrameError: as ``PmdFrameHeader.from_bytes``: shorter than the header, or a timestamp >= 2**63.
     """
     if len(payload) < FRAME_HEADER_BYTES or payload[8] & 0x80:
         PmdFrameHeader.from_bytes(payload)  # raises the codec's own error
-    # Byte 0: measurement type in the low 6 bits; bytes 1-8: u64 LE timestamp; byte 9: frame-type byte.
-    return payload[0] & 0x3F, payload[9], int.from_bytes(payload[1:9], "little")
+    return payload[0] & 0x3F, bytes(payload)
 
 
 class PolarSpoolDecoder:
@@ -52,6 +52,8 @@ class PolarSpoolDecoder:
     segment or an earlier one) is dropped undecoded; a malformed frame is counted and leaves no trace (so a
     later copy of it is not a duplicate); a frame with non-finite values is counted as malformed after
     decoding (its key counts as seen and it still times the next frame, as the codec's state saw it).
+    "Seen before" means the same bytes: a new frame that repeats an old timestamp (the sensor clock
+    stepped back) is kept, and after :meth:`clock_step` its notifications carry the next ``clock``.
     """
 
     _KINDS: ClassVar[dict[int, str]] = {2: "acc", 5: "gyro"}
@@ -64,14 +66,14 @@ class PolarSpoolDecoder:
         self._seen: set[_FrameKey] = set()
         self._queued: dict[int, list[tuple[SpoolChunk, _FrameKey]]] = {}
         self.parts: dict[str, list[Notifications]] = {"acc": [], "gyro": []}
+        self._clock: dict[str, int] = {"acc": 0, "gyro": 0}
         self.malformed = 0
         self.duplicate_frames = 0
 
     def add(self, chunk: SpoolChunk) -> None:
         """Queue a notification for its type's batch; one whose header is unusable counts as malformed."""
         try:
-            key = _frame_key(chunk.payload)
-            mt = key[0]
+            mt, key = _frame_key(chunk.payload)
             kind = self._KINDS.get(mt)
             if kind is None:
                 raise FrameError(
@@ -89,6 +91,13 @@ class PolarSpoolDecoder:
         for mt, items in self._queued.items():
             self._decode_segment(self._decoders[mt], items)
         self._queued.clear()
+
+    def clock_step(self, kind: str) -> None:
+        """The sensor clock of ``kind`` (``acc``/``gyro``; anything else: both) stepped: decode the segment
+        so far; later notifications of that kind carry the next ``clock``."""
+        self.reset()
+        for k in self._clock if kind not in self._clock else (kind,):
+            self._clock[k] += 1
 
     def finish(self) -> dict[str, list[Notifications]]:
         """Decode what is still queued; the notifications of each kind in arrival order."""
@@ -188,4 +197,6 @@ class PolarSpoolDecoder:
             sizes, host_time_s = sizes[finite], host_time_s[finite]
             if not sizes.size:
                 return
-        self.parts[block.kind].append(Notifications(block=block, sizes=sizes, host_time_s=host_time_s))
+        self.parts[block.kind].append(
+            Notifications(block=block, sizes=sizes, host_time_s=host_time_s, clock=self._clock[block.kind])
+        )

@@ -10,7 +10,7 @@ result, :class:`DecodedSpool`, carries the analysis input (``recording``) and wh
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -149,20 +149,64 @@ def _spool_decoder(spool: Spool) -> tuple[SensorProfile, SpoolDecoder]:
 
 
 def _feed(decoder: SpoolDecoder, spool: Spool) -> int:
-    """Give the decoder every data chunk in order, resetting it after each link event; returns how many
-    chunks were control-stream traffic (kept in the spool, not samples)."""
-    resets = sorted(e.seq for e in spool.events if e.kind in _RESET_EVENTS)
-    next_reset = 0
+    """Give the decoder every data chunk in order, resetting it after each link event and telling it of
+    each clock step; returns how many chunks were control-stream traffic (kept in the spool, not samples)."""
+    events = sorted(
+        (e for e in spool.events if e.kind in _RESET_EVENTS or e.kind == SpoolEventKind.CLOCK_STEP),
+        key=lambda e: e.seq,
+    )
+    next_event = 0
     ignored = 0
     for chunk in spool.chunks:
-        while next_reset < len(resets) and resets[next_reset] < chunk.seq:
-            decoder.reset()
-            next_reset += 1
+        while next_event < len(events) and events[next_event].seq < chunk.seq:
+            event = events[next_event]
+            if event.kind == SpoolEventKind.CLOCK_STEP:
+                decoder.clock_step(str(event.details.get("stream", "")))
+            else:
+                decoder.reset()
+            next_event += 1
         if chunk.stream in CONTROL_STREAMS:
             ignored += 1
             continue
         decoder.add(chunk)
     return ignored
+
+
+def _on_first_clock(parts: dict[str, list[Notifications]]) -> dict[str, list[Notifications]]:
+    """Move the notifications timed by later sensor clocks (after clock steps) onto the first clock.
+
+    A clock reading is tied to the host clock by the least receive delay (:func:`_least_receive_offset_s`
+    over the first notifications timed by it), so a clock stepped by s seconds gives an offset s smaller:
+    its sensor times are moved by the difference. Gaps stay gaps (the host clock saw them), and a clock
+    stepped back no longer hides the samples after the step behind the ones before it.
+    """
+    clocks = {p.clock for items in parts.values() for p in items}
+    if clocks <= {0}:
+        return parts
+    first = min(clocks)
+    offsets = {
+        (kind, c): _least_receive_offset_s([p for p in items if p.clock == c], n_first=50)
+        for kind, items in parts.items()
+        for c in {p.clock for p in items}
+    }
+    out: dict[str, list[Notifications]] = {}
+    for kind, items in parts.items():
+        other = next((k for k in parts if (k, first) in offsets), kind)
+        base = offsets.get((kind, first), offsets.get((other, first), 0.0))
+        out[kind] = [
+            p
+            if p.clock == first
+            else replace(
+                p,
+                block=SampleBlock(
+                    kind=p.block.kind,
+                    sensor_time_s=p.block.sensor_time_s + (offsets[(kind, p.clock)] - base),
+                    values=p.block.values,
+                ),
+            )
+            for p in items
+        ]
+    return out
 
 
 def _gyro_on_acc_times(acc: SampleBlock, gyro: SampleBlock | None) -> FloatArray | None:
@@ -214,7 +258,7 @@ def decode_spool(spool: Spool) -> DecodedSpool:
     header = spool.header
     profile, decoder = _spool_decoder(spool)
     ignored = _feed(decoder, spool)
-    parts = decoder.finish()
+    parts = _on_first_clock(decoder.finish())
     # The rate the decoders timed samples with: the header's, else the profile's default.
     fs_hz = stream_rate_hz(header, ("acc", "imu", "data"), profile.default_acc_rate_hz)
     gyro_fs = stream_rate_hz(header, ("gyro", "imu", "data"), profile.default_gyro_rate_hz)

@@ -48,12 +48,15 @@ class Notifications:
     """Decoded notifications of one kind, in arrival order, their samples concatenated.
 
     ``sizes`` (F,) is the number of samples of each notification (all >= 1), ``host_time_s`` (F,) its
-    receive time (NaN for WitMotion, whose notifications are re-timed as a whole segment).
+    receive time (NaN for WitMotion, whose notifications are re-timed as a whole segment). ``clock`` counts
+    the sensor clock steps of this kind before these notifications (0: the clock the recording began on;
+    :func:`ingest.spool.decode.decode_spool` moves later clocks onto it).
     """
 
     block: SampleBlock
     sizes: IntArray
     host_time_s: FloatArray
+    clock: int = 0
 
 
 def log_malformed(path: Path, chunk: SpoolChunk, error: ValueError) -> None:
@@ -63,7 +66,11 @@ def log_malformed(path: Path, chunk: SpoolChunk, error: ValueError) -> None:
 
 
 class SpoolDecoder(Protocol):
-    """A protocol's decoder of spool chunks (see the module docstring)."""
+    """A protocol's decoder of spool chunks (see the module docstring).
+
+    ``reset`` is called at each link event; ``clock_step(kind)`` at a ``clock_step`` event of ``kind``
+    (``acc`` or ``gyro``): timing restarts and the notifications after it carry the next ``clock``.
+    """
 
     malformed: int
     duplicate_frames: int
@@ -71,5 +78,7 @@ class SpoolDecoder(Protocol):
     def add(self, chunk: SpoolChunk) -> None: ...
 
     def reset(self) -> None: ...
+
+    def clock_step(self, kind: str) -> None: ...
 
     def finish(self) -> dict[str, list[Notifications]]: ...

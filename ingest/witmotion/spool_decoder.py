@@ -39,6 +39,10 @@ class WitMotionSpoolDecoder:
     def reset(self) -> None:
         self._segment += 1
 
+    def clock_step(self, kind: str) -> None:
+        """WitMotion packets carry no sensor time (they are timed by the host clock): a new segment only."""
+        self.reset()
+
     def add(self, chunk: SpoolChunk) -> None:
         try:
             batch = decode_witmotion(chunk.payload)
