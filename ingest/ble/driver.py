@@ -63,9 +63,10 @@ class StreamDriver(Protocol):
         """Judge a notification in arrival order, before it is written (duplicates, clock steps)."""
         ...
 
-    def decode(self, payload: bytes, host_time_s: float) -> SampleBlock | None:
-        """The notification's samples for the live status (ACC in g or GYRO in deg/s, on the sensor clock,
-        or the host clock when the sensor has none); None when it holds none.
+    def decode(self, payload: bytes, host_time_s: float) -> tuple[SampleBlock, ...]:
+        """The notification's samples for the live status, one block per kind (ACC in g, GYRO in deg/s),
+        on the sensor clock, or for a sensor without one spaced at the output rate and ending at
+        ``host_time_s``; empty when it holds none.
 
         Raises:
             FrameError: malformed (counted by the recorder; the raw bytes are in the spool anyway).

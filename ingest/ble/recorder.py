@@ -60,6 +60,7 @@ from ingest.errors import (
 )
 from ingest.polar.stream import PolarStreamDriver
 from ingest.profiles import SensorProfile, get_profile
+from ingest.samples import SampleBlock
 from ingest.spool.decode import decode_spool
 from ingest.spool.format import SpoolEventKind, SpoolHeader
 from ingest.spool.reader import read_spool
@@ -461,16 +462,18 @@ class _Session:
         self.stop.set()
 
     def _decode_for_status(self, payload: bytes, host_t: float) -> int:
-        """Update the live counters with one notification; returns its ACC samples (0 for others)."""
-        live = self.live
+        """Update the live counters with one notification; returns its ACC samples."""
         try:
-            block = self.driver.decode(payload, host_t)
+            blocks = self.driver.decode(payload, host_t)
         except FrameError as e:
-            live.malformed += 1
+            self.live.malformed += 1
             logger.debug("%s: malformed notification skipped: %s", self.target.label, e)
             return 0
-        if block is None or block.n_samples == 0:
-            return 0
+        return sum(self._count(block, host_t) for block in blocks if block.n_samples)
+
+    def _count(self, block: SampleBlock, host_t: float) -> int:
+        """Movement and sample counts of one decoded block; returns its ACC samples (0 for GYRO)."""
+        live = self.live
         values, t_last = block.values, float(block.sensor_time_s[-1])
         if block.kind != "acc":
             if np.abs(values).max(initial=0.0) > IDLE_GYRO_DPS:

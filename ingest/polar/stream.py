@@ -128,9 +128,9 @@ class PolarStreamDriver:
         details = {"stream": self.stream_name(payload), "previous_s": last / 1e9, "sensor_s": ts / 1e9}
         return Arrival(events=((SpoolEventKind.CLOCK_STEP, {**details, "step_s": step_s}),))
 
-    def decode(self, payload: bytes, host_time_s: float) -> SampleBlock | None:
+    def decode(self, payload: bytes, host_time_s: float) -> tuple[SampleBlock, ...]:
         mtype = payload[0] & TYPE_MASK if payload else -1
         decoder = self._decoders.get(mtype)
         if decoder is None:
             raise FrameError(f"notification of unexpected measurement type {mtype}", sensor=self.sensor)
-        return decoder.decode(payload).block
+        return (decoder.decode(payload).block,)

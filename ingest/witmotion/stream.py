@@ -3,7 +3,8 @@
 Implements :class:`ingest.ble.driver.StreamDriver` for ``witmotion`` profiles: subscribe to the data
 characteristic, unlock and set the output rate (:func:`ingest.witmotion.client.configure_witmotion`);
 every notification is stream ``imu``; packets carry neither time nor identity, so nothing is a duplicate
-and the sensor has no clock to step; the live status decodes ``55 61`` packets on the host clock.
+and the sensor has no clock to step; the live status decodes ``55 61`` packets, spaced at the output
+rate and ending at their arrival.
 """
 
 from __future__ import annotations
@@ -49,9 +50,15 @@ class WitMotionStreamDriver:
     def arrive(self, payload: bytes, host_time_s: float) -> Arrival:
         return Arrival()
 
-    def decode(self, payload: bytes, host_time_s: float) -> SampleBlock | None:
+    def decode(self, payload: bytes, host_time_s: float) -> tuple[SampleBlock, ...]:
         batch = decode_witmotion(payload)
         if batch.n_samples == 0:
-            return None
-        times = np.full(batch.n_samples, float(host_time_s))
-        return SampleBlock(kind="acc", sensor_time_s=times, values=batch.accel_g)
+            return ()
+        # No time in the packets: spaced at the output rate, the last one at its arrival.
+        t = host_time_s - np.arange(batch.n_samples - 1, -1, -1, dtype=np.float64) / self.rate_hz
+        return (
+            SampleBlock(kind="acc", sensor_time_s=t, values=np.asarray(batch.accel_g, dtype=np.float64)),
+            SampleBlock(
+                kind="gyro", sensor_time_s=t.copy(), values=np.asarray(batch.gyro_dps, dtype=np.float64)
+            ),
+        )
