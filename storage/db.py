@@ -6,7 +6,11 @@ notebooks, ``hipsync sessions``) open read-only and retry briefly while a writer
 a lock conflict with a capped exponential backoff and give up with :class:`DatabaseLockedError`.
 
 Migrations are ``storage/migrations/NNN_name.sql``, applied in order, each in its own transaction together
-with its row in ``schema_version``. The schema is documented in ``docs/schema.md``.
+with its row in ``schema_version``, and checkpointed at once (so DDL never waits in the WAL, where DuckDB
+1.5 cannot replay every statement). A new database is built and migrated under a temporary name and
+linked into place only when complete: a process killed while creating it leaves no database at all,
+never an empty one. Readers of a file without a schema get :class:`NoDataYetError`. The schema is
+documented in ``docs/schema.md``.
 
 Only bound parameters (``?``) carry values into SQL; identifiers come from constants in this package.
 """
@@ -14,10 +18,13 @@ Only bound parameters (``?``) carry values into SQL; identifiers come from const
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import os
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,12 +38,14 @@ from storage.errors import (
     DatabaseLockedError,
     IntegrityError,
     MigrationError,
+    NoDataYetError,
     NotFoundError,
     PlanError,
     QueryError,
     StorageError,
     TransactionConflictError,
 )
+from storage.paths import private_file
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT_S",
@@ -46,6 +55,7 @@ __all__ = [
     "IntegrityError",
     "Migration",
     "MigrationError",
+    "NoDataYetError",
     "NotFoundError",
     "PlanError",
     "QueryError",
@@ -54,6 +64,7 @@ __all__ = [
     "as_utc",
     "connect",
     "connect_readonly",
+    "has_schema",
     "latest_version",
     "load_migrations",
     "migrate",
@@ -211,13 +222,12 @@ def migrate(con: duckdb.DuckDBPyConnection, target: int | None = None) -> list[i
             raise MigrationError(
                 f"migration {mig.version:03d}_{mig.name} failed: {e}", version=mig.version
             ) from e
-        log.info("applied migration %03d_%s", mig.version, mig.name)
-        applied.append(mig.version)
-    if applied:
         # Move the new schema from the WAL into the file at once, so that a writer killed later leaves a
         # WAL of plain data rows. (DuckDB 1.5 fails to replay some DDL, e.g. ALTER TABLE on a table with a
         # now() default, which is why migrations never do that: see tests/storage/test_migrations.py.)
         con.execute("CHECKPOINT")
+        log.info("applied migration %03d_%s", mig.version, mig.name)
+        applied.append(mig.version)
     return applied
 
 
@@ -237,6 +247,60 @@ def _writer_lock(path: Path) -> threading.RLock:
         return _WRITER_LOCKS.setdefault(key, threading.RLock())
 
 
+def _create(path: Path, target: int | None) -> None:
+    """Build a new database under a temporary name, migrated and checkpointed, then link it to ``path``.
+
+    A kill at any moment leaves either no database at ``path`` or a complete one (a stale temporary file
+    at worst, removed by the next creation). If another process created ``path`` meanwhile, its database
+    is kept and ours dropped.
+    """
+    _remove_stale_temporaries(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        try:
+            con = duckdb.connect(str(tmp))
+        except duckdb.Error as e:
+            raise translate_error(e) from e
+        try:
+            migrate(con, target)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        private_file(tmp)
+        try:
+            os.link(tmp, path)  # fails if path exists: never replaces a database
+        except FileExistsError:
+            log.debug("database %s was created by another process meanwhile", path)
+        except OSError as e:
+            if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                raise
+            if not path.exists():  # no hard links here (FAT, some FUSE): a checked rename instead
+                os.rename(tmp, path)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Temporary databases of creations whose process is gone (killed while creating ``path``)."""
+    for tmp in path.parent.glob(f".{path.name}.*.tmp*"):
+        parts = tmp.name[len(path.name) + 2 :].split(".")
+        if parts and parts[0].isdigit() and not _pid_alive(int(parts[0])):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, but not ours to signal
+    return True
+
+
 @contextmanager
 def connect(
     db_path: Path | str,
@@ -246,14 +310,18 @@ def connect(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """The writer connection: opened (retrying on lock conflicts), migrated, closed on exit.
 
-    Keep the ``with`` block short (one transaction) so readers in other processes can get in between.
-    DuckDB errors raised inside the block leave as :class:`StorageError` subclasses.
+    A database that does not exist yet is created complete or not at all (:func:`_create`). The file
+    and its WAL are kept private to the user (mode 0600). Keep the ``with`` block short (one
+    transaction) so readers in other processes can get in between. DuckDB errors raised inside the block
+    leave as :class:`StorageError` subclasses.
     """
     path = Path(db_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # One writer at a time per file in this process too (threads, e.g. concurrent Prefect tasks): DuckDB
     # would otherwise let their transactions (and migrations) race and fail with write-write conflicts.
     with _writer_lock(path):
+        if not path.exists():
+            _create(path, migrate_to)
         con = _open(path, read_only=False, timeout_s=timeout_s)
         try:
             migrate(con, migrate_to)
@@ -262,6 +330,8 @@ def connect(
             raise translate_error(e) from e
         finally:
             con.close()
+            for written in (path, path.with_name(path.name + ".wal")):
+                private_file(written)
 
 
 @contextmanager
@@ -270,18 +340,30 @@ def connect_readonly(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short read-only connection that waits (retrying) while a writer holds the file.
 
-    Raises :class:`NotFoundError` if the database file does not exist yet (nothing was ever synced).
+    Raises :class:`NoDataYetError` (a :class:`NotFoundError`) if the database file does not exist yet or
+    holds no schema (nothing was ever synced, or an older hipsync was killed while creating it).
     """
     path = Path(db_path)
     if not path.exists():
-        raise NotFoundError(f"no database at {path}; run `hipsync sync` or `hipsync import` first")
+        raise NoDataYetError(str(path))
     con = _open(path, read_only=True, timeout_s=timeout_s)
     try:
+        if schema_version(con) == 0:
+            raise NoDataYetError(str(path))
         yield con
     except duckdb.Error as e:
         raise translate_error(e) from e
     finally:
         con.close()
+
+
+def has_schema(db_path: Path | str, *, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> bool:
+    """Whether the database file exists and holds a schema (something was synced into it once)."""
+    try:
+        with connect_readonly(db_path, timeout_s=timeout_s):
+            return True
+    except NoDataYetError:
+        return False
 
 
 def retry_conflicts(fn: Callable[[], T], *, attempts: int = 5) -> T:

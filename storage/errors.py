@@ -41,6 +41,18 @@ class NotFoundError(StorageError, LookupError):
     """A session, set or plan the caller named does not exist (or a prefix is ambiguous)."""
 
 
+class NoDataYetError(NotFoundError):
+    """The database file does not exist yet, or holds no schema yet: nothing was ever synced into it.
+
+    Attributes:
+        db_path: the database file.
+    """
+
+    def __init__(self, db_path: str) -> None:
+        super().__init__(f"no data yet in {db_path}: run `hipsync sync` (or `hipsync import FILE`) first")
+        self.db_path = db_path
+
+
 class QueryError(StorageError, RuntimeError):
     """Any other DuckDB error, with the original attached as ``__cause__``."""
 

@@ -11,6 +11,7 @@ Layout under the home directory::
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -49,3 +50,10 @@ def sensors_path(home: Path | None = None) -> Path:
 
 def plan_path(home: Path | None = None) -> Path:
     return (home or hipsync_home()) / "plan.toml"
+
+
+def private_file(path: Path) -> None:
+    """Make a file readable and writable by its owner only (health data), if it is ours to change."""
+    with contextlib.suppress(OSError):
+        if path.stat().st_uid == os.getuid():
+            os.chmod(path, 0o600)

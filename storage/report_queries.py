@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from storage.db import as_utc, connect, connect_readonly, transaction
+from storage.db import as_utc, connect, connect_readonly, has_schema, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -132,10 +132,11 @@ def fetch_report_rows(
 ) -> ReportRows:
     """Sessions, sets and reps of sessions started in ``[start, end)`` and all plan versions.
 
-    A missing database file yields empty rows (nothing recorded yet), not an error.
+    A missing database file, or one without a schema yet, yields empty rows (nothing recorded yet), not
+    an error.
     """
     start_utc, end_utc = as_utc(start), as_utc(end)
-    if not Path(db_path).exists():
+    if not has_schema(db_path):
         return ReportRows(start=start_utc, end=end_utc, sessions=(), sets=(), reps=(), plans=())
     with connect_readonly(db_path, timeout_s=timeout_s) as con:
         sessions = tuple(

@@ -70,3 +70,12 @@ def db_or_default(db: Path | None) -> Path:
     from storage import paths  # storage.paths imports platformdirs only, but not before a command runs
 
     return db if db is not None else paths.db_path()
+
+
+def existing_db(db: Path | None) -> Path:
+    """Like :func:`db_or_default`, for commands that read or change stored data: a ``--db`` that does not
+    exist is a mistake (a typo), not an empty database, so it ends the command (status 2) naming it."""
+    if db is not None and not db.is_file():
+        what = "is a directory, not a database file" if db.is_dir() else "does not exist"
+        exit_with_error(f"--db {db} {what}; give the path of a hipsync database (hipsync.duckdb)", code=2)
+    return db_or_default(db)

@@ -65,11 +65,16 @@ def report(
     from flows.report.model import IsoWeek, WeekFormatError
     from flows.report.produce import produce_report
     from storage import paths
+    from storage.db import has_schema
 
     try:
         iso = IsoWeek.parse(week) if week else IsoWeek.last_complete()
     except WeekFormatError as e:
         raise typer.BadParameter(str(e), param_hint="--week") from e
+    if not has_schema(paths.db_path()):
+        typer.echo(
+            f"no data yet in {paths.db_path()}: run `hipsync sync` first; this report is empty", err=True
+        )
     produced = produce_report(paths.db_path(), iso, reports_dir=paths.reports_dir())
     chosen = produced.paths[fmt.value]
     if deliver:

@@ -21,6 +21,7 @@ from hipsync.cli._utilities import (
     GyroUnits,
     SideOption,
     db_or_default,
+    existing_db,
     exit_with_error,
 )
 from hipsync.cli.plan import current_plan
@@ -183,13 +184,14 @@ def sessions_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from storage.errors import NotFoundError, StorageError
+    from storage.errors import NoDataYetError, StorageError
     from storage.sessions import list_sessions
 
+    db_file = existing_db(db)
     try:
-        rows = list_sessions(db_or_default(db), limit=limit)
-    except NotFoundError:
-        rows = []  # no database yet: simply nothing stored
+        rows = list_sessions(db_file, limit=limit)
+    except NoDataYetError:
+        rows = []  # no database yet, or one without a schema: simply nothing stored
     except StorageError as e:
         exit_with_error(str(e))
     if as_json:
@@ -211,7 +213,7 @@ def sessions_cmd(
             )
         return
     if not rows:
-        typer.echo("no sessions stored yet; run `hipsync sync` or `hipsync import FILE`")
+        typer.echo(f"no sessions stored yet in {db_file}: run `hipsync sync` or `hipsync import FILE`")
         return
     table = Table("session", "started (local)", "duration", "exercises", "sets", "reps", "RPE", "status")
     for r in rows:
@@ -252,7 +254,7 @@ def reprocess_cmd(
             def advance(done: int, total: int, res: ReprocessResult) -> None:
                 bar.update(task, completed=done, total=total)
 
-            results = reprocess(db_or_default(db), force=force, progress=advance)
+            results = reprocess(existing_db(db), force=force, progress=advance)
     except StorageError as e:
         exit_with_error(f"reprocess failed: {e}")
     for r in results:
@@ -287,7 +289,7 @@ def log_cmd(
     from storage.sessions import log_session
 
     try:
-        res = log_session(db_or_default(db), session, set_number, load=load, rpe=rpe)
+        res = log_session(existing_db(db), session, set_number, load=load, rpe=rpe)
     except (StorageError, ValueError) as e:
         exit_with_error(str(e))
     parts = []
@@ -309,7 +311,7 @@ def export_cmd(
     from storage.export import export
 
     try:
-        written = export(db_or_default(db), out_dir, fmt.value, include_samples=samples)
+        written = export(existing_db(db), out_dir, fmt.value, include_samples=samples)
     except StorageError as e:
         exit_with_error(f"export failed: {e}")
     for table, path in written.items():
