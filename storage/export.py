@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from storage.db import DEFAULT_LOCK_TIMEOUT_S, connect_readonly
+from storage.paths import private_dir, private_file
 from storage.samples import SAMPLES_IN_UNITS_SQL
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,13 @@ def export(
     *,
     timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
 ) -> dict[str, Path]:
-    """Write one ``<table>.<format>`` per table into ``out_dir`` (created); returns table -> file."""
+    """Write one ``<table>.<format>`` per table into ``out_dir`` (created mode 0700); returns table -> file.
+
+    The files are mode 0600: they hold the same health data as the database.
+    """
     if format not in _COPY_OPTIONS:
         raise ValueError(f"format must be 'parquet' or 'csv', got {format!r}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = private_dir(Path(out_dir))
     # table -> query; every part is a constant of this package (identifiers never come from the caller)
     queries = {table: f"SELECT * FROM {table} ORDER BY {order}" for table, order in EXPORT_TABLES.items()}
     if include_samples:
@@ -64,6 +67,7 @@ def export(
         for table, query in queries.items():
             target = (out / f"{table}.{format}").resolve()
             con.execute(f"COPY ({query}) TO {_sql_string(str(target))} {_COPY_OPTIONS[format]}")
+            private_file(target)  # the same health data as the database: private until the user shares it
             written[table] = target
             log.info("exported %s to %s", table, target)
     return written

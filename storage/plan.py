@@ -46,6 +46,7 @@ import duckdb
 from hipsync.records import Exercise
 from storage.db import as_utc
 from storage.errors import PlanError
+from storage.paths import write_private
 
 log = logging.getLogger(__name__)
 
@@ -235,10 +236,8 @@ def load_plan(path: Path) -> Plan:
 
 
 def save_plan(plan: Plan, path: Path) -> None:
-    """Write the plan file atomically (write a sibling, then rename)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(plan.to_toml(), "utf-8")
-    tmp.replace(path)
+    """Write the plan file atomically (write a sibling, then rename), private to the user (mode 0600)."""
+    write_private(path, plan.to_toml())
 
 
 def _day_start(d: date) -> datetime:

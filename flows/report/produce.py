@@ -18,6 +18,7 @@ from flows.report.build import build_weekly_report
 from flows.report.charts import render_charts
 from flows.report.model import HISTORY_WEEKS, IsoWeek, WeeklyReport, report_to_json
 from flows.report.render import render_html, render_markdown
+from storage.paths import write_private
 from storage.report_queries import fetch_report_rows, store_report
 
 logger = logging.getLogger(__name__)
@@ -76,9 +77,7 @@ def produce_report(
         else:
             text = json.dumps(document, indent=2)
         path = reports_dir / report_filename(str(week), fmt)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_private(path, text)  # atomic, and mode 0600: a report is health data
         paths[fmt] = path
         if store:
             store_report(

@@ -87,8 +87,10 @@ def report(
             exit_with_error(f"delivery failed: {e}")
         typer.echo(f"delivered by: {', '.join(done) or 'nothing configured'}", err=True)
     if out is not None:
+        from storage.paths import write_private
+
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(chosen.read_bytes())
+        write_private(out, chosen.read_bytes())  # a copy of the report: private as the original
         typer.echo(str(out))
     elif fmt is ReportFormat.html:
         typer.echo(str(chosen))

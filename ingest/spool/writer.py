@@ -110,7 +110,8 @@ class SpoolWriter:
         header_json = header.to_json_bytes()
         preamble = MAGIC + PREAMBLE.pack(header.format_version, 0, len(header_json), zlib.crc32(header_json))
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        # Mode 0600: a spool is health data (the umask can only take more away).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         try:
             # The lock belongs to the inode, so it covers the final name too once linked.
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
