@@ -1,10 +1,12 @@
 """Import services: a spool, a recording file or an in-memory recording into the database.
 
-Data flows one way per source: read and decode it (:mod:`ingest`) -> analyse it (:mod:`processing`) ->
-write it in one transaction (:mod:`storage.writes`). Idempotent by content sha256: a source imported
-before is skipped before anything is decoded. A source that cannot be decoded is quarantined (a
-``sessions`` row with the reason; the file itself is only ever read). An analysis that fails keeps the
-samples (``status = 'imported'``; ``hipsync reprocess`` retries).
+Data flows one way per source: read and decode it (:mod:`ingest`) -> check it (:func:`ingest.checks.
+check_recording`) -> analyse it (:mod:`processing`) -> write it in one transaction (:mod:`storage.writes`).
+Idempotent by content sha256: a source imported before is skipped before anything is decoded. A source
+that cannot be decoded, or is no analysable recording, is quarantined before the analysis (a ``sessions``
+row with the reason; the file itself is only ever read); so is a spool whose decoding fails in any way,
+and a sync goes on with the next. An analysis that fails keeps the samples (``status = 'imported'``;
+``hipsync reprocess`` retries).
 
 Decoding and analysis run before the write connection opens, so readers are blocked only for the few
 tens of milliseconds of the write. The Prefect flow ``sync-sessions`` (:mod:`flows.sync_flow`), the CLI
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import processing  # the pipeline (SciPy) itself loads on the first analysis (processing/__init__.py)
 from hipsync.records import Recording, RecordingError, SessionAnalysis, Side
+from ingest.checks import RecordingRejectedError, check_recording
 from ingest.errors import SensorError
 from ingest.files import detect_format, read_recording_file
 from ingest.spool.decode import spool_to_recording
@@ -89,7 +92,8 @@ def _analyse(recording: Recording) -> tuple[SessionAnalysis | None, str | None]:
     try:
         return processing.analyze(recording), None
     except Exception as e:  # an analysis bug must not lose the samples: store them, reprocess later
-        log.exception("analysis failed; storing samples only")
+        log.warning("analysis failed (%s); storing the samples only", _describe(e))
+        log.debug("analysis failed", exc_info=True)
         return None, f"analysis failed: {_describe(e)}"
 
 
@@ -103,6 +107,13 @@ def _store(
     loads: Loads | None = None,
     on_stage: StageHook | None = None,
 ) -> SessionImport:
+    try:
+        # Before the analysis: nonsense (two rows, a time column that never advances, values in the wrong
+        # units) would fail deep inside it, or allocate memory for a span of years.
+        check_recording(recording, info.source_path or info.source)
+    except RecordingRejectedError as e:
+        reason = e.reason
+        return write_with_retry(db_path, lambda con: write_quarantine(con, info, reason))
     error: str | None = None
     if analysis is None and analyse:
         analysis, error = _analyse(recording)

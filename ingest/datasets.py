@@ -30,14 +30,14 @@ _UCI_COLUMNS = ("time index", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_
 def is_uci_pt_file(path: Path) -> bool:
     """True when the first line is the UCI PT header."""
     with open_text(path, errors="replace") as fh:
-        first = fh.readline().strip().lower()
+        first = fh.readline(4096).strip().lower()  # bounded: one header line
     return first.startswith("time index;")
 
 
 def is_mex_file(path: Path) -> bool:
     """True when the first line looks like a MEx row ``YYYY-MM-DD hh:mm:ss[.ffffff],x,y,z``."""
     with open_text(path, errors="replace") as fh:
-        first = fh.readline().strip()
+        first = fh.readline(4096).strip()  # bounded: one header line
     parts = first.split(",")
     if len(parts) != 4:
         return False

@@ -126,11 +126,42 @@ def detect_format(path: Path | str) -> FileFormat:
         return "spool"
     if head.startswith(_PARQUET_MAGIC):
         return "parquet"
+    _check_text(path)
     if datasets.is_uci_pt_file(path):
         return "uci-pt"
     if datasets.is_mex_file(path):
         return "mex"
     return "csv"
+
+
+#: Bytes of a text file looked at before it is parsed (the encoding check, the header line).
+TEXT_HEAD_BYTES = 64 * 1024
+_UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+
+
+def _check_text(path: Path) -> None:
+    """Refuse a would-be CSV whose first bytes are not UTF-8 text, before anything reads all of it.
+
+    A UTF-16 or UTF-32 file (spreadsheet "Unicode text" exports) and a binary file (NUL bytes) would
+    otherwise be parsed in full (a 450 MB file of zeros took 1 GB) and fail with a codec error.
+
+    Raises:
+        RecordingFileError: naming the file and what it is.
+    """
+    try:
+        with open_binary(path) as f:
+            head = f.read(TEXT_HEAD_BYTES)
+    except (OSError, EOFError) as e:
+        raise RecordingFileError(f"cannot read {path}: {e}", path=path) from e
+    if head.startswith(_UTF16_32_BOMS):
+        raise RecordingFileError(
+            f"{path} is UTF-16/UTF-32 text; save it as UTF-8 (e.g. 'CSV UTF-8') and try again", path=path
+        )
+    if b"\x00" in head:
+        raise RecordingFileError(
+            f"{path} is not a text file (it holds NUL bytes): not a CSV, Parquet file or hipsync spool",
+            path=path,
+        )
 
 
 def read_recording_file(
@@ -176,7 +207,12 @@ def read_recording_file(
         from ingest.datasets import read_mex
 
         return read_mex(path)
-    table = _read_parquet(path) if fmt == "parquet" else _read_csv(path)
+    try:
+        table = _read_parquet(path) if fmt == "parquet" else _read_csv(path)
+    except UnicodeDecodeError as e:
+        raise RecordingFileError(
+            f"{path} is not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8", path=path
+        ) from e
     return _table_to_recording(table, path, fmt, _ACC_SCALE[acc_units], _GYRO_SCALE[gyro_units])
 
 
@@ -201,7 +237,7 @@ def _read_csv(path: Path) -> Any:
 def _sniff_delimiter(path: Path) -> str:
     # Spreadsheet exports in many locales use ';' (and some tab); the header line tells which.
     with open_text(path, errors="replace") as f:
-        first = f.readline()
+        first = f.readline(TEXT_HEAD_BYTES)  # bounded: a file without line breaks is not read whole
     counts = {d: first.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
@@ -273,7 +309,8 @@ def _check_time_order(time_s: FloatArray, path: Path, fmt: str) -> None:
     if back.size:
         i = int(back[0]) + 1
         raise ColumnError(
-            f"{path}: column 'time' goes backwards at {_where(fmt, i)} ({time_s[i - 1]!r} -> {time_s[i]!r}); "
+            f"{path}: column 'time' goes backwards at {_where(fmt, i)} ({float(time_s[i - 1])!r} -> "
+            f"{float(time_s[i])!r}); "
             "rows must be in time order (duplicates and gaps are allowed)",
             column=TIME_COLUMN,
             path=path,

@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "SensorEntry",
     "SensorsFileError",
     "add_sensor",
+    "check_address",
     "find_sensor",
     "load_sensors",
     "remove_sensor",
@@ -80,6 +82,26 @@ class SensorEntry:
 
     def to_json(self) -> dict[str, Any]:
         return {"address": self.address, "name": self.name, "profile": self.profile, "side": str(self.side)}
+
+
+#: The two forms a sensor's address takes: a MAC address (Linux, Windows; any case) and the UUID macOS
+#: gives each device.
+_ADDRESS = re.compile(
+    r"(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}"
+)
+
+
+def check_address(address: str) -> str:
+    """The address, stripped; raises ``ValueError`` unless it is a MAC address or a macOS device UUID."""
+    address = address.strip()
+    if not address:
+        raise ValueError("sensor address must not be empty")
+    if not _ADDRESS.fullmatch(address):
+        raise ValueError(
+            f"{address!r} is not a Bluetooth address: give the six-byte form AA:BB:CC:DD:EE:FF (or the UUID "
+            "macOS shows); `hipsync scan` lists the sensors nearby with their addresses"
+        )
+    return address
 
 
 def _make_entry(address: str, name: str | None, profile: str, side: str | Side) -> SensorEntry:
@@ -181,10 +203,11 @@ def add_sensor(
 
     Raises:
         UnknownProfileError: for a profile id that does not exist (message lists the known ones).
-        ValueError: for an empty address or a side other than ``left``/``right``.
+        ValueError: for an address that is not a MAC address or a macOS UUID (:func:`check_address`), or
+            a side other than ``left``/``right``. (Entries already in the file are read as they are.)
         SensorsFileError: if the existing file cannot be read (it is then left untouched).
     """
-    entry = _make_entry(address, name, profile, side)
+    entry = _make_entry(check_address(address), name, profile, side)
     sensors = load_sensors(path)
     for i, s in enumerate(sensors):
         if s.address.casefold() == entry.address.casefold():

@@ -429,7 +429,7 @@ def write_quarantine(con: duckdb.DuckDBPyConnection, info: SourceInfo, reason: s
                 reason,
             ],
         )
-    log.warning("quarantined %s: %s", info.source_path or session_id, reason)
+    log.info("quarantined %s: %s", info.source_path or session_id, reason)  # the caller reports it
     return SessionImport(
         status="quarantined",
         session_id=session_id,

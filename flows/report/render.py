@@ -39,6 +39,17 @@ def chart_cid(name: str) -> str:
     return f"chart-{name}@hipsync"
 
 
+# Inline specials only: every line we write starts with our own "- " or "| ", so "#", ">" and "-" never
+# start one; "<" opens HTML, "|" a table cell, "[" a link or image.
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<|~"} | {"\n": " ", "\r": " "})
+
+
+def md_escape(text: str) -> str:
+    """Text from the data (exercises, sides, resistances a user typed) made inert in Markdown: its
+    emphasis, link, HTML and table characters are backslash-escaped and line breaks become spaces."""
+    return text.translate(_MD_SPECIAL)
+
+
 def _num(value: float | None, digits: int | None = None) -> str:
     if value is None:
         return "-"
@@ -123,7 +134,7 @@ def render_markdown(report: WeeklyReport) -> str:
     """The Markdown report (also the Prefect summary artifact)."""
     rec = report.recovery
     out = [f"# Hip training report {report.week}", ""]
-    out += [f"- {line}" for line in report.summary]
+    out += [f"- {md_escape(line)}" for line in report.summary]
     out += ["", "## Exercises", ""]
     if report.exercises:
         out.append(
@@ -133,15 +144,17 @@ def render_markdown(report: WeeklyReport) -> str:
         out.append("|" + "---|" * 12)
         for e in report.exercises:
             out.append(
-                f"| {exercise_label(e.exercise)} | {e.side or '-'} | {e.sessions} | {e.sets} | {e.reps} | "
-                f"{_num(e.volume_load)} {_unit(e.load_unit)} | {_num(e.time_under_tension_s, 0)} | "
+                f"| {md_escape(exercise_label(e.exercise))} | {md_escape(e.side or '-')} | {e.sessions} | "
+                f"{e.sets} | {e.reps} | {_num(e.volume_load)} {md_escape(_unit(e.load_unit))} | "
+                f"{_num(e.time_under_tension_s, 0)} | "
                 f"{e.tempo.notation or '-'} | {_num(e.rom_deg, 0)} | {_pct(e.velocity_loss)} | "
                 f"{_signed_pct(e.change.volume_load_pct)} | {e.overload.status} |"
             )
         out += ["", f"*Tempo: {TEMPO_ORDER}, whole seconds.", ""]
         out += ["## Progressive overload", ""]
         out += [
-            f"- **{exercise_label(e.exercise)}{f' ({e.side})' if e.side else ''}**: {e.overload.advice}"
+            f"- **{md_escape(exercise_label(e.exercise))}{f' ({md_escape(e.side)})' if e.side else ''}**: "
+            f"{md_escape(e.overload.advice)}"
             for e in report.exercises
         ]
     else:
@@ -157,7 +170,8 @@ def render_markdown(report: WeeklyReport) -> str:
         f"- acute:chronic load: {_num(rec.acwr, 2)} ({rec.acwr_measure})",
     ]
     out += [
-        f"- left/right {exercise_label(a.exercise)}: volume {_num(a.volume_left)} vs {_num(a.volume_right)} "
+        f"- left/right {md_escape(exercise_label(a.exercise))}: volume {_num(a.volume_left)} vs "
+        f"{_num(a.volume_right)} "
         f"({_signed_pct(a.volume_asymmetry)})"
         for a in rec.asymmetry
     ]

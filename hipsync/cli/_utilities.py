@@ -79,3 +79,13 @@ def existing_db(db: Path | None) -> Path:
         what = "is a directory, not a database file" if db.is_dir() else "does not exist"
         exit_with_error(f"--db {db} {what}; give the path of a hipsync database (hipsync.duckdb)", code=2)
     return db_or_default(db)
+
+
+def exercise_name(name: str, option: str) -> str:
+    """``name`` if it is a known exercise id, else the command ends naming ``option`` and the valid ids."""
+    from hipsync.records import Exercise  # NumPy with it: only once a command runs
+
+    known = [e.value for e in Exercise if e is not Exercise.UNKNOWN]
+    if name not in known:
+        raise typer.BadParameter(f"unknown exercise {name!r}; valid: {', '.join(known)}", param_hint=option)
+    return name

@@ -100,17 +100,26 @@ def analyze_cmd(
 ) -> None:
     """Find sets, reps, tempo phases, range of motion and the exercise in one recording."""
     from hipsync.records import RecordingError, analysis_to_json
+    from ingest.checks import check_recording
     from ingest.errors import SensorError
     from ingest.files import read_recording_file
     from processing import analyze
 
+    if file.is_dir():
+        exit_with_error(
+            f"{file} is a directory; give one recording file (CSV, Parquet, spool, UCI PT, MEx)", code=2
+        )
     if not file.is_file():
         exit_with_error(f"no such file: {file}", code=2)
     try:
         recording = read_recording_file(file, acc_units=acc_units.value, gyro_units=gyro_units.value)
-        analysis = analyze(recording)
+        check_recording(recording, file)  # before the analysis, which fails deep inside on nonsense
     except (SensorError, RecordingError, ValueError, OSError) as e:
         exit_with_error(str(e), code=2)
+    try:
+        analysis = analyze(recording)
+    except Exception as e:  # whatever the analysis raises: one line, not a traceback
+        exit_with_error(f"the analysis of {file} failed: {type(e).__name__}: {e}")
     if as_json:
         typer.echo(json.dumps(analysis_to_json(analysis)))
         return

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hipsync.cli._utilities import exit_with_error
+from hipsync.cli._utilities import exercise_name, exit_with_error
 
 if TYPE_CHECKING:
     from storage.plan import Plan
@@ -75,11 +75,9 @@ def plan_set(
     from storage.plan import Plan, PlanItem, Resistance, parse_reps, save_plan
 
     path = plan_file or paths.plan_path()
-    known = [e.value for e in Exercise if e is not Exercise.UNKNOWN]
-    if exercise not in known:
-        exit_with_error(f"unknown exercise {exercise!r}; known: {', '.join(known)}")
+    ex = Exercise(exercise_name(exercise, "EXERCISE"))
     try:
-        ex = Exercise(exercise)
+        start = _from_date(valid_from)
         low, high = parse_reps(reps, "--reps")
         item = PlanItem(
             exercise=ex,
@@ -88,7 +86,6 @@ def plan_set(
             reps_high=high,
             resistance=Resistance.parse(resistance),
         )
-        start = date.fromisoformat(valid_from) if valid_from else datetime.now().date()
     except ValueError as e:  # PlanError is a ValueError too
         exit_with_error(str(e))
     current = current_plan(path) or Plan(valid_from=start, items=())
@@ -118,6 +115,16 @@ def plan_edit(
     plan = current_plan(path)
     _remember_plans(plan_file, before, plan)
     typer.echo(f"plan OK: {0 if plan is None else len(plan.items)} exercise(s)")
+
+
+def _from_date(text: str | None) -> date:
+    """``--from`` as a date (default today); a bad one ends the command naming the option."""
+    if not text:
+        return datetime.now().date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError as e:
+        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD ({e})", param_hint="'--from'") from e
 
 
 def current_plan(plan_file: Path | None) -> Plan | None:

@@ -1,7 +1,8 @@
 """``hipsync sensors add|list|remove``: the sensors you own, kept in ``$HIPSYNC_HOME/sensors.json``.
 
 Only these sensors are ever connected to. ``sensors add`` without ``--profile`` scans once (see
-:func:`hipsync.cli.ble.scan_sensors`) to recognise the model; the file itself is read and written by
+:func:`hipsync.cli.ble.scan_sensors`) to recognise the model, and asks for it at a terminal when the scan
+cannot tell (no Bluetooth, the sensor asleep); the file itself is read and written by
 :mod:`ingest.sensors`, imported inside the commands so ``hipsync --help`` stays fast.
 """
 
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from typing import Annotated
 
 import typer
 
 from hipsync.cli._utilities import VIRTUAL_HELP, ProfileOption, SideOption, exit_with_error
-from hipsync.cli.ble import bluetooth_unavailable, scan_sensors
+from hipsync.cli.ble import scan_sensors
 
 app = typer.Typer(
     help="The sensors you own: only these are ever connected to (sensors.json in $HIPSYNC_HOME).",
@@ -28,7 +30,10 @@ def sensors_add(
     side: Annotated[SideOption, typer.Option(help="The thigh the sensor is worn on.")],
     profile: Annotated[
         ProfileOption | None,
-        typer.Option(help="Sensor model; if omitted, hipsync scans for the sensor and recognises it."),
+        typer.Option(
+            help="Sensor model; if omitted, hipsync scans for the sensor to recognise it (and asks when it "
+            "cannot)."
+        ),
     ] = None,
     name: Annotated[str | None, typer.Option(help="A name to refer to it by (default: advertised).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to scan when recognising the model.")] = 5.0,
@@ -36,33 +41,54 @@ def sensors_add(
 ) -> None:
     """Add (or update) a sensor you own, with the thigh it goes on."""
     from ingest.errors import SensorError
-    from ingest.sensors import add_sensor
+    from ingest.sensors import add_sensor, check_address
     from storage import paths
 
+    try:
+        address = check_address(address)
+    except ValueError as e:
+        exit_with_error(str(e), code=2)
     profile_id = None if profile is None else profile.value
     if profile_id is None or name is None:
-        try:
-            rows = asyncio.run(scan_sensors(timeout, virtual, show_all=False))
-        except OSError as e:
-            if profile_id is None:
-                bluetooth_unavailable(e)
-            rows = []
-        match = next((r for r in rows if str(r["address"]).casefold() == address.casefold()), None)
-        if match is None and profile_id is None:
-            exit_with_error(
-                f"sensor {address} was not seen in {timeout:g} s, so its model is unknown; "
-                "wake it up and retry, or give --profile."
-            )
-        if match is not None:
-            profile_id = profile_id or str(match["profile"])
-            name = name or match["name"]
-    assert profile_id is not None
+        seen_profile, seen_name = _recognise(address, timeout, virtual, need_profile=profile_id is None)
+        profile_id = profile_id or seen_profile
+        name = name or seen_name
     try:
         entry = add_sensor(paths.sensors_path(), address, profile=profile_id, side=side.value, name=name)
     except (SensorError, ValueError) as e:
         exit_with_error(str(e))
     label = f"{entry.profile}, {entry.name}" if entry.name else entry.profile
     typer.echo(f"added {entry.address} ({label}), worn on the {entry.side} thigh")
+
+
+def _recognise(address: str, timeout: float, virtual: bool, *, need_profile: bool) -> tuple[str, str | None]:
+    """The model and advertised name of ``address`` from a scan; without a usable scan, the model the user
+    names at a prompt (or, when nobody can answer one, an error that says to give ``--profile``)."""
+    try:
+        rows = asyncio.run(scan_sensors(timeout, virtual, show_all=False))
+    except OSError as e:
+        rows, why = [], f"Bluetooth is not available ({e})"
+    else:
+        why = f"sensor {address} was not seen in {timeout:g} s (is it awake?)"
+    match = next((r for r in rows if str(r["address"]).casefold() == address.casefold()), None)
+    if match is not None:
+        return str(match["profile"]), match["name"]
+    if not need_profile:
+        return "", None
+    return _ask_profile(why), None
+
+
+def _ask_profile(why: str) -> str:
+    """The model, asked for at a terminal; elsewhere the command ends saying to give ``--profile``."""
+    choices = [p.value for p in ProfileOption]
+    if not _interactive():
+        exit_with_error(f"{why}, so its model is unknown: give --profile ({', '.join(choices)})", code=2)
+    typer.echo(f"{why}, so its model is unknown.", err=True)
+    for _ in range(3):
+        answer = str(typer.prompt(f"Which model is it? ({', '.join(choices)})")).strip()
+        if answer in choices:
+            return answer
+    exit_with_error(f"no model given; give --profile ({', '.join(choices)})", code=2)
 
 
 @app.command("list")
@@ -102,3 +128,8 @@ def sensors_remove(
     except SensorError as e:
         exit_with_error(str(e))
     typer.echo(f"removed {entry.address} ({entry.name or entry.profile})")
+
+
+def _interactive() -> bool:
+    """Whether someone at a terminal can answer a question."""
+    return sys.stdin.isatty()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hipsync.cli._utilities import SideOption
+from hipsync.cli._utilities import SideOption, exercise_name
 
 if TYPE_CHECKING:
     from simulate import SimulatedSession
@@ -81,7 +81,7 @@ def session_cmd(
     from simulate import SensorSpec, SessionSpec, SimulationError, simulate_session
 
     sensor = SensorSpec(accel_only=True) if accel_only else None
-    exercises = tuple(exercise) if exercise else None
+    exercises = tuple(exercise_name(e, "'--exercise' / '-e'") for e in exercise) if exercise else None
     side_s = None if side is None else str(side)
     if quick:
         spec = SessionSpec.quick(

@@ -23,7 +23,7 @@ def test_plan_set_show_and_clear_rejections(hipsync_home: Path) -> None:
     )
     assert r.exit_code == 0, r.output
     r = _run("plan", "set", "squats", "--reps", "5")
-    assert r.exit_code == 1 and "unknown exercise" in r.output
+    assert r.exit_code == 2 and "unknown exercise" in r.output
     r = _run("plan", "set", "clamshell", "-r", "band:purple", "--from", "2026-11-01")
     assert r.exit_code == 1 and "purple" in r.output
     r = _run("plan", "show")

@@ -54,20 +54,27 @@ def test_add_list_update_remove(tmp_path: Path) -> None:
 
 def test_unknown_profile_and_side_are_clear_and_leave_file_alone(tmp_path: Path) -> None:
     path = tmp_path / "sensors.json"
-    add_sensor(path, "AA", profile="polar-h10", side="left")
+    add_sensor(path, "AA:BB:CC:00:00:01", profile="polar-h10", side="left")
     before = path.read_bytes()
     with pytest.raises(UnknownProfileError, match="polar-verity-sense"):
-        add_sensor(path, "BB", profile="garmin", side="left")
+        add_sensor(path, "AA:BB:CC:00:00:02", profile="garmin", side="left")
     with pytest.raises(ValueError, match="left, right"):
-        add_sensor(path, "BB", profile="polar-h10", side="middle")
+        add_sensor(path, "AA:BB:CC:00:00:02", profile="polar-h10", side="middle")
     with pytest.raises(ValueError, match="empty"):
         add_sensor(path, "  ", profile="polar-h10", side="left")
+    for bad in ("XX:YY", "AA:BB:CC:DD:EE", "AA:BB:CC:DD:EE:GG", "AA-BB-CC-DD-EE-FF-00"):
+        with pytest.raises(ValueError, match="not a Bluetooth address"):
+            add_sensor(path, bad, profile="polar-h10", side="left")
     assert path.read_bytes() == before
+    # The two forms there are: a MAC address (any case) and the UUID macOS gives a sensor.
+    add_sensor(path, "aa:bb:cc:dd:ee:ff", profile="polar-h10", side="left")
+    add_sensor(path, "4B9C1D3E-0A2B-4C5D-8E6F-7A8B9C0D1E2F", profile="polar-h10", side="left")
+    assert len(load_sensors(path)) == 3
 
 
 def test_remove_unknown_names_configured_sensors(tmp_path: Path) -> None:
     path = tmp_path / "sensors.json"
-    add_sensor(path, "AA:BB", profile="polar-h10", side="left")
+    add_sensor(path, "AA:BB:CC:00:00:03", profile="polar-h10", side="left")
     with pytest.raises(SensorNotFoundError, match=r"AA:BB") as ei:
         remove_sensor(path, "CC:DD")
     assert ei.value.target == "CC:DD"
@@ -91,7 +98,7 @@ def test_malformed_file(tmp_path: Path, content: str, match: str) -> None:
         load_sensors(path)
     assert ei.value.path == path
     with pytest.raises(SensorsFileError):
-        add_sensor(path, "AA", profile="polar-h10", side="left")
+        add_sensor(path, "AA:BB:CC:00:00:01", profile="polar-h10", side="left")
     assert path.read_text() == content
 
 

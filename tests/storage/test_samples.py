@@ -66,11 +66,12 @@ def test_a_value_beyond_the_column_is_a_clear_error(kit: Any) -> None:
 
 def test_an_out_of_range_file_is_quarantined_and_left_as_it_is(tmp_path: Path, db_file: Path) -> None:
     csv = tmp_path / "counts.csv"
-    csv.write_text("time,ax,ay,az\n0.00,0,0,16384\n0.01,0,0,16384\n0.02,12,-3,16380\n")
+    csv.write_text("time,ax,ay,az\n" + "".join(f"0.{i:02d},12,-3,16384\n" for i in range(12)))
     before = file_sha256(csv)
     res = import_file(db_file, csv, started_at=None)
     assert res.status == "quarantined"
-    assert res.reason is not None and "acceleration (g)" in res.reason and "2147" in res.reason
+    # Refused before the analysis and the write (ingest.checks), naming the value and the likely cause.
+    assert res.reason is not None and "az = 16384 g" in res.reason and "raw counts" in res.reason
     assert file_sha256(csv) == before
     with connect_readonly(db_file) as con:
         assert con.execute("SELECT status, n_samples FROM sessions").fetchall() == [("quarantined", 0)]

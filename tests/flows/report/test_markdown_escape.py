@@ -1,0 +1,40 @@
+"""The Markdown report escapes what comes from the data (issue 19, item 7): a resistance or side a user
+typed (or a database edited by hand) cannot add links, HTML, emphasis or table cells to it."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flows.report.model import IsoWeek
+from flows.report.produce import compute_report
+from flows.report.render import md_escape, render_markdown
+
+HOSTILE = "band:red | <img src=x onerror=alert(1)> [win](http://evil.example) **loud**\n# heading"
+
+
+def test_md_escape_makes_text_inert() -> None:
+    assert md_escape("a|b") == "a\\|b"
+    assert md_escape("<b>[x](y)*z*_w_`v`~u~\\") == "\\<b>\\[x\\](y)\\*z\\*\\_w\\_\\`v\\`\\~u\\~\\\\"
+    assert md_escape("two\nlines\r") == "two lines "
+    assert md_escape("40 -> 35 deg, 3 x 10-15") == "40 -> 35 deg, 3 x 10-15"  # our prose reads as before
+
+
+def test_report_markdown_escapes_user_strings(tmp_path: Path, hand: Any) -> None:
+    monday = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
+    sessions = [
+        hand.Session(
+            started_at=monday + timedelta(days=d),
+            sets=[hand.Set(resistance=HOSTILE, side="left", reps=[hand.Rep()] * 12) for _ in range(3)],
+        )
+        for d in (0, 2, 4)
+    ]
+    db = tmp_path / "hipsync.duckdb"
+    hand.build(db, sessions)
+    md = render_markdown(compute_report(db, IsoWeek.parse("2026-W45"), tz=UTC))
+    assert "\\<img" in md  # there, but inert
+    assert not re.search(r"(?<!\\)<img|(?<!\\)\]\(http|(?<!\\)\*(?<!\\)\*loud", md)
+    assert "\n# heading" not in md
+    assert all(line.count("|") - line.count("\\|") in (0, 13) for line in md.splitlines())  # table intact
