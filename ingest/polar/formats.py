@@ -118,7 +118,8 @@ def counts_to_values(counts: IntArray, fmt: FrameFormat, factor: float | None = 
     For float32 formats the integers are the float bit patterns (low 32 bits).
     """
     if fmt.float_bits:
-        base = (counts & 0xFFFFFFFF).astype(np.uint32).view(np.float32).astype(np.float64)
+        with np.errstate(invalid="ignore"):  # NaN bit patterns stay NaN (the spool decoder drops them)
+            base = (counts & 0xFFFFFFFF).astype(np.uint32).view(np.float32).astype(np.float64)
     else:
         base = counts.astype(np.float64)
     f = (1.0 if factor is None else float(factor)) if fmt.uses_factor else 1.0

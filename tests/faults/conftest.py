@@ -2,12 +2,15 @@
 
 ``recorder`` starts emulated sensors on bumble's in-process link and records them with
 :func:`ingest.ble.recorder.record` (through bleak's API on the virtual backend), running a fault script
-alongside; the sensors are stopped afterwards whatever happens.
+alongside; the sensors are stopped afterwards whatever happens. ``spool_with_data`` waits until a
+``hipsync record`` child has written data to its spool (to hit it with a fault then).
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,7 @@ from hipsync.records import Side
 from ingest.ble.recorder import Backoff, RecordSummary, RecordTarget, record
 from ingest.ble.virtual_backend import VirtualBleakClient, VirtualBleakScanner, current_world, reset_world
 from ingest.emulator import EmulatedSensor, create_emulated_sensor
+from ingest.spool.reader import read_spool
 
 
 @pytest.fixture(autouse=True)
@@ -73,3 +77,20 @@ class Recorder:
 @pytest.fixture
 def recorder(tmp_path: Path) -> Recorder:
     return Recorder(spool_dir=tmp_path / "spool")
+
+
+def _spool_with_data(spool_dir: Path, proc: subprocess.Popen[Any], timeout_s: float = 90.0) -> Path:
+    """The spool a recording child writes in ``spool_dir``, once it holds data chunks."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the recording ended early ({proc.returncode})"
+        found = sorted(spool_dir.glob("*.spool")) if spool_dir.is_dir() else []
+        if found and len(read_spool(found[0]).chunks) >= 3:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no spool with data in {spool_dir} within {timeout_s:g} s")
+
+
+@pytest.fixture
+def spool_with_data() -> Callable[..., Path]:
+    return _spool_with_data

@@ -133,7 +133,7 @@ def _fill(directory: Path) -> None:
 
 
 @pytest.mark.slow
-def test_hipsync_record_on_a_full_tmpfs(tmp_path: Path) -> None:
+def test_hipsync_record_on_a_full_tmpfs(tmp_path: Path, spool_with_data: Any) -> None:
     with _small_tmpfs(tmp_path / "small") as small:
         home = small / "home"
         env = {
@@ -142,16 +142,12 @@ def test_hipsync_record_on_a_full_tmpfs(tmp_path: Path) -> None:
             "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
         }
         argv = [sys.executable, "-m", "hipsync.cli", "record", "--virtual", "polar-verity-sense"]
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
         proc = subprocess.Popen(
-            [*argv, "--duration", "90", "--json"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+            [*argv, "--duration", "90", "--json"], cwd=REPO_ROOT, env=env, text=True, **pipes
         )
         try:
-            spool = _wait_for_data(home / "spool", proc)
+            spool = spool_with_data(home / "spool", proc)
             _fill(small)
             out, err = proc.communicate(timeout=60)
         finally:
@@ -175,14 +171,3 @@ def test_hipsync_record_on_a_full_tmpfs(tmp_path: Path) -> None:
     readable = read_spool(kept)
     assert not readable.truncated_tail
     assert decode_spool(readable).recording.n_samples == summary["samples"]
-
-
-def _wait_for_data(spool_dir: Path, proc: subprocess.Popen[str]) -> Path:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        found = [p for p in spool_dir.glob("*.spool")] if spool_dir.is_dir() else []
-        if found and len(read_spool(found[0]).chunks) >= 3:
-            return found[0]
-        time.sleep(0.1)
-    raise AssertionError("the recording never wrote data")
