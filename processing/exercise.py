@@ -63,18 +63,27 @@ SKIN_NORMAL = np.array([0.0, 0.0, 1.0])
 DEVICE_EDGES = (np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
 """The device's edges (sensor ``x`` and ``y``): one lies along the thigh when the strap holds it square."""
 
-#: Expected angle (deg) of each feature for each exercise; missing: the feature says nothing about it.
+#: Expected value of each feature for each exercise; missing: the feature says nothing about it.
 #: ``*_deg`` between lines are folded to 0-90, ``*_line_deg`` to 0-45 (nearest of the lines ``f``, ``a``),
-#: ``thigh_tilt_deg`` is 0-180 (gravity vs knee-to-hip: 0 upright, 90 level, > 90 knee above hip).
+#: ``thigh_tilt_deg`` is 0-180 (gravity vs knee-to-hip: 0 upright, 90 level, > 90 knee above hip);
+#: ``lift_per_range`` is the change of that tilt from rest to top over the range: the knee rises in a clam
+#: (on a cone about the oblique axis: ~sin 45 deg of the range), a leg raise and a standing abduction, the
+#: hips rise in a bridge (the thigh flattens), a seated abduction turns level.
 TEMPLATES: dict[str, dict[Exercise, float]] = {
     "gravity_mediolateral_deg": {CLAM: 0.0, RAISE: 0.0, STANDING: 90.0, SEATED: 90.0, BRIDGE: 90.0},
     "axis_mediolateral_deg": {CLAM: 90.0, RAISE: 90.0, STANDING: 90.0, SEATED: 90.0, BRIDGE: 0.0},
     "axis_vertical_deg": {CLAM: 90.0, RAISE: 90.0, STANDING: 90.0, SEATED: 0.0, BRIDGE: 90.0},
     "thigh_tilt_deg": {CLAM: 90.0, RAISE: 90.0, STANDING: 0.0, SEATED: 90.0, BRIDGE: 140.0},
     "axis_thigh_deg": {CLAM: 45.0, RAISE: 80.0, STANDING: 90.0, SEATED: 90.0, BRIDGE: 90.0},
+    "lift_per_range": {CLAM: 0.65, RAISE: 1.0, STANDING: 1.0, SEATED: 0.0, BRIDGE: -1.0},
     "axis_line_deg": {CLAM: 45.0, RAISE: 10.0, STANDING: 0.0, SEATED: 0.0},
     "gravity_line_deg": {STANDING: 0.0, SEATED: 0.0},
 }
+
+#: What changes without a gyroscope: the axis is the normal of gravity's path. A seated abduction turns
+#: about the vertical ``a`` tilted towards ``f`` by the thigh's slope; gravity (along ``a``) then moves
+#: towards ``m`` only, about ``f``: the accelerometer sees the femur as its axis.
+ACCEL_TEMPLATES: dict[str, dict[Exercise, float]] = {"axis_thigh_deg": {SEATED: 0.0}}
 
 #: Largest range (deg) each exercise can show. Hip abduction reaches ~45 deg (standing, side-lying, seated;
 #: plus ~15 deg of pelvic hitch in a leg raise or standing abduction); a bridge lifts the thigh from ~50 deg
@@ -93,6 +102,7 @@ _TEXT = {
     "axis_mediolateral_deg": "rotation axis {:.0f} deg from the mediolateral axis",
     "axis_vertical_deg": "rotation axis {:.0f} deg from vertical",
     "thigh_tilt_deg": "thigh {:.0f} deg from upright at rest",
+    "lift_per_range": "thigh tilt changes by {:+.1f} of the range from rest to top",
     "axis_thigh_deg": "rotation axis {:.0f} deg from the femur",
     "axis_line_deg": "rotation axis {:.0f} deg off the femur's line",
     "gravity_line_deg": "gravity at rest {:.0f} deg off the femur's line",
@@ -103,17 +113,19 @@ _TEXT = {
 class SetGeometry:
     """What the recogniser needs to know about one set; vectors are unit, sensor frame.
 
-    ``axis``: rotation axis of the reps (sign free); ``rest_gravity``: gravity (specific force, pointing up)
-    at the bottom of the reps; ``rom_deg``: median range of the reps; ``has_gyro``: whether ``axis`` and
-    the range come from a gyroscope (else from gravity's path). From the whole recording: ``thigh_axis``
-    (knee to hip) and ``mediolateral_axis`` while walking, or None; ``references``: (k, 3) upright
-    reference gravities in time order (:func:`upright_reference`), or None.
+    ``axis``: rotation axis of the reps (sign free); ``rest_gravity``, ``top_gravity``: gravity (specific
+    force, pointing up) at the bottom and the top of the reps (the top may be None); ``rom_deg``: median
+    range of the reps; ``has_gyro``: whether ``axis`` and the range come from a gyroscope (else from
+    gravity's path). From the whole recording: ``thigh_axis`` (knee to hip) and ``mediolateral_axis`` while
+    walking, or None; ``references``: (k, 3) upright reference gravities in time order
+    (:func:`upright_reference`), or None.
     """
 
     axis: FloatArray
     rest_gravity: FloatArray
     rom_deg: float
     has_gyro: bool
+    top_gravity: FloatArray | None = None
     thigh_axis: FloatArray | None = None
     mediolateral_axis: FloatArray | None = None
     references: FloatArray | None = None
@@ -189,45 +201,64 @@ def upright_reference(
 
 
 def _walking_features(geo: SetGeometry) -> dict[str, float]:
-    """Features in the thigh frame seen while walking: the femur always, the mediolateral axis from the
-    gyroscope's swing axis (mounting invariant) or, without one, the face normal (the accelerometer's
-    estimate from the swing is too rough: a walk sways sideways as well as fore and aft)."""
+    """Features in the thigh frame seen while walking: the femur always; the mediolateral axis only from the
+    gyroscope's swing axis (mounting invariant). Without a gyroscope it is left out: the accelerometer's
+    estimate from the swing is too rough (a walk sways sideways as well as fore and aft), and the face
+    normal holds only for a lateral sensor, which walking lets us do without: tilt and the axis against the
+    femur tell every exercise but seated abduction, which the accelerometer barely sees."""
     assert geo.thigh_axis is not None
-    ml = geo.mediolateral_axis if geo.has_gyro and geo.mediolateral_axis is not None else SKIN_NORMAL
-    return {
-        "thigh_tilt_deg": _angle_deg(geo.rest_gravity, geo.thigh_axis),
-        "axis_thigh_deg": _fold_deg(geo.axis, geo.thigh_axis),
-        "gravity_mediolateral_deg": _fold_deg(geo.rest_gravity, ml),
-        "axis_mediolateral_deg": _fold_deg(geo.axis, ml),
-    }
-
-
-def line_sources(geo: SetGeometry, params: AnalysisParams) -> list[tuple[str, float, FloatArray]]:
-    """Where the femur's line may lie in the face plane: (name, weight, a direction on one of the lines).
-
-    The first upright reference with weight 1 (people strap the sensor on before they lie down), the later
-    ones sharing ``later_reference_weight``, then the device's edges with ``device_edge_weight``. A set's
-    own rest may be a reference: a standing set's rest is the femur's line itself, a seated one's the
-    other line; a bridge's rest is oblique, but only clamshell and leg raise read the lines' position
-    relative to the axis, and a bridge's axis is the face normal.
-    """
-    refs = [] if geo.references is None else list(np.atleast_2d(geo.references))
-    out = [("upright reference", 1.0, refs[0])] if refs else []
-    out += [("upright reference", params.later_reference_weight / (len(refs) - 1), r) for r in refs[1:]]
-    out.append(("device edges", params.device_edge_weight, DEVICE_EDGES[0]))
+    tilt = _angle_deg(geo.rest_gravity, geo.thigh_axis)
+    out = {"thigh_tilt_deg": tilt, "axis_thigh_deg": _fold_deg(geo.axis, geo.thigh_axis)}
+    if geo.top_gravity is not None and geo.rom_deg > 0:
+        out["lift_per_range"] = (_angle_deg(geo.top_gravity, geo.thigh_axis) - tilt) / geo.rom_deg
+    if geo.has_gyro and geo.mediolateral_axis is not None:
+        out["gravity_mediolateral_deg"] = _fold_deg(geo.rest_gravity, geo.mediolateral_axis)
+        out["axis_mediolateral_deg"] = _fold_deg(geo.axis, geo.mediolateral_axis)
     return out
 
 
-def set_features(geo: SetGeometry, params: AnalysisParams | None = None) -> dict[str, float]:
-    """The set's features (deg) that do not depend on where the femur lies in the face plane.
+def line_sources(geo: SetGeometry, params: AnalysisParams) -> list[tuple[str, float, FloatArray, bool]]:
+    """Where the femur's line may lie in the face plane: (name, weight, a direction on one of the lines,
+    whether it is the set's own rest, within ``same_posture_deg``).
 
-    ``axis_vertical_deg`` only with a gyroscope (without one the axis is horizontal by construction); with
-    walking the thigh-frame features (:func:`_walking_features`), without it the face-normal ones.
+    The first upright reference with weight 1 (people strap the sensor on before they lie down), the later
+    ones sharing ``later_reference_weight``, then the device's edges with ``device_edge_weight``.
     """
+    refs = [] if geo.references is None else list(np.atleast_2d(geo.references))
+
+    def own(r: FloatArray) -> bool:
+        return _fold_deg(geo.rest_gravity, r) <= params.same_posture_deg
+
+    out = [("upright reference", 1.0, refs[0], own(refs[0]))] if refs else []
+    later = params.later_reference_weight / max(1, len(refs) - 1)
+    out += [("upright reference", later, r, own(r)) for r in refs[1:]]
+    out.append(("device edges", params.device_edge_weight, DEVICE_EDGES[0], False))
+    return out
+
+
+def walking_frame_ok(geo: SetGeometry, params: AnalysisParams) -> bool:
+    """Whether the walking frame can be used: a thigh axis, and with a gyroscope a swing axis across it
+    (the leg swings about its mediolateral axis, which is perpendicular to the femur; an angle below
+    ``walking_frame_min_deg`` means other movement was taken for walking and both are off)."""
+    if geo.thigh_axis is None:
+        return False
+    if not geo.has_gyro or geo.mediolateral_axis is None:
+        return True
+    return _fold_deg(geo.thigh_axis, geo.mediolateral_axis) >= params.walking_frame_min_deg
+
+
+def set_features(geo: SetGeometry, params: AnalysisParams | None = None) -> dict[str, float]:
+    """The set's features that do not depend on where the femur lies in the face plane.
+
+    ``axis_vertical_deg`` only with a gyroscope (without one the axis is horizontal by construction); with a
+    usable walking frame (:func:`walking_frame_ok`) the thigh-frame features (:func:`_walking_features`),
+    otherwise the face-normal ones.
+    """
+    p = params or AnalysisParams()
     out: dict[str, float] = {}
     if geo.has_gyro:
         out["axis_vertical_deg"] = _fold_deg(geo.axis, geo.rest_gravity)
-    if geo.thigh_axis is not None:
+    if walking_frame_ok(geo, p):
         out.update(_walking_features(geo))
     else:
         out["gravity_mediolateral_deg"] = _fold_deg(geo.rest_gravity, SKIN_NORMAL)
@@ -235,33 +266,31 @@ def set_features(geo: SetGeometry, params: AnalysisParams | None = None) -> dict
     return out
 
 
-def line_features(geo: SetGeometry, line: FloatArray) -> dict[str, float]:
-    """Axis and rest gravity against the lines ``f``/``a`` given by ``line`` (0-45 deg each, when seen)."""
-    out: dict[str, float] = {}
-    for name, v in (("axis_line_deg", geo.axis), ("gravity_line_deg", geo.rest_gravity)):
-        d = line_offset_deg(v, line, SKIN_NORMAL, SKIN_PLANE_MIN_DEG)
-        if d is not None:
-            out[name] = d
-    return out
-
-
 def _tolerance(name: str, p: AnalysisParams) -> float:
     if name.endswith("_line_deg"):
         return p.line_tol_deg
     return {
+        "lift_per_range": p.lift_tol,
         "axis_vertical_deg": p.vertical_tol_deg,
         "axis_thigh_deg": p.axis_thigh_tol_deg,
         "thigh_tilt_deg": p.thigh_tilt_tol_deg,
     }.get(name, p.mediolateral_tol_deg)
 
 
-def feature_scores(features: dict[str, float], params: AnalysisParams) -> dict[Exercise, float]:
-    """Product over features of exp(-d^2 / 2 tol^2), d = distance to each exercise's expected angle."""
+def feature_scores(
+    features: dict[str, float], params: AnalysisParams, *, has_gyro: bool = True
+) -> dict[Exercise, float]:
+    """Product over features of exp(-d^2 / 2 tol^2), d = distance to each exercise's expected value.
+
+    ``lift_per_range`` trusts the reps' polarity (which end is the rest), which the rep detection may get
+    wrong (a bridge held long at the top): its score never drops below ``polarity_floor``.
+    """
     scores = dict.fromkeys(FIVE, 1.0)
     for name, value in features.items():
         tol = _tolerance(name, params)
-        for ex, expected in TEMPLATES[name].items():
-            scores[ex] *= math.exp(-0.5 * ((value - expected) / tol) ** 2)
+        floor = params.polarity_floor if name == "lift_per_range" else 0.0
+        for ex, expected in (TEMPLATES[name] | ({} if has_gyro else ACCEL_TEMPLATES.get(name, {}))).items():
+            scores[ex] *= floor + (1.0 - floor) * math.exp(-0.5 * ((value - expected) / tol) ** 2)
     return scores
 
 
@@ -285,7 +314,7 @@ def _name(ex: Exercise) -> str:
     return str(ex).replace("_", " ")
 
 
-def _describe(best: Exercise, second: Exercise, features: dict[str, float], source: str | None) -> str:
+def _describe(best: Exercise, second: Exercise, features: dict[str, float], sources: dict[str, str]) -> str:
     """The feature that separates ``best`` from ``second`` most, in words ("" when none does)."""
     key = None
     gap = 0.0
@@ -298,22 +327,38 @@ def _describe(best: Exercise, second: Exercise, features: dict[str, float], sour
     if key is None:
         return ""
     text = _TEXT[key].format(features[key])
-    return f"{text} ({source})" if key.endswith("_line_deg") and source else text
+    return f"{text} ({sources[key]})" if key in sources else text
 
 
-def _line_scores(geo: SetGeometry, p: AnalysisParams) -> tuple[dict[Exercise, float], dict[str, float], str]:
-    """In-plane scores averaged over the line sources by weight; the first source's features and name."""
-    total = dict.fromkeys(FIVE, 0.0)
-    weight = 0.0
-    first: tuple[dict[str, float], str] | None = None
-    for name, w, line in line_sources(geo, p):
-        lf = line_features(geo, line)
-        first = first or (lf, name)
-        for ex, sc in feature_scores(lf, p).items():
-            total[ex] += w * sc
-        weight += w
-    assert first is not None
-    return {ex: total[ex] / weight for ex in FIVE}, first[0], first[1]
+def _line_scores(
+    geo: SetGeometry, p: AnalysisParams
+) -> tuple[dict[Exercise, float], dict[str, float], dict[str, str]]:
+    """Scores of the in-plane features, each averaged by weight over the line sources that see it; the
+    first source's feature values and the names of those sources.
+
+    A source rests on an assumption (the reference is standing or sitting, the device sits square in its
+    strap) that may fail: its score never drops below ``line_floor``, so a broken assumption lowers the
+    right exercise's score instead of ruling it out. The set's own rest says nothing about where the rest
+    lies (a bridge's oblique rest would read as on a line): it places the axis only.
+    """
+    scores = dict.fromkeys(FIVE, 1.0)
+    shown: dict[str, float] = {}
+    sources: dict[str, str] = {}
+    for name, v in (("axis_line_deg", geo.axis), ("gravity_line_deg", geo.rest_gravity)):
+        total = dict.fromkeys(FIVE, 0.0)
+        weight = 0.0
+        for source, w, line, own_rest in line_sources(geo, p):
+            d = line_offset_deg(v, line, SKIN_NORMAL, SKIN_PLANE_MIN_DEG)
+            if d is None or (own_rest and name == "gravity_line_deg"):
+                continue
+            shown.setdefault(name, d)
+            sources.setdefault(name, source)
+            for ex, sc in feature_scores({name: d}, p).items():
+                total[ex] += w * (p.line_floor + (1.0 - p.line_floor) * sc)
+            weight += w
+        if weight:
+            scores = {ex: scores[ex] * total[ex] / weight for ex in FIVE}
+    return scores, shown, sources
 
 
 def vote(geo: SetGeometry, params: AnalysisParams | None = None) -> tuple[ExerciseVote, dict[str, Any]]:
@@ -322,15 +367,18 @@ def vote(geo: SetGeometry, params: AnalysisParams | None = None) -> tuple[Exerci
     Scores: the product of the feature scores (:func:`feature_scores`), without walking times the in-plane
     line scores averaged over the line sources by weight (:func:`line_sources`), times
     :func:`plausibility`. Confidence: the best score / (sum of scores + ``other_exercise_score``); below
-    ``min_exercise_confidence`` the set is ``unknown``. Quality keys: every feature (deg), ``line_source``
-    (None with walking), ``scores``, ``confidence``, ``reason``.
+    ``min_exercise_confidence`` the set is ``unknown``. Quality keys: every feature (deg; ``lift_per_range``
+    a fraction), ``frame`` (``walking``, ``face normal``, or ``face normal (walking off)`` when the walking
+    frame failed :func:`walking_frame_ok`), ``line_sources`` (feature -> source, empty with walking),
+    ``scores``, ``confidence``, ``reason``.
     """
     p = params or AnalysisParams()
     features = set_features(geo, p)
-    geometric = feature_scores(features, p)
-    source: str | None = None
-    if geo.thigh_axis is None:
-        line, line_feats, source = _line_scores(geo, p)
+    geometric = feature_scores(features, p, has_gyro=geo.has_gyro)
+    sources: dict[str, str] = {}
+    walking = walking_frame_ok(geo, p)
+    if not walking:
+        line, line_feats, sources = _line_scores(geo, p)
         features.update(line_feats)
         geometric = {ex: geometric[ex] * line[ex] for ex in FIVE}
     plaus = plausibility(geo.rom_deg, geo.has_gyro, p)
@@ -344,12 +392,15 @@ def vote(geo: SetGeometry, params: AnalysisParams | None = None) -> tuple[Exerci
         top, _ = _max_rom(raw_best, geo.has_gyro, p)
         note = f"a range of {geo.rom_deg:.0f} deg is beyond any {_name(raw_best)} (at most {top:.0f})"
     reason = _reason(
-        exercise, (best, second), scores[best] < p.other_exercise_score, features, source, geo, note
+        exercise, (best, second), scores[best] < p.other_exercise_score, features, sources, geo, note
     )
-    q: dict[str, Any] = {k: round(v, 1) for k, v in features.items()}
+    q: dict[str, Any] = {k: round(v, 2) for k, v in features.items()}
+    q["frame"] = (
+        "walking" if walking else ("face normal" if geo.thigh_axis is None else "face normal (walking off)")
+    )
     q.update(
         {
-            "line_source": source,
+            "line_sources": sources,
             "scores": {str(e): round(sc, 4) for e, sc in scores.items()},
             "confidence": round(confidence, 3),
             "reason": reason,
@@ -363,18 +414,18 @@ def _reason(
     top_two: tuple[Exercise, Exercise],
     fits_none: bool,
     features: dict[str, float],
-    source: str | None,
+    sources: dict[str, str],
     geo: SetGeometry,
     note: str,
 ) -> str:
     """One line: the decision and the feature (or the range) that made it."""
     best, second = top_two
-    why = _describe(best, second, features, source) or f"range {geo.rom_deg:.0f} deg"
+    why = _describe(best, second, features, sources) or f"range {geo.rom_deg:.0f} deg"
     if exercise != Exercise.UNKNOWN:
         text = f"{_name(best)} rather than {_name(second)}: {why}"
     elif fits_none:
         text = "the set's geometry and range fit none of the five exercises"
-    elif {best, second} == {STANDING, SEATED} and not geo.has_gyro and geo.thigh_axis is None:
+    elif {best, second} == {STANDING, SEATED} and not geo.has_gyro and "thigh_tilt_deg" not in features:
         text = (
             "thigh face vertical, no gyroscope and no walking: standing and seated abduction look the same "
             "(a turn about the vertical leaves gravity alone)"

@@ -64,15 +64,20 @@ class AnalysisParams:
     vertical_tol_deg: float = 20.0
     thigh_tilt_tol_deg: float = 22.0
     axis_thigh_tol_deg: float = 15.0
+    lift_tol: float = 0.35
+    polarity_floor: float = 0.1
+    walking_frame_min_deg: float = 70.0
     line_tol_deg: float = 12.0
     later_reference_weight: float = 0.5
     device_edge_weight: float = 0.5
-    rom_margin_deg: float = 15.0
-    other_exercise_score: float = 0.02
+    line_floor: float = 0.1
+    rom_margin_deg: float = 10.0
+    other_exercise_score: float = 0.01
     min_exercise_confidence: float = 0.5
     # s6 upright references (no walking)
     skin_upright_min_deg: float = 55.0
     min_reference_still_s: float = 2.0
+    same_posture_deg: float = 15.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of all parameters (stored with results)."""

@@ -197,9 +197,14 @@ def _analyze_axis(
         starts = np.clip(np.round([c.start for c in reps]).astype(int) + a, 0, clean.n - 1)
         rest = motion.gravity[starts].mean(axis=0)
         rest = rest / max(float(np.linalg.norm(rest)), 1e-9)
+        tops = np.clip(
+            np.round([0.5 * (c.top_start + c.top_end) for c in reps]).astype(int) + a, 0, clean.n - 1
+        )
+        top = motion.gravity[tops].mean(axis=0)
         geometry = SetGeometry(
             axis=trace.axis,
             rest_gravity=rest,
+            top_gravity=top / max(float(np.linalg.norm(top)), 1e-9),
             rom_deg=median_small([c.rom_deg for c in reps]),
             has_gyro=has_gyro,
             thigh_axis=thigh_axis,

@@ -158,22 +158,64 @@ def test_with_walking_any_mounting(exercise: Exercise) -> None:
 
 
 @pytest.mark.parametrize("exercise", [e for e in GEOMETRY if e != Exercise.BANDED_ABDUCTION_SEATED])
-def test_with_walking_and_no_gyro_the_face_normal_is_the_mediolateral_axis(exercise: Exercise) -> None:
-    rng = np.random.default_rng(13)
+def test_with_walking_and_no_gyro_any_mounting_too(exercise: Exercise) -> None:
+    # the accelerometer's swing axis can be 90 deg off and the face normal is not used: the femur alone
+    # (thigh tilt, axis against the femur) tells these four apart
     g, n, rom = GEOMETRY[exercise]
-    for _ in range(10):
-        r = _thigh_to_sensor(rng)
-        noisy_ml = r.T @ A  # the accelerometer's swing axis can be 90 deg off: not used
+    for seed in range(10):
+        m = Rotation.random(random_state=seed).as_matrix()
         geo = SetGeometry(
-            axis=r.T @ n,
-            rest_gravity=r.T @ g,
+            axis=m @ n,
+            rest_gravity=m @ g,
             rom_deg=rom,
             has_gyro=False,
-            thigh_axis=r.T @ F,
-            mediolateral_axis=noisy_ml,
+            thigh_axis=m @ F,
+            mediolateral_axis=m @ A,
         )
         v, q = vote(geo, P)
         assert v.exercise == exercise, q
+
+
+def test_with_walking_and_no_gyro_a_seated_abduction_shows_the_femur_as_its_axis() -> None:
+    # it turns about the vertical tilted by the thigh's slope: gravity moves about the femur, a few degrees
+    v, q = vote(SetGeometry(axis=F, rest_gravity=A, rom_deg=6.0, has_gyro=False, thigh_axis=F), P)
+    assert v.exercise == Exercise.BANDED_ABDUCTION_SEATED, q
+    v, q = vote(SetGeometry(axis=F, rest_gravity=A, rom_deg=30.0, has_gyro=False, thigh_axis=F), P)
+    assert v.exercise != Exercise.BANDED_ABDUCTION_SEATED, q  # too much for a tilt
+    assert "30 deg is beyond any banded abduction seated" in v.reason
+
+
+@pytest.mark.parametrize(
+    ("top_tilt_deg", "expected"), [(80.0, "single_leg_glute_bridge"), (145.0, "side_lying_leg_raise")]
+)
+def test_with_walking_the_hips_rising_tell_a_low_bridge_from_a_leg_raise(
+    top_tilt_deg: float, expected: str
+) -> None:
+    # thigh 22 deg above level at rest, axis across the femur, no gyroscope: a low bridge or a leg raise with
+    # the knee resting low; in a bridge the thigh flattens (tilt falls), in a leg raise the knee rises
+    def at(tilt_deg: float) -> np.ndarray:
+        return np.cos(np.radians(tilt_deg)) * F + np.sin(np.radians(tilt_deg)) * M
+
+    geo = SetGeometry(
+        axis=A,
+        rest_gravity=at(112.0),
+        top_gravity=at(top_tilt_deg),
+        rom_deg=32.0,
+        has_gyro=False,
+        thigh_axis=F,
+    )
+    v, q = vote(geo, P)
+    assert v.exercise == Exercise(expected), q
+
+
+def test_a_walking_frame_whose_swing_axis_is_not_across_the_femur_is_not_used() -> None:
+    # other movement taken for walking shifts both axes; the swing (flexion) axis must be across the femur
+    rng = np.random.default_rng(14)
+    r = _thigh_to_sensor(rng, strap_deg=0.0)
+    bad_thigh = r.T @ Rotation.from_rotvec(np.radians(40.0) * A).apply(F)
+    for exercise in GEOMETRY:
+        got, q = _vote(exercise, r, rng, thigh_axis=bad_thigh, mediolateral_axis=r.T @ M)
+        assert got == exercise and q["frame"] == "face normal (walking off)", q
 
 
 def test_upright_reference_is_every_long_still_period_in_the_skin_plane_in_time_order() -> None:
