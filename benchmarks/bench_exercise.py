@@ -7,7 +7,8 @@ recogniser, 21-30 were kept to check it (printed apart).
 
 Simulated: sets matched to their truth by time overlap, counted per exercise with and without a gyroscope
 (the accelerometer cannot see seated abduction: those sets are counted apart). Seeds were not used while
-designing. Printed next to a baseline run on the same sets: the most common exercise of each batch.
+designing; the wide population runs on its held-out seeds (``simulate.HELD_OUT_SEEDS``). Printed next to a
+baseline on the same sets: the most common exercise of each batch.
 """
 
 from __future__ import annotations
@@ -141,6 +142,14 @@ def _full(seed: int, accel_only: bool) -> list[Any]:
     return [simulate_session(seed, spec=spec)]
 
 
+def _wide(seed: int, accel_only: bool) -> list[Any]:
+    from simulate import Variation
+    from simulate.session import SessionSpec, simulate_session
+
+    variation = Variation(accel_only_prob=1.0 if accel_only else 0.0)
+    return [simulate_session(seed, spec=SessionSpec.wide(variation=variation))]
+
+
 def _compact(seed: int, accel_only: bool) -> list[Any]:
     from simulate import simulate_program
     from simulate.sensor import SensorSpec
@@ -149,6 +158,8 @@ def _compact(seed: int, accel_only: bool) -> list[Any]:
 
 
 def main() -> None:
+    from simulate import HELD_OUT_SEEDS
+
     t0 = time.perf_counter()
     print("real recordings (no plan; a file is right when every set carries its exercise):")
     bench_real()
@@ -171,6 +182,7 @@ def main() -> None:
         ),
         ("whole sessions with walking, the other leg's sets", _full, FULL_SEEDS),
         ("compact 2-week programs (no walking)", _compact, PROGRAM_SEEDS),
+        ("wide population (any strap angle and placement, walking, the other leg)", _wide, HELD_OUT_SEEDS),
     ]
     for name, make, seeds in batches:
         for accel_only in (False, True):
