@@ -32,7 +32,7 @@ from processing.sets import Window, accept_set, find_candidate_windows, group_re
 
 logger = logging.getLogger(__name__)
 
-ALGORITHM_VERSION = "1.1.0"
+ALGORITHM_VERSION = "1.2.0"
 
 ACCEL_ONLY_NOTE = (
     "accelerometer only: seated abduction turns the thigh about the vertical, which gravity cannot "
