@@ -237,6 +237,16 @@ def line_sources(geo: SetGeometry, params: AnalysisParams) -> list[tuple[str, fl
     return out
 
 
+VERTICAL_AXIS_MAX_DEG = 45.0
+"""A gyroscope's rotation axis within this angle of gravity turns the thigh about the vertical."""
+
+
+def turns_about_vertical(geo: SetGeometry) -> bool:
+    """Whether the reps turn about the vertical (gyroscope only: the accelerometer cannot see such a turn):
+    a seated abduction, or a leg rocked underneath the working one."""
+    return geo.has_gyro and _fold_deg(geo.axis, geo.rest_gravity) < VERTICAL_AXIS_MAX_DEG
+
+
 def walking_frame_ok(geo: SetGeometry, params: AnalysisParams) -> bool:
     """Whether the walking frame can be used: a thigh axis, and with a gyroscope a swing axis across it
     (the leg swings about its mediolateral axis, which is perpendicular to the femur; an angle below
