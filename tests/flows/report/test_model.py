@@ -63,7 +63,7 @@ def _report(db: Path, week: str) -> dict[str, Any]:
     w = IsoWeek.parse(week)
     start, end = w.bounds(UTC)
     rows = fetch_report_rows(db, start - timedelta(weeks=8), end)
-    return report_to_json(build_weekly_report(rows, w, tz=UTC))
+    return report_to_json(build_weekly_report(rows, w, tz=UTC, generated_at=end + timedelta(days=1)))
 
 
 def _ex(doc: dict[str, Any], exercise: str, side: str | None = "left") -> dict[str, Any]:
@@ -89,16 +89,25 @@ def test_week_before_the_step_advises_moving_to_the_next_band(program_db: Path) 
     assert clam["volume_load"] == pytest.approx(2 * 3 * 15 * 2.0)
     assert clam["load_unit"] == "band_level"
     assert clam["overload"]["status"] == "increase"
-    assert "all sets at 15 reps with 2-1-2 tempo" in clam["overload"]["advice"]
-    assert "move from red band to green band" in clam["overload"]["advice"]
-    # Tempo: ecc 2, bottom pause 1, conc 2, top hold 1 -> "2-1-2-1" in coaches' order.
+    advice = clam["overload"]["advice"]
+    assert "every set at 15 reps with controlled tempo (2-1-2-1)" in advice
+    assert "step up to green band" in advice and advice.endswith("next: green band x 10-15")
+    assert clam["overload"]["status_words"] == "ready to step up"
+    # Tempo: ecc 2, bottom pause 1, conc 2, top hold 1 -> "2-1-2-1", eccentric-pause-concentric-hold.
     assert clam["tempo"]["notation"] == "2-1-2-1"
+    assert clam["tempo"]["notation_order"] == "eccentric-pause-concentric-hold"
     assert clam["tempo"]["concentric"]["median_s"] == pytest.approx(2.0)
     assert clam["time_under_tension_s"] == pytest.approx(90 * 5.0)
-    # W43 had 14 reps per set: +6 reps and +12 band-level reps of volume.
-    assert clam["change"]["reps"] == 6 and clam["change"]["volume_load"] == pytest.approx(12.0)
-    assert clam["trend"]["weeks"] == ["2026-W41", "2026-W42", "2026-W43", "2026-W44"]
-    assert clam["trend"]["direction"] == "rising"
+    # W43 had 14 reps per set: +6 reps and 84 -> 90 band-level reps x 2 of volume.
+    [band] = clam["volumes"]
+    assert band["load_unit"] == "band_level" and band["unit_words"] == "band-level reps"
+    assert band["volume_load"] == pytest.approx(180.0) and band["previous_volume_load"] == pytest.approx(
+        168.0
+    )
+    assert band["change_pct"] == pytest.approx(12 / 168, abs=1e-4)
+    assert clam["change"]["reps"] == 6
+    assert band["trend"]["weeks"] == ["2026-W41", "2026-W42", "2026-W43", "2026-W44"]
+    assert band["trend"]["direction"] == "rising"
     assert doc["recovery"]["sessions"] == 2 and doc["recovery"]["flag_under_48h"] is False
     assert doc["recovery"]["min_hours_between_sessions"] == pytest.approx(72.0)
 
@@ -110,13 +119,14 @@ def test_week_after_the_step(program_db: Path) -> None:
     assert clam["volume_load"] == pytest.approx(90 * 3.0)
     assert clam["resistance"] == "band:green"
     assert clam["overload"]["status"] == "new_resistance"
-    assert "from red band to green band" in clam["overload"]["advice"]
+    assert "stepped up from red band to green band" in clam["overload"]["advice"]
     assert "restart at 10 reps" in clam["overload"]["advice"]
+    assert clam["overload"]["next_step"] == "green band x 10-15"
     assert clam["rom_deg"] == pytest.approx(38.0)
 
     abd = _ex(doc, "banded_abduction_standing", "right")
     assert abd["overload"]["status"] == "rom_dropping"
-    assert "ROM dropping while load rose" in abd["overload"]["advice"]
+    assert "range of motion fell from 35 to 28 deg after stepping up" in abd["overload"]["advice"]
 
     raise_ = _ex(doc, "side_lying_leg_raise")
     assert raise_["overload"]["status"] == "stalled"
@@ -129,7 +139,8 @@ def test_week_after_the_step(program_db: Path) -> None:
     assert any("23 h" in a for a in rec["advice"])
     [asym] = rec["asymmetry"]
     assert asym["exercise"] == "clamshell"
-    # left 90 reps x 3, right 3 x 8 x 3: (270 - 72) / 270
+    # left 90 reps x 3, right 3 x 8 x 3 (both band levels): (270 - 72) / 270
+    assert asym["measure"] == "band-level reps"
     assert asym["volume_asymmetry"] == pytest.approx((270 - 72) / 270, abs=1e-3)
     assert rec["acwr"] is not None and "disputed" in rec["acwr_caveat"]
 
@@ -155,6 +166,7 @@ def test_empty_database_gives_an_empty_report(tmp_path: Path) -> None:
         ("band:black", 5.0, "band_level", None),
         ("ankle:1kg", 1.0, "kg", "ankle:1.5kg"),
         ("ankle:2kg", 2.0, "kg", "ankle:3kg"),
+        ("ankle:5lb", 2.268, "kg", "ankle:7.5lb"),
         ("bodyweight", 1.0, "bodyweight", "band:yellow"),
         ("band:3", 3.0, "band_level", "band:4"),
     ],

@@ -100,7 +100,8 @@ def test_a_heavier_band_with_full_range_is_a_new_resistance() -> None:
 def test_a_heavier_band_with_lost_range_is_rom_dropping() -> None:
     p = _progression((7, 12, 2, 40.0), (0, 10, 3, 30.0))
     verdict = load_rose_rule(p)
-    assert verdict is not None and verdict.status == "rom_dropping" and "40 -> 30 deg" in verdict.advice
+    assert verdict is not None and verdict.status == "rom_dropping"
+    assert "fell from 40 to 30 deg after stepping up from band level 2 to band level 3" in verdict.advice
 
 
 def test_no_load_change_leaves_the_load_rule_silent() -> None:
@@ -117,7 +118,8 @@ def test_weeks_without_progress_are_a_stall() -> None:
 
 def test_otherwise_building_and_without_sessions_no_data() -> None:
     p = _progression((0, 12, 2, 40.0))
-    assert building_rule(p).status == "building" and "lowest set now 12" in building_rule(p).advice
+    assert building_rule(p).status == "building" and "lowest set last session 12" in building_rule(p).advice
+    assert building_rule(p).advice.endswith("next: band level 2 x 10-15")
     assert overload(p.sessions, p.weekly, WEEK, UTC, None).status == "building"
     empty: list[TrainingSession] = []
     assert overload(empty, {}, WEEK, UTC, None).status == "no_data"
