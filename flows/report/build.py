@@ -80,7 +80,10 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Context:
-    """What every exercise's figures share: the week, its period, the comparison window, the reps."""
+    """What every exercise's figures share: the week, its period, the comparison window, the reps.
+
+    ``[start, end)`` is the part of the week covered (Monday to the end of today in a running week).
+    """
 
     week: IsoWeek
     period: WeekPeriod
@@ -139,7 +142,9 @@ def build_weekly_report(
     """
     now = generated_at or datetime.now(UTC)
     period = week_period(week, now, tz)
-    start, end = week.bounds(tz)
+    start, week_end = week.bounds(tz)
+    # A running week covers Monday to the end of today: "so far" holds nothing recorded after it.
+    end = week.day_bounds(period.days, tz)[1]
     reps_by_set: dict[str, list[RepRow]] = defaultdict(list)
     for r in rows.reps:
         reps_by_set[r.set_id].append(r)
@@ -171,7 +176,7 @@ def build_weekly_report(
         week=str(week),
         period=period,
         start=start,
-        end=end,
+        end=week_end,
         generated_at=now,
         sessions=tuple(sessions),
         rpe_mean=statistics.fmean(rated) if rated else None,

@@ -173,3 +173,34 @@ def test_empty_database_gives_an_empty_report(tmp_path: Path) -> None:
 )
 def test_next_resistance(resistance: str, value: float, unit: str, expected: str | None) -> None:
     assert next_resistance(resistance, value, unit) == expected
+
+
+def test_a_running_week_is_so_far_and_compared_with_the_same_days() -> None:
+    from flows.report.build import week_period
+
+    week = IsoWeek.parse("2026-W49")
+    friday = datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
+    p = week_period(week, friday, UTC)
+    assert (p.complete, p.days, p.label) == (False, 5, "2026-W49 so far (Mon-Fri)")
+    assert p.compared_with == "Mon-Fri of 2026-W48"
+    assert week.shift(-1).day_bounds(p.days, UTC) == (
+        datetime(2026, 11, 23, tzinfo=UTC),
+        datetime(2026, 11, 28, tzinfo=UTC),
+    )
+    assert week_period(week, datetime(2026, 11, 30, 6, tzinfo=UTC), UTC).label == "2026-W49 so far (Mon)"
+    done = week_period(week, datetime(2026, 12, 7, 0, tzinfo=UTC), UTC)
+    assert (done.complete, done.label, done.compared_with) == (True, "2026-W49", "2026-W48")
+
+
+def test_a_running_weeks_trend_uses_the_complete_weeks_before_it(program_db: Path) -> None:
+    w = IsoWeek.parse("2026-W45")
+    start, end = w.bounds(UTC)
+    rows = fetch_report_rows(program_db, start - timedelta(weeks=8), end)
+    wednesday = start + timedelta(days=2, hours=12)
+    doc = report_to_json(build_weekly_report(rows, w, tz=UTC, generated_at=wednesday))
+    clam = _ex(doc, "clamshell")
+    assert doc["period"]["label"] == "2026-W45 so far (Mon-Wed)"
+    assert clam["volumes"][0]["trend"]["weeks"] == ["2026-W41", "2026-W42", "2026-W43", "2026-W44"]
+    # Mon and Tue of W45 (2 x 30 reps x green 3) against Mon-Wed of W44 (one session: 45 reps x red 2).
+    assert clam["volumes"][0]["volume_load"] == pytest.approx(180.0)
+    assert clam["volumes"][0]["previous_volume_load"] == pytest.approx(90.0)
