@@ -45,8 +45,9 @@ class SetRow:
     """One set of the current analysis run; ``load_value`` in ``load_unit`` (band_level | kg | bodyweight).
 
     ``set_index`` is the set number within its session, as ``hipsync log SESSION SET`` takes it.
-    ``load_source`` is ``plan`` or ``user`` (set with ``hipsync log``); ``exercise_confidence`` (0-1) and
-    ``exercise_source`` are ``None`` where the schema has no such column yet.
+    ``load_source`` is ``plan`` or ``user`` (set with ``hipsync log``); ``exercise_confidence`` (0-1),
+    ``exercise_source`` (recognised | plan | user) and ``corrected`` (a user edit changed the set) come
+    from the columns of that name where the schema has them, else ``None``/False.
     """
 
     set_id: str
@@ -63,6 +64,7 @@ class SetRow:
     load_source: str | None = None
     exercise_confidence: float | None = None
     exercise_source: str | None = None
+    corrected: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +119,7 @@ OPTIONAL_SET_COLUMNS: dict[str, str] = {
     "load_source": "VARCHAR",
     "exercise_confidence": "DOUBLE",
     "exercise_source": "VARCHAR",
+    "corrected": "BOOLEAN",
 }
 
 # Only sets of the current analysis run count (a re-analysis keeps older runs for provenance); a set whose
@@ -179,6 +182,7 @@ def _set_row(r: tuple[Any, ...]) -> SetRow:
         load_source=r[11],
         exercise_confidence=None if r[12] is None else float(r[12]),
         exercise_source=r[13],
+        corrected=bool(r[14]),
     )
 
 

@@ -260,6 +260,7 @@ def set_summaries(sets: Iterable[SetRow], ctx: Context) -> tuple[SetSummary, ...
                 rom_deg=median([r.rom_deg for r in rr]),
                 velocity_loss=s.velocity_loss,
                 exercise_confidence=s.exercise_confidence,
+                exercise_source=s.exercise_source,
                 flags=set_flags(s, reps_by_set),
                 session_label=ctx.session_labels.get(s.session_id, ""),
             )

@@ -129,7 +129,7 @@ def set_flags(s: SetRow, reps_by_set: RepsBySet) -> tuple[str, ...]:
         flags.append("low_confidence")
     if s.load_source == "user":
         flags.append("load_logged")
-    if s.exercise_source == "user":
+    if s.corrected or s.exercise_source == "user":
         flags.append("corrected")
     return tuple(flags)
 

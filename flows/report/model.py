@@ -209,7 +209,8 @@ class SetSummary:
 
     Phase medians in seconds, ROM in degrees. ``flags``: ``implausible_rom`` (left out of the ROM
     figures), ``low_confidence`` (the recogniser was unsure of the exercise), ``load_logged`` (load set
-    with ``hipsync log``), ``corrected`` (exercise corrected by the user). ``session_label``: the
+    with ``hipsync log``), ``corrected`` (changed by a user edit). ``exercise_source``: where the exercise
+    label came from (recognised | plan | user) where stored. ``session_label``: the
     session's weekday in the report's time zone (``Mon``; ``Mon 19:11`` when two sessions share a day).
     """
 
@@ -231,6 +232,7 @@ class SetSummary:
     exercise_confidence: float | None
     flags: tuple[str, ...] = ()
     session_label: str = ""
+    exercise_source: str | None = None
 
     @property
     def ref(self) -> str:

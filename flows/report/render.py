@@ -243,8 +243,10 @@ def table_rows(report: WeeklyReport) -> list[dict[str, Any]]:
             "sets": e.sets,
             "reps": e.reps,
             "volume_load": "; ".join(volume_text(v) for v in e.volumes),
-            f"vs {report.period.compared_with}": "; ".join(change_text(v) for v in e.volumes),
-            f"tempo ({TEMPO_ORDER}, s)": e.tempo.notation or "",
+            "volume_change": "; ".join(
+                f"{change_text(v)} vs {report.period.compared_with}" for v in e.volumes
+            ),
+            "tempo": f"{e.tempo.notation} ({TEMPO_ORDER}, s)" if e.tempo.notation else "",
             "rom_deg": None if e.rom_deg is None else round(e.rom_deg, 1),
             "overload": "; ".join(o.status_words for o in e.overloads),
             "next": "; ".join(o.next_step for o in e.overloads),

@@ -279,3 +279,30 @@ def test_every_number_can_be_recomputed_from_the_export(logged_db: Path, tmp_pat
         assert e["tempo"]["eccentric"]["median_s"] == pytest.approx(exp["eccentric_s"], abs=1e-3)
         assert e["tempo"]["bottom_pause"]["median_s"] == pytest.approx(exp["bottom_pause_s"], abs=1e-3)
         assert e["rom_deg"] == pytest.approx(exp["rom_deg"], abs=1e-3)
+
+
+def test_low_confidence_and_corrected_sets_are_marked_once_the_schema_has_them(
+    logged_db: Path, tmp_path: Path
+) -> None:
+    """The recogniser's ``exercise_confidence`` and the edits' ``corrected`` flag are columns a newer schema
+    adds; the report reads them when they are there, marks the sets and says so under the exercise."""
+    from storage.db import connect
+
+    before = _produce(logged_db, tmp_path).report
+    marks = {f for e in before.exercises for s in e.set_details for f in s.flags}
+    assert marks == {"load_logged", "implausible_rom"}
+    monday = before.sessions[0].session_id
+    with connect(logged_db) as con:
+        con.execute("ALTER TABLE sets ADD COLUMN exercise_confidence DOUBLE")
+        con.execute("ALTER TABLE sets ADD COLUMN corrected BOOLEAN")
+        con.execute(
+            "UPDATE sets SET exercise_confidence = 0.55 WHERE session_id = ? AND set_index = 1", [monday]
+        )
+        con.execute("UPDATE sets SET corrected = TRUE WHERE session_id = ? AND set_index = 2", [monday])
+    report = _produce(logged_db, tmp_path).report
+    [clam] = [e for e in report.exercises if e.exercise == "clamshell"]
+    flags = {s.set_number: s.flags for s in clam.set_details if s.session_id == monday}
+    assert flags[1] == ("low_confidence",) and flags[2] == ("corrected",) and flags[3] == ()
+    assert f"1 set(s) recognised with low confidence (counted, but check them): {monday[:8]} #1" in clam.notes
+    assert f"1 set(s) with the exercise corrected by you: {monday[:8]} #2" in clam.notes
+    assert clam.set_details[0].exercise_confidence == pytest.approx(0.55)
