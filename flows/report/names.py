@@ -54,7 +54,8 @@ STATUS_WORDS: dict[str, str] = {
 TEMPO_ORDER = "eccentric-pause-concentric-hold"
 TEMPO_EXPLAINED = (
     f"Tempo {TEMPO_ORDER}, in seconds: lowering (eccentric), pause at the bottom, lifting (concentric), "
-    "hold at the top; each the week's median over the reps. Whole seconds first, tenths below."
+    "hold at the top; each the week's median over the reps, in whole seconds, with the tenths given in the "
+    "same order."
 )
 
 #: Band levels the plan file knows (storage.plan.BAND_LEVELS) can also be written as numbers: band:3.
