@@ -1,5 +1,6 @@
 """The Markdown report escapes what comes from the data (issue 19, item 7): a resistance or side a user
-typed (or a database edited by hand) cannot add links, HTML, emphasis or table cells to it."""
+typed (or a database edited by hand) cannot add links, HTML, emphasis or table cells to it. (The escaping
+itself is ``flows.report.render.md_text``, from the report rework; this pins it end to end.)"""
 
 from __future__ import annotations
 
@@ -10,16 +11,9 @@ from typing import Any
 
 from flows.report.model import IsoWeek
 from flows.report.produce import compute_report
-from flows.report.render import md_escape, render_markdown
+from flows.report.render import render_markdown
 
 HOSTILE = "band:red | <img src=x onerror=alert(1)> [win](http://evil.example) **loud**\n# heading"
-
-
-def test_md_escape_makes_text_inert() -> None:
-    assert md_escape("a|b") == "a\\|b"
-    assert md_escape("<b>[x](y)*z*_w_`v`~u~\\") == "\\<b>\\[x\\](y)\\*z\\*\\_w\\_\\`v\\`\\~u\\~\\\\"
-    assert md_escape("two\nlines\r") == "two lines "
-    assert md_escape("40 -> 35 deg, 3 x 10-15") == "40 -> 35 deg, 3 x 10-15"  # our prose reads as before
 
 
 def test_report_markdown_escapes_user_strings(tmp_path: Path, hand: Any) -> None:
@@ -37,4 +31,6 @@ def test_report_markdown_escapes_user_strings(tmp_path: Path, hand: Any) -> None
     assert "\\<img" in md  # there, but inert
     assert not re.search(r"(?<!\\)<img|(?<!\\)\]\(http|(?<!\\)\*(?<!\\)\*loud", md)
     assert "\n# heading" not in md
-    assert all(line.count("|") - line.count("\\|") in (0, 13) for line in md.splitlines())  # table intact
+    tables = [block.splitlines() for block in re.split(r"\n(?!\|)[^\n]*", "\n" + md) if block.strip()]
+    cells = [{row.count("|") - row.count("\\|") for row in rows if row.startswith("|")} for rows in tables]
+    assert cells and all(len(c) == 1 for c in cells if c)  # every row of a table as wide as its head
