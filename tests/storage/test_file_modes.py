@@ -58,10 +58,10 @@ def test_everything_hipsync_writes_into_its_home_is_private(hipsync_home: Path, 
     assert loose == {}
 
 
-def test_a_home_shared_with_other_files_is_left_open_with_a_warning(
+def test_a_home_holding_other_files_is_left_open_with_a_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loose_umask: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    shared = tmp_path / "shared"
+    shared = tmp_path / "common"
     shared.mkdir(mode=0o755)
     (shared / "somebody-elses.txt").write_text("not hipsync's")
     monkeypatch.setenv("HIPSYNC_HOME", str(shared))
