@@ -41,6 +41,10 @@ _RESET_EVENTS = frozenset(
 )
 #: A step in sample times larger than this many nominal periods is reported as a gap.
 GAP_PERIODS = 3.0
+#: After a sensor clock step, samples whose host-clock placement is within this (s) of continuing the
+#: samples before the step are joined to them exactly: receive-latency jitter is below it, so a gap
+#: shorter than this across a clock step is not told apart from none.
+CLOCK_SEAM_S = 0.5
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -172,13 +176,41 @@ def _feed(decoder: SpoolDecoder, spool: Spool) -> int:
     return ignored
 
 
-def _on_first_clock(parts: dict[str, list[Notifications]]) -> dict[str, list[Notifications]]:
+def _clock_shifts(
+    items: list[Notifications], offsets: dict[int, float], base: float, fs_hz: float | None
+) -> dict[int, float]:
+    """Seconds to add to the sensor times of each clock of one kind to put them on the first clock.
+
+    The host clock says roughly where a later clock's samples belong (``offsets``: least receive delay,
+    good to the receive-latency jitter); when that puts its first sample within ``CLOCK_SEAM_S`` of one
+    period after the previous clock's last sample, the sensor streamed on through the step, so the samples
+    join exactly there (no overlap to drop as duplicates, no sliver of a gap); otherwise the host clock's
+    placement stands and the gap shows.
+    """
+    shifts: dict[int, float] = {}
+    previous_end: float | None = None
+    for c in sorted(offsets):
+        own = [p.block.sensor_time_s for p in items if p.clock == c]
+        estimate = offsets[c] - base
+        if previous_end is not None and fs_hz:
+            joined = previous_end + 1.0 / fs_hz - float(min(t[0] for t in own))
+            if abs(joined - estimate) <= CLOCK_SEAM_S:
+                estimate = joined
+        shifts[c] = estimate
+        previous_end = float(max(t[-1] for t in own)) + shifts[c]
+    return shifts
+
+
+def _on_first_clock(
+    parts: dict[str, list[Notifications]], rates: dict[str, float | None]
+) -> dict[str, list[Notifications]]:
     """Move the notifications timed by later sensor clocks (after clock steps) onto the first clock.
 
     A clock reading is tied to the host clock by the least receive delay (:func:`_least_receive_offset_s`
     over the first notifications timed by it), so a clock stepped by s seconds gives an offset s smaller:
-    its sensor times are moved by the difference. Gaps stay gaps (the host clock saw them), and a clock
-    stepped back no longer hides the samples after the step behind the ones before it.
+    its sensor times are moved by the difference, or joined to the samples before the step when that is
+    where the host clock puts them anyway (:func:`_clock_shifts`). Gaps the host clock saw stay gaps, and a
+    clock stepped back no longer hides the samples after the step behind the ones before it.
     """
     clocks = {p.clock for items in parts.values() for p in items}
     if clocks <= {0}:
@@ -193,14 +225,16 @@ def _on_first_clock(parts: dict[str, list[Notifications]]) -> dict[str, list[Not
     for kind, items in parts.items():
         other = next((k for k in parts if (k, first) in offsets), kind)
         base = offsets.get((kind, first), offsets.get((other, first), 0.0))
+        own = {c: o for (k, c), o in offsets.items() if k == kind}
+        shifts = _clock_shifts(items, own, base, rates.get(kind))
         out[kind] = [
             p
-            if p.clock == first
+            if not shifts.get(p.clock)
             else replace(
                 p,
                 block=SampleBlock(
                     kind=p.block.kind,
-                    sensor_time_s=p.block.sensor_time_s + (offsets[(kind, p.clock)] - base),
+                    sensor_time_s=p.block.sensor_time_s + shifts[p.clock],
                     values=p.block.values,
                 ),
             )
@@ -258,10 +292,10 @@ def decode_spool(spool: Spool) -> DecodedSpool:
     header = spool.header
     profile, decoder = _spool_decoder(spool)
     ignored = _feed(decoder, spool)
-    parts = _on_first_clock(decoder.finish())
     # The rate the decoders timed samples with: the header's, else the profile's default.
     fs_hz = stream_rate_hz(header, ("acc", "imu", "data"), profile.default_acc_rate_hz)
     gyro_fs = stream_rate_hz(header, ("gyro", "imu", "data"), profile.default_gyro_rate_hz)
+    parts = _on_first_clock(decoder.finish(), {"acc": fs_hz, "gyro": gyro_fs})
     kept_acc, dup_acc = _dedupe(parts["acc"], fs_hz)
     gyro, dup_gyro = _dedupe(parts["gyro"], gyro_fs)
     acc = kept_acc if kept_acc is not None else SampleBlock.empty("acc")

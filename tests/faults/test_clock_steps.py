@@ -19,8 +19,8 @@ import pytest
 
 from ingest.emulator.spools import EmulatedSpoolFaults, write_emulated_spool
 from ingest.spool.decode import decode_spool
-from ingest.spool.format import SpoolEventKind
-from ingest.spool.reader import read_spool
+from ingest.spool.format import TIME_FIELD, ChunkType, SpoolEventKind, spool_bytes
+from ingest.spool.reader import read_spool, spool_parts
 
 
 @pytest.mark.parametrize("step_s", [-30.0, -3600.0, -7 * 365 * 86400.0, 3600.0])
@@ -75,3 +75,35 @@ async def test_h10_reset_across_a_reconnect_is_kept_and_the_gap_recorded(recorde
     decoded = decode_spool(read_spool(summary.spool))
     assert np.all(np.diff(decoded.recording.time_s) > 0)
     assert decoded.recording.time_s[-1] > 3.5
+
+
+def _later_after_the_step(path: Path, delay_s: float) -> None:
+    """Deliver every frame after the clock step ``delay_s`` later (a slower link then): same samples."""
+    head, chunks = spool_parts(path.read_bytes())
+    out, stepped = [], False
+    for ctype, body in chunks:
+        stepped = stepped or (ctype == ChunkType.EVENT and b"clock_step" in body)
+        if stepped and ctype == ChunkType.DATA:
+            body = TIME_FIELD.pack(TIME_FIELD.unpack_from(body)[0] + delay_s) + body[TIME_FIELD.size :]
+        out.append((ctype, body))
+    path.write_bytes(spool_bytes(head, out))
+
+
+def test_samples_join_across_a_step_whatever_the_link_delay_and_a_real_gap_stays(tmp_path: Path) -> None:
+    steady = write_emulated_spool(
+        tmp_path / "a.spool", "polar-h10", seconds=12, faults=EmulatedSpoolFaults(clock_step=(5.0, -30.0))
+    )
+    _later_after_the_step(steady, 0.3)  # the host clock alone would open a 0.3 s gap at the step
+    decoded = decode_spool(read_spool(steady))
+    assert decoded.recording.n_samples == 600 and decoded.duplicate_samples == 0 and decoded.gaps == ()
+    np.testing.assert_allclose(np.diff(decoded.recording.time_s), 1 / 50, atol=1e-6)
+    lossy = write_emulated_spool(
+        tmp_path / "b.spool",
+        "polar-h10",
+        seconds=12,
+        faults=EmulatedSpoolFaults(drop_s=(4.0, 2.0), clock_step=(5.0, -30.0)),  # the step while away
+    )
+    decoded = decode_spool(read_spool(lossy))
+    [(start, end)] = decoded.gaps
+    assert 3.9 < start < 4.1 and 1.9 < end - start < 2.2  # where the host clock saw it, as long
+    assert decoded.recording.n_samples == 500 and decoded.expected_samples == 600
