@@ -28,7 +28,8 @@ The model (a segment model, solved exactly by forward-backward over the set sequ
 - The recogniser's scores are likelihoods (0-1, not summing to 1): each is normalised over the five
   exercises and mixed with ``score_floor`` of a uniform choice, so a confident but wrong vote can be
   outvoted by its block, at a price.
-- A set whose exercise the user gave (``hipsync edit``) enters as certain evidence for its block.
+- A set whose exercise the user gave (``hipsync edit``), or one given rather than recognised (a vote
+  without scores), enters as certain evidence for its block.
 
 The plan only ever names planned exercises: each set takes the planned exercise of highest posterior
 probability when that beats everything else together (an unplanned block, a lone odd set), otherwise it
@@ -282,7 +283,9 @@ def match_plan(
     """
     p = params or PlanPriorParams()
     plan = _distinct(planned)
-    fixed = dict(fixed or {})
+    # a set whose exercise was given, not recognised (no scores), is as certain as the user's
+    given_sets = {i: v.exercise for i, v in enumerate(votes) if not v.scores and v.exercise in EXERCISES}
+    fixed = {**given_sets, **(fixed or {})}
     if not plan or not votes:
         return tuple(_kept(v) for v in votes)
     evidence = _evidence(votes, fixed, p.score_floor)

@@ -18,7 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from storage.db import as_utc, connect, connect_readonly, transaction
+import duckdb
+
+from storage.db import as_utc, connect, connect_readonly, schema_version, transaction
+from storage.edits import LABELS_VERSION
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,10 @@ class SetRow:
     resistance: str | None
     load_value: float | None
     load_unit: str | None
+    #: where ``exercise`` came from (recognised | plan | user), its confidence 0-1, a user edit changed it
+    exercise_source: str = "recognised"
+    exercise_confidence: float | None = None
+    corrected: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,13 +109,16 @@ ORDER BY started_at
 # run has no analysis_runs row stays visible, as in storage.read_api's views.
 _SETS_SQL = """
 SELECT st.set_id, st.session_id, se.started_at, st.set_index, st.exercise, st.side, st.n_reps,
-       st.velocity_loss, st.resistance, st.load_value, st.load_unit
+       st.velocity_loss, st.resistance, st.load_value, st.load_unit, {labels}
 FROM sets st
 JOIN sessions se USING (session_id)
 WHERE NOT EXISTS (SELECT 1 FROM analysis_runs ar WHERE ar.run_id = st.run_id AND NOT ar.is_current)
   AND se.status <> 'quarantined' AND se.started_at >= ? AND se.started_at < ?
 ORDER BY se.started_at, st.set_index
 """
+#: The sets' exercise sources (schema 4, storage.edits); a database not yet migrated has none.
+_LABELS = "coalesce(st.exercise_source, 'recognised'), st.exercise_confidence, coalesce(st.corrected, FALSE)"
+_NO_LABELS = "'recognised', NULL, FALSE"
 
 _REPS_SQL = """
 SELECT r.set_id, r.rep_index, r.concentric_s, r.top_hold_s, r.eccentric_s, r.bottom_pause_s, r.rom_deg,
@@ -125,6 +135,11 @@ _PLANS_SQL = """
 SELECT exercise, valid_from, target_sets, target_reps_low, target_reps_high, resistance, load_value, load_unit
 FROM plans ORDER BY valid_from, exercise
 """
+
+
+def _sets_sql(con: duckdb.DuckDBPyConnection) -> str:
+    labelled = schema_version(con) >= LABELS_VERSION
+    return _SETS_SQL.format(labels=_LABELS if labelled else _NO_LABELS)
 
 
 def fetch_report_rows(
@@ -161,8 +176,11 @@ def fetch_report_rows(
                 resistance=r[8],
                 load_value=r[9],
                 load_unit=r[10],
+                exercise_source=r[11],
+                exercise_confidence=r[12],
+                corrected=bool(r[13]),
             )
-            for r in con.execute(_SETS_SQL, [start_utc, end_utc]).fetchall()
+            for r in con.execute(_sets_sql(con), [start_utc, end_utc]).fetchall()
         )
         reps = tuple(
             RepRow(

@@ -39,6 +39,7 @@ from flows.report.model import (
     week_of,
 )
 from flows.report.progression import overload, tempo_notation, trend_direction
+from storage.edits import LOW_CONFIDENCE
 from storage.report_queries import PlanRow, ReportRows, RepRow, SetRow
 
 #: The rules' thresholds, stored with every report (``parameters``).
@@ -158,6 +159,9 @@ def set_summaries(sets: Iterable[SetRow], reps_by_set: RepsBySet) -> tuple[SetSu
                 eccentric_s=median([r.eccentric_s for r in rr]),
                 rom_deg=median([r.rom_deg for r in rr]),
                 velocity_loss=s.velocity_loss,
+                exercise_source=s.exercise_source,
+                exercise_confidence=s.exercise_confidence,
+                corrected=s.corrected,
             )
         )
     return tuple(out)
@@ -236,4 +240,31 @@ def summary_lines(report: WeeklyReport) -> list[str]:
         side = f" ({e.side})" if e.side else ""
         lines.append(f"{e.exercise}{side}: {e.overload.advice}")
     lines.extend(report.recovery.advice)
-    return lines
+    return lines + correction_notes(report.exercises)
+
+
+def correction_notes(exercises: Sequence[ExerciseReport]) -> list[str]:
+    """One line on the sets the user corrected, one on the sets whose exercise is doubtful (below
+    :data:`storage.edits.LOW_CONFIDENCE`, not named by the user), with the command that fixes them."""
+    corrected = [s for e in exercises for s in e.set_details if s.corrected or s.exercise_source == "user"]
+    doubtful = [
+        (e.exercise, s)
+        for e in exercises
+        for s in e.set_details
+        if s.exercise_source != "user"
+        and (e.exercise == "unknown" or (s.exercise_confidence or 1.0) < LOW_CONFIDENCE)
+    ]
+    notes = []
+    if corrected:
+        notes.append(f"{len(corrected)} set(s) include your corrections (`hipsync edit list`)")
+    if doubtful:
+        where = ", ".join(
+            f"{s.session_started_at.astimezone():%a %d %b} set {s.set_index} ({exercise}?)"
+            for exercise, s in doubtful[:3]
+        )
+        more = f" and {len(doubtful) - 3} more" if len(doubtful) > 3 else ""
+        notes.append(
+            f"exercise uncertain for {len(doubtful)} set(s): {where}{more}; "
+            "if wrong: `hipsync edit exercise SESSION SET EXERCISE`"
+        )
+    return notes

@@ -151,6 +151,11 @@ class SetSummary:
     eccentric_s: float | None
     rom_deg: float | None
     velocity_loss: float | None
+    #: where the set's exercise came from (recognised | plan | user) and its confidence 0-1; ``corrected``
+    #: when the user edited the set (``hipsync edit``)
+    exercise_source: str = "recognised"
+    exercise_confidence: float | None = None
+    corrected: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
