@@ -157,3 +157,11 @@ def test_a_set_cut_in_two_by_a_short_pause_stays_one_exercise() -> None:
 def test_an_exercise_listed_twice_counts_once() -> None:
     votes = [TIE_ABDUCTION] * 2
     assert labels(votes, plan((SEATED, 2), (SEATED, 5))) == labels(votes, plan((SEATED, 2)))
+
+
+def test_a_set_given_rather_than_recognised_is_certain() -> None:
+    """A vote without scores (the exercise was given, e.g. by a file's labels) is never relabelled."""
+    given = ExerciseVote(exercise=RAISE, confidence=1.0, scores={}, reason="")
+    got = match_plan([CLEAR_CLAM, given, CLEAR_CLAM], plan((CLAM, 3)))
+    assert [lab.exercise for lab in got] == [CLAM, RAISE, CLAM]
+    assert got[1].source == "recognised"
