@@ -40,7 +40,7 @@ The vote is ``unknown`` only when the best score does not stand out (a tie the d
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -65,7 +65,8 @@ DEVICE_EDGES = (np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
 
 #: Expected value of each feature for each exercise; missing: the feature says nothing about it.
 #: ``*_deg`` between lines are folded to 0-90, ``*_line_deg`` to 0-45 (nearest of the lines ``f``, ``a``),
-#: ``thigh_tilt_deg`` is 0-180 (gravity vs knee-to-hip: 0 upright, 90 level, > 90 knee above hip);
+#: ``thigh_tilt_deg`` is 0-180 (gravity vs knee-to-hip: 0 upright, 90 level, > 90 knee above hip; side-lying,
+#: the working leg rests on the other, its knee a little below the hip: ``lying_tilt_tol_deg``);
 #: ``lift_per_range`` is the change of that tilt from rest to top over the range: the knee rises in a clam
 #: (on a cone about the oblique axis: ~sin 45 deg of the range), a leg raise and a standing abduction, the
 #: hips rise in a bridge (the thigh flattens), a seated abduction turns level.
@@ -73,7 +74,7 @@ TEMPLATES: dict[str, dict[Exercise, float]] = {
     "gravity_mediolateral_deg": {CLAM: 0.0, RAISE: 0.0, STANDING: 90.0, SEATED: 90.0, BRIDGE: 90.0},
     "axis_mediolateral_deg": {CLAM: 90.0, RAISE: 90.0, STANDING: 90.0, SEATED: 90.0, BRIDGE: 0.0},
     "axis_vertical_deg": {CLAM: 90.0, RAISE: 90.0, STANDING: 90.0, SEATED: 0.0, BRIDGE: 90.0},
-    "thigh_tilt_deg": {CLAM: 90.0, RAISE: 90.0, STANDING: 0.0, SEATED: 90.0, BRIDGE: 140.0},
+    "thigh_tilt_deg": {CLAM: 85.0, RAISE: 85.0, STANDING: 0.0, SEATED: 90.0, BRIDGE: 140.0},
     "axis_thigh_deg": {CLAM: 45.0, RAISE: 80.0, STANDING: 90.0, SEATED: 90.0, BRIDGE: 90.0},
     "lift_per_range": {CLAM: 0.65, RAISE: 1.0, STANDING: 1.0, SEATED: 0.0, BRIDGE: -1.0},
     "axis_line_deg": {CLAM: 45.0, RAISE: 10.0, STANDING: 0.0, SEATED: 0.0},
@@ -236,6 +237,16 @@ def line_sources(geo: SetGeometry, params: AnalysisParams) -> list[tuple[str, fl
     return out
 
 
+VERTICAL_AXIS_MAX_DEG = 45.0
+"""A gyroscope's rotation axis within this angle of gravity turns the thigh about the vertical."""
+
+
+def turns_about_vertical(geo: SetGeometry) -> bool:
+    """Whether the reps turn about the vertical (gyroscope only: the accelerometer cannot see such a turn):
+    a seated abduction, or a leg rocked underneath the working one."""
+    return geo.has_gyro and _fold_deg(geo.axis, geo.rest_gravity) < VERTICAL_AXIS_MAX_DEG
+
+
 def walking_frame_ok(geo: SetGeometry, params: AnalysisParams) -> bool:
     """Whether the walking frame can be used: a thigh axis, and with a gyroscope a swing axis across it
     (the leg swings about its mediolateral axis, which is perpendicular to the femur; an angle below
@@ -266,9 +277,11 @@ def set_features(geo: SetGeometry, params: AnalysisParams | None = None) -> dict
     return out
 
 
-def _tolerance(name: str, p: AnalysisParams) -> float:
+def _tolerance(name: str, ex: Exercise, p: AnalysisParams) -> float:
     if name.endswith("_line_deg"):
         return p.line_tol_deg
+    if name == "thigh_tilt_deg" and ex in (CLAM, RAISE):
+        return p.lying_tilt_tol_deg
     return {
         "lift_per_range": p.lift_tol,
         "axis_vertical_deg": p.vertical_tol_deg,
@@ -280,17 +293,11 @@ def _tolerance(name: str, p: AnalysisParams) -> float:
 def feature_scores(
     features: dict[str, float], params: AnalysisParams, *, has_gyro: bool = True
 ) -> dict[Exercise, float]:
-    """Product over features of exp(-d^2 / 2 tol^2), d = distance to each exercise's expected value.
-
-    ``lift_per_range`` trusts the reps' polarity (which end is the rest), which the rep detection may get
-    wrong (a bridge held long at the top): its score never drops below ``polarity_floor``.
-    """
+    """Product over features of exp(-d^2 / 2 tol^2), d = distance to each exercise's expected value."""
     scores = dict.fromkeys(FIVE, 1.0)
     for name, value in features.items():
-        tol = _tolerance(name, params)
-        floor = params.polarity_floor if name == "lift_per_range" else 0.0
         for ex, expected in (TEMPLATES[name] | ({} if has_gyro else ACCEL_TEMPLATES.get(name, {}))).items():
-            scores[ex] *= floor + (1.0 - floor) * math.exp(-0.5 * ((value - expected) / tol) ** 2)
+            scores[ex] *= math.exp(-0.5 * ((value - expected) / _tolerance(name, ex, params)) ** 2)
     return scores
 
 
@@ -361,38 +368,75 @@ def _line_scores(
     return scores, shown, sources
 
 
-def vote(geo: SetGeometry, params: AnalysisParams | None = None) -> tuple[ExerciseVote, dict[str, Any]]:
-    """Score every exercise for one set and name the best (or ``unknown``).
-
-    Scores: the product of the feature scores (:func:`feature_scores`), without walking times the in-plane
-    line scores averaged over the line sources by weight (:func:`line_sources`), times
-    :func:`plausibility`. Confidence: the best score / (sum of scores + ``other_exercise_score``); below
-    ``min_exercise_confidence`` the set is ``unknown``. Quality keys: every feature (deg; ``lift_per_range``
-    a fraction), ``frame`` (``walking``, ``face normal``, or ``face normal (walking off)`` when the walking
-    frame failed :func:`walking_frame_ok`), ``line_sources`` (feature -> source, empty with walking),
-    ``scores``, ``confidence``, ``reason``.
-    """
-    p = params or AnalysisParams()
+def _geometric(
+    geo: SetGeometry, p: AnalysisParams
+) -> tuple[dict[Exercise, float], dict[str, float], dict[str, str], bool]:
+    """Geometric scores of one reading of the set; its features, line sources, and whether it used walking."""
     features = set_features(geo, p)
-    geometric = feature_scores(features, p, has_gyro=geo.has_gyro)
+    scores = feature_scores(features, p, has_gyro=geo.has_gyro)
     sources: dict[str, str] = {}
     walking = walking_frame_ok(geo, p)
     if not walking:
         line, line_feats, sources = _line_scores(geo, p)
         features.update(line_feats)
-        geometric = {ex: geometric[ex] * line[ex] for ex in FIVE}
+        scores = {ex: scores[ex] * line[ex] for ex in FIVE}
+    return scores, features, sources, walking
+
+
+def _either_polarity(
+    geo: SetGeometry, p: AnalysisParams
+) -> tuple[dict[Exercise, float], set[Exercise], tuple[dict[str, float], dict[str, str], bool]]:
+    """Geometric scores, each exercise read with the reps' rest and top as detected or, weighed by
+    ``reversed_polarity_weight``, swapped (the rep detection takes the end that repeats best for the rest:
+    a bridge held long at the top can fool it); the exercises that scored better swapped; the features,
+    line sources and walking flag as detected (:func:`_geometric`)."""
+    scores, features, sources, walking = _geometric(geo, p)
+    seen = (features, sources, walking)
+    swapped: set[Exercise] = set()
+    if geo.top_gravity is None:
+        return scores, swapped, seen
+    rev, *_ = _geometric(replace(geo, rest_gravity=geo.top_gravity, top_gravity=geo.rest_gravity), p)
+    for ex in FIVE:
+        if p.reversed_polarity_weight * rev[ex] > scores[ex]:
+            scores[ex] = p.reversed_polarity_weight * rev[ex]
+            swapped.add(ex)
+    return scores, swapped, seen
+
+
+def vote(geo: SetGeometry, params: AnalysisParams | None = None) -> tuple[ExerciseVote, dict[str, Any]]:
+    """Score every exercise for one set and name the best (or ``unknown``).
+
+    Scores: the product of the feature scores (:func:`feature_scores`), without walking times the in-plane
+    line scores averaged over the line sources by weight (:func:`line_sources`), read with either polarity
+    (:func:`_either_polarity`), times :func:`plausibility`. Confidence: the best score / (sum of scores +
+    ``other_exercise_score``); below ``min_exercise_confidence`` the set is ``unknown``. Quality keys: every
+    feature as detected (deg; ``lift_per_range`` a fraction), ``frame`` (``walking``, ``face normal``, or
+    ``face normal (walking off)`` when the walking frame failed :func:`walking_frame_ok`), ``line_sources``
+    (feature -> source, empty with walking), ``swapped`` (exercises scored with rest and top swapped),
+    ``scores``, ``confidence``, ``reason``.
+    """
+    p = params or AnalysisParams()
+    geometric, swapped, (features, sources, walking) = _either_polarity(geo, p)
     plaus = plausibility(geo.rom_deg, geo.has_gyro, p)
     scores = {ex: geometric[ex] * plaus[ex] for ex in FIVE}
     best, second = sorted(FIVE, key=lambda e: -scores[e])[:2]
     confidence = scores[best] / (sum(scores.values()) + p.other_exercise_score)
     exercise = best if confidence >= p.min_exercise_confidence else Exercise.UNKNOWN
     raw_best = max(FIVE, key=lambda e: geometric[e])
-    note = ""
+    notes = []
     if plaus[raw_best] < 0.5:
         top, _ = _max_rom(raw_best, geo.has_gyro, p)
-        note = f"a range of {geo.rom_deg:.0f} deg is beyond any {_name(raw_best)} (at most {top:.0f})"
+        notes.append(f"a range of {geo.rom_deg:.0f} deg is beyond any {_name(raw_best)} (at most {top:.0f})")
+    if best in swapped and exercise != Exercise.UNKNOWN:
+        notes.append("read with rest and top swapped")
     reason = _reason(
-        exercise, (best, second), scores[best] < p.other_exercise_score, features, sources, geo, note
+        exercise,
+        (best, second),
+        scores[best] < p.other_exercise_score,
+        features,
+        sources,
+        geo,
+        "; ".join(notes),
     )
     q: dict[str, Any] = {k: round(v, 2) for k, v in features.items()}
     q["frame"] = (
@@ -401,6 +445,7 @@ def vote(geo: SetGeometry, params: AnalysisParams | None = None) -> tuple[Exerci
     q.update(
         {
             "line_sources": sources,
+            "swapped": sorted(str(e) for e in swapped),
             "scores": {str(e): round(sc, 4) for e, sc in scores.items()},
             "confidence": round(confidence, 3),
             "reason": reason,

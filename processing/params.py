@@ -65,7 +65,8 @@ class AnalysisParams:
     thigh_tilt_tol_deg: float = 22.0
     axis_thigh_tol_deg: float = 15.0
     lift_tol: float = 0.35
-    polarity_floor: float = 0.1
+    lying_tilt_tol_deg: float = 12.0
+    reversed_polarity_weight: float = 0.5
     walking_frame_min_deg: float = 70.0
     line_tol_deg: float = 12.0
     later_reference_weight: float = 0.5

@@ -22,7 +22,7 @@ from scipy import ndimage
 from hipsync.records import Exercise, ExerciseSet, ExerciseVote, Recording, Rep, SessionAnalysis
 from processing.activity import Activity, Posture, classify_activity, classify_posture
 from processing.clean import CleanSignal, clean_and_resample
-from processing.exercise import SetGeometry, upright_reference, vote
+from processing.exercise import SetGeometry, turns_about_vertical, upright_reference, vote
 from processing.filters import median_small
 from processing.metrics import tempo_consistency, velocity_loss
 from processing.orientation import AngleTrace, Motion, rotation_angle
@@ -32,7 +32,7 @@ from processing.sets import Window, accept_set, find_candidate_windows, group_re
 
 logger = logging.getLogger(__name__)
 
-ALGORITHM_VERSION = "1.1.0"
+ALGORITHM_VERSION = "1.2.0"
 
 ACCEL_ONLY_NOTE = (
     "accelerometer only: seated abduction turns the thigh about the vertical, which gravity cannot "
@@ -212,6 +212,10 @@ def _analyze_axis(
             references=reference,
         )
         exercise_vote, eq = vote(geometry, params)
+        # the passive-leg checks below ask whether the reps turn about the vertical, whatever their name
+        eq["about_vertical"] = (
+            exercise_vote.exercise == Exercise.BANDED_ABDUCTION_SEATED or turns_about_vertical(geometry)
+        )
         posture, pq = classify_posture(rest, thigh_axis, mediolateral_axis)
         return exercise_vote, eq, posture, pq
 
@@ -230,30 +234,23 @@ def _analyze_axis(
             continue
         exercise_vote, eq, posture, pq = classify(kept)
         exercise = exercise_vote.exercise
+        vertical = bool(eq["about_vertical"])
         lift = lift_fraction(kept, motion.gravity, a, thigh_axis)
         q["lift_fraction"] = None if lift is None else round(lift, 3)
         q["exercise"] = eq
         q["posture"] = str(posture)
         q["posture_quality"] = pq
-        if (
-            exercise == Exercise.BANDED_ABDUCTION_SEATED
-            and lift is not None
-            and abs(lift) > params.max_seated_lift
-        ):
+        if vertical and lift is not None and abs(lift) > params.max_seated_lift:
             # a turn about the vertical leaves the thigh's tilt alone; a tilting "seated" set is a leg rocked
             # by the other one
             sq["verdict"] = "vertical_axis_but_tilting"
             continue
-        if exercise == Exercise.BANDED_ABDUCTION_SEATED and posture == Posture.SIDE_LYING:
+        if vertical and posture == Posture.SIDE_LYING:
             # turning about the vertical while lying on the side is no exercise of ours: a leg rocked
             # underneath the working one
             sq["verdict"] = "vertical_axis_while_side_lying"
             continue
-        if (
-            lift is not None
-            and exercise != Exercise.BANDED_ABDUCTION_SEATED
-            and lift < params.min_lift_fraction
-        ):
+        if lift is not None and not vertical and lift < params.min_lift_fraction:
             # Every exercise lifts the leg (or the hips) against gravity in its concentric phase. Either the
             # polarity was wrong (the rest is the other extreme), or these excursions move with gravity: a
             # passive leg rocked by the working one (side-lying underneath, standing on it). Flip, and keep
