@@ -60,6 +60,7 @@ __all__ = [
     "MIN_OVERLAP",
     "EditError",
     "EditResult",
+    "EditedSet",
     "apply_edits",
     "clock",
     "correct_exercise",
@@ -155,8 +156,9 @@ def current_user() -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Working:
-    """A set while the edits apply: the analysed set (its vote too) and what the user said about it."""
+class EditedSet:
+    """A set with the edits applied: the analysed set (reps, times, the recogniser's vote; merged or split
+    as the user said) and the exercise and rep count the user gave, if any."""
 
     set: ExerciseSet
     user_exercise: Exercise | None = None
@@ -169,7 +171,7 @@ def _iou(a0: float, a1: float, b0: float, b1: float) -> float:
     return max(0.0, min(a1, b1) - max(a0, b0)) / union if union > 0 else 0.0
 
 
-def _find(sets: Sequence[_Working], edit: Edit) -> int | None:
+def _find(sets: Sequence[EditedSet], edit: Edit) -> int | None:
     """The set the edit's anchor still means (overlap of at least :data:`MIN_OVERLAP`), if any."""
     scored = [(_iou(w.set.start_s, w.set.end_s, edit.start_s, edit.end_s), i) for i, w in enumerate(sets)]
     best = max(scored, default=(0.0, -1))
@@ -192,7 +194,7 @@ def _done(edit: Edit, note: str) -> EditOutcome:
     return EditOutcome(edit_id=edit.edit_id, applied=True, note=note)
 
 
-def _relabel(sets: list[_Working], edit: Edit) -> tuple[list[_Working], EditOutcome]:
+def _relabel(sets: list[EditedSet], edit: Edit) -> tuple[list[EditedSet], EditOutcome]:
     i = _find(sets, edit)
     if i is None or edit.exercise is None:
         return sets, _missing(edit)
@@ -200,7 +202,7 @@ def _relabel(sets: list[_Working], edit: Edit) -> tuple[list[_Working], EditOutc
     return sets, _done(edit, f"the set at {_span(edit)} is {edit.exercise}")
 
 
-def _recount(sets: list[_Working], edit: Edit) -> tuple[list[_Working], EditOutcome]:
+def _recount(sets: list[EditedSet], edit: Edit) -> tuple[list[EditedSet], EditOutcome]:
     i = _find(sets, edit)
     if i is None or edit.n_reps is None:
         return sets, _missing(edit)
@@ -209,7 +211,7 @@ def _recount(sets: list[_Working], edit: Edit) -> tuple[list[_Working], EditOutc
     return sets, _done(edit, f"the set at {_span(edit)} has {edit.n_reps} reps ({detected} detected)")
 
 
-def _delete(sets: list[_Working], edit: Edit) -> tuple[list[_Working], EditOutcome]:
+def _delete(sets: list[EditedSet], edit: Edit) -> tuple[list[EditedSet], EditOutcome]:
     i = _find(sets, edit)
     if i is None:
         return sets, _missing(edit)
@@ -229,7 +231,7 @@ def _with_reps(s: ExerciseSet, reps: Sequence[Rep], start_s: float, end_s: float
     )
 
 
-def _joined(parts: Sequence[_Working]) -> _Working:
+def _joined(parts: Sequence[EditedSet]) -> EditedSet:
     """One set of ``parts``: all their reps; the vote of the part with most reps, scores weighed by reps."""
     main = max(parts, key=lambda w: len(w.set.reps))
     reps = sorted((r for w in parts for r in w.set.reps), key=lambda r: r.start_s)
@@ -242,7 +244,7 @@ def _joined(parts: Sequence[_Working]) -> _Working:
     named = [w for w in parts if w.user_exercise is not None]
     counted = any(w.user_reps is not None for w in parts)
     merged = _with_reps(main.set, reps, min(w.set.start_s for w in parts), max(w.set.end_s for w in parts))
-    return _Working(
+    return EditedSet(
         set=replace(merged, exercise_scores=scores),
         user_exercise=max(named, key=lambda w: len(w.set.reps)).user_exercise if named else None,
         user_reps=sum(w.user_reps or len(w.set.reps) for w in parts) if counted else None,
@@ -250,7 +252,7 @@ def _joined(parts: Sequence[_Working]) -> _Working:
     )
 
 
-def _merge(sets: list[_Working], edit: Edit) -> tuple[list[_Working], EditOutcome]:
+def _merge(sets: list[EditedSet], edit: Edit) -> tuple[list[EditedSet], EditOutcome]:
     inside = [
         i
         for i, w in enumerate(sets)
@@ -266,7 +268,7 @@ def _merge(sets: list[_Working], edit: Edit) -> tuple[list[_Working], EditOutcom
     return sets, _missing(edit)
 
 
-def _split(sets: list[_Working], edit: Edit) -> tuple[list[_Working], EditOutcome]:
+def _split(sets: list[EditedSet], edit: Edit) -> tuple[list[EditedSet], EditOutcome]:
     at = edit.at_s
     if at is None:
         return sets, _missing(edit)
@@ -286,7 +288,7 @@ def _split(sets: list[_Working], edit: Edit) -> tuple[list[_Working], EditOutcom
     return sets, _missing(edit)
 
 
-_APPLY: dict[str, Callable[[list[_Working], Edit], tuple[list[_Working], EditOutcome]]] = {
+_APPLY: dict[str, Callable[[list[EditedSet], Edit], tuple[list[EditedSet], EditOutcome]]] = {
     "exercise": _relabel,
     "reps": _recount,
     "merge": _merge,
@@ -297,9 +299,9 @@ _APPLY: dict[str, Callable[[list[_Working], Edit], tuple[list[_Working], EditOut
 
 def apply_edits(
     base: Sequence[ExerciseSet], edits: Sequence[Edit]
-) -> tuple[list[_Working], tuple[EditOutcome, ...]]:
+) -> tuple[list[EditedSet], tuple[EditOutcome, ...]]:
     """The analysed sets with the edits applied in order, and what each edit did (see the module doc)."""
-    sets = [_Working(set=s) for s in base]
+    sets = [EditedSet(set=s) for s in base]
     outcomes: list[EditOutcome] = []
     for edit in edits:
         sets, outcome = _APPLY[edit.kind](list(sets), edit)
