@@ -40,7 +40,6 @@ from processing.metrics import tempo_consistency, velocity_loss
 from processing.plan_prior import PlannedExercise, match_plan, rests_between, vote_of
 from storage.corrections import add_correction, check_undo, corrections, session_sets, undo_correction
 from storage.edits import (
-    LOW_CONFIDENCE,
     Edit,
     EditKind,
     EditOutcome,
@@ -55,7 +54,6 @@ from storage.plan import Plan
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "LOW_CONFIDENCE",
     "MAX_REPS",
     "MIN_OVERLAP",
     "EditError",

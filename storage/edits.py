@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "LABELS_VERSION",
-    "LOW_CONFIDENCE",
     "Edit",
     "EditKind",
     "EditOutcome",
@@ -64,8 +63,6 @@ __all__ = [
 
 #: The schema version that added ``edits``, ``run_sets`` and the sets' exercise sources.
 LABELS_VERSION = 4
-#: Below this confidence (0-1) a set's exercise is shown as doubtful (``hipsync edit show``, reports).
-LOW_CONFIDENCE = 0.6
 
 EditKind = Literal["exercise", "reps", "merge", "split", "delete"]
 ExerciseSource = Literal["recognised", "plan", "user"]

@@ -62,7 +62,8 @@ def _apply(action: Callable[[], EditResult], *, undoing: bool = False) -> None:
 
 def _print_sets(session_id: str, sets: Sequence[SetView]) -> None:
     """The session's sets as plain aligned lines (read in a terminal, a log or a test alike)."""
-    from flows.edits import LOW_CONFIDENCE, clock
+    from flows.edits import clock
+    from flows.report.figures import LOW_EXERCISE_CONFIDENCE  # the report marks the same sets
 
     if not sets:
         typer.echo(f"session {session_id[:8]} has no sets")
@@ -70,7 +71,7 @@ def _print_sets(session_id: str, sets: Sequence[SetView]) -> None:
     typer.echo(f"session {session_id[:8]}:")
     typer.echo(f"  {'set':>3}  {'time':<13}  {'exercise':<34}  {'reps':<20}  load")
     for s in sets:
-        doubtful = s.exercise_source != "user" and (s.exercise_confidence or 1.0) < LOW_CONFIDENCE
+        doubtful = s.exercise_source != "user" and (s.exercise_confidence or 1.0) < LOW_EXERCISE_CONFIDENCE
         exercise = s.exercise + SOURCE_MARK.get(s.exercise_source, "") + (" ?" if doubtful else "")
         reps = str(s.n_reps) if s.n_reps == len(s.reps) else f"{s.n_reps} (you; {len(s.reps)} found)"
         span = f"{clock(s.start_s)}-{clock(s.end_s)}"

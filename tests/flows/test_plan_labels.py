@@ -76,17 +76,18 @@ def test_the_plan_names_what_the_sensor_could_not(db_file: Path, rng: np.random.
     ]
     report = _report(db_file, kit)
     assert [e.exercise for e in report.exercises] == ["banded_abduction_seated", "clamshell"]
-    assert not any("uncertain" in line for line in report.summary)
+    assert report.unrecognised == ()
+    seated = report.exercises[0].set_details
+    assert [(s.exercise_source, s.flags) for s in seated] == [("plan", ()), ("plan", ())]
 
 
-def test_without_a_plan_the_doubt_is_shown(db_file: Path, rng: np.random.Generator, kit: Any) -> None:
+def test_without_a_plan_the_sets_stay_unrecognised(db_file: Path, rng: np.random.Generator, kit: Any) -> None:
     _import(db_file, rng, kit, None)
     assert [r[:2] for r in _rows(db_file)][2:] == [("unknown", "recognised")] * 2
     report = _report(db_file, kit)
-    assert "unknown" in [e.exercise for e in report.exercises]
-    (note,) = [line for line in report.summary if "uncertain" in line]
-    assert note.startswith("exercise uncertain for 2 set(s): Mon 16 Nov set 3 (unknown?), Mon 16 Nov set 4")
-    assert note.endswith("if wrong: `hipsync edit exercise SESSION SET EXERCISE`")
+    assert [e.exercise for e in report.exercises] == ["clamshell"]
+    unrecognised = [(s.set_number, "low_confidence" in s.flags) for s in report.unrecognised]
+    assert unrecognised == [(3, True), (4, True)]
 
 
 @pytest.mark.slow
