@@ -131,7 +131,7 @@ def import_cmd(
         typer.Option(
             "--started-at",
             help="Wall-clock time of time=0, ISO format (local time unless it has an offset). "
-            "Default: the file's modification time.",
+            "Default: the file's own timestamps when it has them (MEx), else its modification time.",
         ),
     ] = None,
     db: DbOption = None,
