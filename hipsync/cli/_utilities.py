@@ -70,3 +70,26 @@ def db_or_default(db: Path | None) -> Path:
     from storage import paths  # storage.paths imports platformdirs only, but not before a command runs
 
     return db if db is not None else paths.db_path()
+
+
+#: Exercise names short enough for an 80-column table (keys: the values of ``hipsync.records.Exercise``).
+SHORT_EXERCISE = {
+    "clamshell": "clamshell",
+    "side_lying_leg_raise": "side raise",
+    "banded_abduction_standing": "abd standing",
+    "banded_abduction_seated": "abd seated",
+    "single_leg_glute_bridge": "glute bridge",
+    "unknown": "unknown",
+}
+
+
+def short_exercise(name: str) -> str:
+    """The short display name of an exercise (the name itself when unknown to the table)."""
+    return SHORT_EXERCISE.get(name, name)
+
+
+def minutes_text(seconds: float | None) -> str:
+    """A duration for people: ``16 min``, ``45 s`` under a minute, empty when unknown."""
+    if seconds is None:
+        return ""
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.0f} min"
