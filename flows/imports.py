@@ -250,7 +250,8 @@ def import_file(
 
     ``acc_units``/``gyro_units`` are passed to :func:`ingest.files.read_recording_file`. ``started_at``
     (UTC) is the wall-clock time of ``time == 0``; without it the file's own timestamps date it when it
-    has them (MEx rows), else its modification time is used (a warning is logged). Undecodable files are quarantined; the file itself is never modified.
+    has them (MEx rows), else its modification time is used (a warning is logged). Undecodable files are
+    quarantined; the file itself is never modified.
     A hipsync spool given here is imported as by :func:`sync_one_spool` (it knows its own start time).
     """
     db = Path(db_path)
