@@ -14,8 +14,8 @@ import duckdb
 
 from storage.db import DEFAULT_LOCK_TIMEOUT_S, connect_readonly, transaction
 from storage.errors import NotFoundError
+from storage.history import timestamp_literal
 from storage.plan import Resistance
-from storage.writes import write_with_retry
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,10 @@ SELECT s.session_id, s.started_at, epoch(s.ended_at) - epoch(s.started_at) AS du
        (SELECT max(r.algorithm_version) FROM analysis_runs r
         WHERE r.session_id = s.session_id AND r.is_current)
 FROM sessions s LEFT JOIN sets st ON st.session_id = s.session_id
-WHERE s.started_at >= ?
+WHERE s.started_at >= {since}
 GROUP BY ALL
 ORDER BY s.started_at DESC
-LIMIT ?
+LIMIT {limit:d}
 """
 
 
@@ -77,8 +77,10 @@ def list_sessions(
 ) -> list[SessionSummary]:
     """Sessions newest first (read-only connection; quarantined ones included, with their reason)."""
     since = since or datetime(1970, 1, 1, tzinfo=UTC)
+    # Literals, not bound parameters: binding makes DuckDB import pandas (1-3 s; storage.history says why).
+    sql = _LIST_SQL.format(since=timestamp_literal(since), limit=int(limit))
     with connect_readonly(db_path, timeout_s=timeout_s) as con:
-        rows = con.execute(_LIST_SQL, [since, limit]).fetchall()
+        rows = con.execute(sql).fetchall()
     return [
         SessionSummary(
             session_id=r[0],
@@ -139,6 +141,8 @@ def log_session(
     if load is not None and set_index is None:
         raise ValueError("a load belongs to one set: give the set number")
     res = Resistance.parse(load) if isinstance(load, str) else load
+    # Here, not at the top: storage.writes brings NumPy and pyarrow, which listing sessions never needs.
+    from storage.writes import write_with_retry
 
     def write(con: duckdb.DuckDBPyConnection) -> str:
         with transaction(con):

@@ -6,16 +6,12 @@ hipsync's bleak backend on bumble (:mod:`ingest.ble.virtual_backend`) with emula
 machine without Bluetooth. Data flows: targets (``--sensor`` or ``--virtual``) -> :func:`ingest.ble.record`
 -> one spool per sensor in ``$HIPSYNC_HOME/spool`` -> a summary (``hipsync sync`` imports the spools).
 
-bleak and bumble are imported inside the commands so ``hipsync --help`` stays fast.
+bleak and bumble, and even asyncio, are imported inside the commands so ``hipsync --help`` stays fast.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import enum
-import json
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -130,6 +126,9 @@ def scan(
 
     Nothing is connected to. Add the ones you own with `hipsync sensors add ADDRESS --side left`.
     """
+    import asyncio
+    import json
+
     try:
         rows = asyncio.run(scan_sensors(timeout, virtual, show_all))
     except OSError as e:
@@ -210,6 +209,8 @@ def record(
     stalled streams are reconnected with backoff; the gap is recorded. Import the spools with
     `hipsync sync`.
     """
+    import asyncio
+
     from ingest.ble.scan import BluetoothUnavailableError
     from ingest.errors import ControlPointError, SensorError, SensorNotFoundError
     from storage import paths
@@ -310,6 +311,10 @@ async def _record(
     live: bool = False,
     time_scale: float = 1.0,
 ) -> list[RecordSummary]:
+    import asyncio
+    import contextlib
+    import signal
+
     from flows.live import LiveAnalyzer
     from ingest.ble.recorder import record
 
@@ -450,6 +455,8 @@ class LiveLines:
 
 
 def _print_summaries(summaries: list[RecordSummary], as_json: bool) -> None:
+    import json
+
     if as_json:
         docs = [s.to_json() for s in summaries]
         typer.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
