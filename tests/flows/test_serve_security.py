@@ -9,6 +9,7 @@ import base64
 import inspect
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,12 +17,34 @@ pytestmark = [pytest.mark.slow]
 
 
 def test_the_embedded_api_refuses_strangers_and_takes_no_paths(hipsync_home: Path) -> None:
-    import httpx
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.scheduled import catch_up_sync, scheduled_weekly_report
-    from flows.serve import PrefectServer, ServeConfig, start_runner
+    from flows.serve import PrefectServer
 
-    server = PrefectServer(hipsync_home)
+    # Outside any other Prefect server (the session's test harness may have set one).
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        server = PrefectServer(hipsync_home)
+        stranger, parameters = _probe(server, hipsync_home)
+    assert stranger == 401
+    # The deployments carry no parameters and their flows accept none: a path has nowhere to go.
+    assert parameters == {}
+    assert inspect.signature(catch_up_sync.fn).parameters == {}
+    assert inspect.signature(scheduled_weekly_report.fn).parameters == {}
+    # Prefect's database (log lines name sensors) is inside the home, owner only.
+    home = hipsync_home / "prefect"
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    db = home / "prefect.db"
+    assert db.exists() and stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert server.process is None  # stopped on leaving the block
+
+
+def _probe(server: Any, hipsync_home: Path) -> tuple[int, dict[str, object]]:
+    """Requests a stranger could send; and, as hipsync, the catch-up deployment's parameters."""
+    import httpx
+
+    from flows.serve import ServeConfig, start_runner
+
     with server as api_url:
         # Health probes stay open; everything else needs the token.
         assert httpx.get(f"{api_url}/health").status_code == 200
@@ -52,15 +75,4 @@ def test_the_embedded_api_refuses_strangers_and_takes_no_paths(hipsync_home: Pat
                 await runner.astop()
                 task.cancel()
 
-        stranger, parameters = asyncio.run(deploy_and_inject())
-    assert stranger == 401
-    # The deployments carry no parameters and their flows accept none: a path has nowhere to go.
-    assert parameters == {}
-    assert inspect.signature(catch_up_sync.fn).parameters == {}
-    assert inspect.signature(scheduled_weekly_report.fn).parameters == {}
-    # Prefect's database (log lines name sensors) is inside the home, owner only.
-    home = hipsync_home / "prefect"
-    assert stat.S_IMODE(home.stat().st_mode) == 0o700
-    db = home / "prefect.db"
-    assert db.exists() and stat.S_IMODE(db.stat().st_mode) == 0o600
-    assert server.process is None  # stopped on leaving the block
+        return asyncio.run(deploy_and_inject())
