@@ -75,9 +75,14 @@ __all__ = [
     "LinkState",
     "RecordSummary",
     "RecordTarget",
+    "SampleObserver",
     "SensorStatus",
     "record",
 ]
+
+#: Called on the consumer task with each decoded block: ``(sensor address, block)``, sensor clock seconds
+#: (host clock for WitMotion). It must return at once (e.g. only enqueue): it runs on the BLE loop.
+SampleObserver = Callable[[str, SampleBlock], None]
 
 #: Movement threshold for idle detection: a change of the acceleration vector by more than this (g)
 #: within a notification, or |gyro| above ``IDLE_GYRO_DPS``, counts as movement.
@@ -265,8 +270,10 @@ class _Session:
         stall_timeout_s: float,
         backoff: Backoff,
         stop: asyncio.Event,
+        on_samples: SampleObserver | None = None,
     ) -> None:
         self.target = target
+        self.on_samples = on_samples
         self.profile: SensorProfile = get_profile(target.profile)
         self.driver = _driver(target, self.profile)
         self.spool_dir = spool_dir
@@ -469,7 +476,12 @@ class _Session:
             self.live.malformed += 1
             logger.debug("%s: malformed notification skipped: %s", self.target.label, e)
             return 0
-        return sum(self._count(block, host_t) for block in blocks if block.n_samples)
+        n_acc = 0
+        for block in blocks:
+            if block.n_samples:
+                n_acc += self._count(block, host_t)
+                self._observe(block)
+        return n_acc
 
     def _count(self, block: SampleBlock, host_t: float) -> int:
         """Movement and sample counts of one decoded block; returns its ACC samples (0 for GYRO)."""
@@ -489,6 +501,21 @@ class _Session:
             live.last_motion_s = t_last
         live.latest_s = t_last
         return n
+
+    def _observe(self, block: SampleBlock) -> None:
+        """Hand a decoded block to the caller's observer (the live view); a failing observer is dropped
+        with a warning, never the recording (the spool is what must not be lost)."""
+        if self.on_samples is None:
+            return
+        try:
+            self.on_samples(self.target.address, block)
+        except Exception:
+            logger.warning(
+                "%s: the sample observer failed; recording goes on without it",
+                self.target.label,
+                exc_info=True,
+            )
+            self.on_samples = None
 
     # -- run ---------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -659,6 +686,7 @@ async def record(
     backoff: Backoff | None = None,
     on_status: Callable[[list[SensorStatus]], None] | None = None,
     status_interval_s: float = 0.5,
+    on_samples: SampleObserver | None = None,
 ) -> list[RecordSummary]:
     """Record ``targets`` concurrently into spools in ``spool_dir``; one summary per target.
 
@@ -674,6 +702,7 @@ async def record(
         stall_timeout_s: a stream silent this long while connected is treated as a lost link.
         backoff: reconnect policy.
         on_status: called every ``status_interval_s`` with a snapshot per sensor (live status line).
+        on_samples: called with every decoded sample block (the live rep view); see :data:`SampleObserver`.
 
     Raises:
         SensorNotFoundError: a sensor did not appear within ``connect_timeout_s`` (nothing is recorded).
@@ -695,6 +724,7 @@ async def record(
             stall_timeout_s=stall_timeout_s,
             backoff=backoff or Backoff(),
             stop=stop,
+            on_samples=on_samples,
         )
         for t in targets
     ]

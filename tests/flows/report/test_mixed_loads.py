@@ -292,9 +292,7 @@ def test_low_confidence_and_corrected_sets_are_marked_once_the_schema_has_them(
     marks = {f for e in before.exercises for s in e.set_details for f in s.flags}
     assert marks == {"load_logged", "implausible_rom"}
     monday = before.sessions[0].session_id
-    with connect(logged_db) as con:
-        con.execute("ALTER TABLE sets ADD COLUMN exercise_confidence DOUBLE")
-        con.execute("ALTER TABLE sets ADD COLUMN corrected BOOLEAN")
+    with connect(logged_db) as con:  # schema 4 has the columns (storage/migrations/004)
         con.execute(
             "UPDATE sets SET exercise_confidence = 0.55 WHERE session_id = ? AND set_index = 1", [monday]
         )
