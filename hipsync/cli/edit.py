@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hipsync.cli._utilities import DbOption, db_or_default, exit_with_error
+from hipsync.cli._utilities import DbOption, existing_db, exit_with_error
 
 if TYPE_CHECKING:
     from flows.edits import EditResult
@@ -93,7 +93,7 @@ def edit_exercise(
     """Set SET of SESSION was EXERCISE."""
     from flows.edits import correct_exercise
 
-    _apply(lambda: correct_exercise(db_or_default(db), session, set_number, exercise))
+    _apply(lambda: correct_exercise(existing_db(db), session, set_number, exercise))
 
 
 @app.command("reps")
@@ -106,7 +106,7 @@ def edit_reps(
     """Set SET of SESSION had REPS reps (the detected reps stay for tempo and range of motion)."""
     from flows.edits import correct_reps
 
-    _apply(lambda: correct_reps(db_or_default(db), session, set_number, reps))
+    _apply(lambda: correct_reps(existing_db(db), session, set_number, reps))
 
 
 @app.command("merge")
@@ -121,7 +121,7 @@ def edit_merge(
     """Sets SET and OTHER were one set (you paused in the middle)."""
     from flows.edits import merge_sets
 
-    _apply(lambda: merge_sets(db_or_default(db), session, set_number, other))
+    _apply(lambda: merge_sets(existing_db(db), session, set_number, other))
 
 
 @app.command("split")
@@ -140,7 +140,7 @@ def edit_split(
     """Set SET was two sets: give where the second one starts."""
     from flows.edits import split_set
 
-    _apply(lambda: split_set(db_or_default(db), session, set_number, after_rep=after_rep, at=at))
+    _apply(lambda: split_set(existing_db(db), session, set_number, after_rep=after_rep, at=at))
 
 
 @app.command("delete")
@@ -148,7 +148,7 @@ def edit_delete(session: SessionArg, set_number: SetArg, db: DbOption = None) ->
     """Set SET was no set (the sensor took something else for one)."""
     from flows.edits import delete_set
 
-    _apply(lambda: delete_set(db_or_default(db), session, set_number))
+    _apply(lambda: delete_set(existing_db(db), session, set_number))
 
 
 @app.command("undo")
@@ -161,7 +161,7 @@ def edit_undo(
     """Take back the last edit, or edit EDIT_ID; it stays in the list, marked undone."""
     from flows.edits import undo
 
-    _apply(lambda: undo(db_or_default(db), edit_id), undoing=True)
+    _apply(lambda: undo(existing_db(db), edit_id), undoing=True)
 
 
 @app.command("list")
@@ -176,7 +176,7 @@ def edit_list(
     from storage.errors import StorageError
 
     try:
-        edits = edit_history(db_or_default(db), session)
+        edits = edit_history(existing_db(db), session)
     except EditError as e:
         exit_with_error(str(e), code=2)
     except StorageError as e:
@@ -211,7 +211,7 @@ def edit_show(session: SessionArg, db: DbOption = None) -> None:
     from storage.errors import StorageError
 
     try:
-        sid, sets = session_view(db_or_default(db), session)
+        sid, sets = session_view(existing_db(db), session)
     except EditError as e:
         exit_with_error(str(e), code=2)
     except StorageError as e:

@@ -16,7 +16,7 @@ import typer
 from hipsync.cli._utilities import (
     SHORT_EXERCISE,
     DbOption,
-    db_or_default,
+    existing_db,
     exit_with_error,
     narrow_table,
     short_exercise,
@@ -108,7 +108,7 @@ def history(
 
     name = resolve_exercise(exercise)
     try:
-        rows = exercise_history(db_or_default(db), name)
+        rows = exercise_history(existing_db(db), name)
     except NotFoundError:
         rows = []
     except StorageError as e:
@@ -141,7 +141,7 @@ def records(
 
     name = None if exercise is None else resolve_exercise(exercise)
     try:
-        found = personal_records(db_or_default(db))
+        found = personal_records(existing_db(db))
     except NotFoundError:
         found = []
     except StorageError as e:

@@ -283,7 +283,7 @@ def show_cmd(
     from storage.history import session_detail
 
     try:
-        detail = session_detail(db_or_default(db), session)
+        detail = session_detail(existing_db(db), session)
     except NotFoundError as e:
         exit_with_error(str(e), code=2)
     except StorageError as e:

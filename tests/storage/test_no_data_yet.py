@@ -52,7 +52,17 @@ def test_readers_of_a_file_without_schema_say_no_data_yet(hipsync_home: Path) ->
 
 def test_a_mistyped_db_option_is_an_error_naming_it(hipsync_home: Path) -> None:
     typo = hipsync_home / "hipsnyc.duckdb"
-    for command in (["sessions"], ["reprocess"], ["export", str(hipsync_home / "out")]):
+    commands = (
+        ["sessions"],
+        ["sessions", "show", "last"],
+        ["reprocess"],
+        ["export", str(hipsync_home / "out")],
+        ["history", "clamshell"],
+        ["records"],
+        ["edit", "list"],
+        ["edit", "exercise", "last", "1", "clamshell"],
+    )
+    for command in commands:
         r = CliRunner().invoke(app, [*command, "--db", str(typo)])
         assert r.exit_code == 2 and str(typo) in r.stderr, (command, r.output)
         assert not typo.exists()  # and nothing was created at the typo's path
