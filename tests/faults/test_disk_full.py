@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 import ingest.ble.recorder as recorder_module
 import ingest.spool.writer as writer_module
 from flows.imports import sync_one_spool
+from hipsync.cli import app
 from hipsync.records import Side
 from ingest.ble.recorder import Backoff, RecordTarget, _Session
 from ingest.errors import SpoolWriteError
@@ -171,3 +173,30 @@ def test_hipsync_record_on_a_full_tmpfs(tmp_path: Path, spool_with_data: Any) ->
     readable = read_spool(kept)
     assert not readable.truncated_tail
     assert decode_spool(readable).recording.n_samples == summary["samples"]
+
+
+@pytest.mark.parametrize("mode", ["--json", "--live"])
+def test_hipsync_record_exits_1_with_one_line_when_the_disk_fills(
+    hipsync_home: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """The command's side of item 1, wherever a tmpfs cannot be mounted: exit 1, the reason in one line,
+    the summary counting what the sensor sent, the spool readable (with the live view watching, too)."""
+    _disk_with_room(monkeypatch, 1500)
+    argv = ["record", "--virtual", "polar-verity-sense", "--duration", "30", mode]
+    t0 = time.monotonic()
+    r = CliRunner().invoke(app, argv)
+    assert time.monotonic() - t0 < 25.0, "the recording must stop when the disk is full, not run on"
+    assert r.exit_code == 1 and "Traceback" not in r.output, r.output
+    [line] = r.stderr.strip().splitlines()
+    assert line.startswith("error:") and "No space left on device" in line, r.stderr
+    [spool] = (hipsync_home / "spool").glob("*.spool")
+    assert str(spool) in line
+    readable = read_spool(spool)
+    assert not readable.truncated_tail
+    written = decode_spool(readable).recording.n_samples
+    if mode == "--json":
+        summary = json.loads(r.stdout)
+        assert summary["stop_reason"] == "failed" and summary["error"] in line
+        assert summary["samples"] == written and written <= summary["received_samples"]
+    else:
+        assert f"{written} of " in r.stdout and "stopped: failed" in r.stdout, r.stdout
