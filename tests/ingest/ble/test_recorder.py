@@ -23,6 +23,7 @@ from ingest.polar.constants import PmdStatus
 from ingest.polar.control import start_request
 from ingest.polar.settings import PmdSettings
 from ingest.profiles import PMD_CONTROL_POINT_UUID
+from ingest.samples import SampleBlock
 from ingest.spool.decode import decode_spool, spool_to_recording
 from ingest.spool.format import SpoolEventKind
 from ingest.spool.reader import read_spool
@@ -235,3 +236,40 @@ async def test_a_simulated_session_arrives_sample_for_sample(tmp_path: Path) -> 
     gyro_at = motion.sample(decoded.gyro.sensor_time_s - start_s)[1]
     assert np.max(np.abs(decoded.gyro.values - gyro_at)) < 2000 / 32768 + 1e-9
     assert summary.gaps == () and summary.samples == summary.expected_samples
+
+
+@pytest.mark.parametrize("profile", ["polar-verity-sense", "witmotion-wt901"])
+async def test_the_sample_observer_sees_every_sample_written(profile: str, tmp_path: Path) -> None:
+    """``on_samples`` (the live view) gets the blocks the stream driver decodes: every ACC sample that
+    reaches the spool, GYRO beside it, each block's times increasing (WitMotion: at its output rate)."""
+    seen: list[tuple[str, SampleBlock]] = []
+    sensor = await _start(profile)
+    [s] = await _record(
+        [sensor], tmp_path, duration_s=2.5, on_samples=lambda address, block: seen.append((address, block))
+    )
+    assert {address for address, _ in seen} == {sensor.address}
+    acc = [b for _, b in seen if b.kind == "acc"]
+    assert sum(b.n_samples for b in acc) == s.samples > 0
+    assert any(b.kind == "gyro" for _, b in seen)
+    assert all(np.all(np.diff(b.sensor_time_s) > 0) for _, b in seen)
+    if profile == "witmotion-wt901":
+        spacing = np.concatenate([np.diff(b.sensor_time_s) for b in acc])
+        assert spacing.size and np.allclose(spacing, spacing[0])
+
+
+async def test_an_observer_that_fails_is_dropped_and_the_recording_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls = 0
+
+    def broken(_: str, __: SampleBlock) -> None:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("live view bug")
+
+    sensor = await _start("polar-h10")
+    [s] = await _record([sensor], tmp_path, duration_s=2.0, on_samples=broken)
+    assert calls == 1 and "sample observer failed" in caplog.text
+    assert s.stop_reason == "duration" and s.error is None
+    assert s.samples == s.received_samples >= 0.95 * s.expected_samples and s.expected_samples > 40
+    assert decode_spool(read_spool(s.spool)).recording.n_samples == s.samples
