@@ -16,8 +16,9 @@
 Documented errors are the typed ones of ``ingest/errors.py`` (``SensorError`` and its subclasses: the
 ``FrameError``, ``SpoolError``, ``RecordingRejectedError`` ... a caller is told to expect) and
 ``storage/errors.py``. Anything else is counted as *undocumented* by type, with one example each; the
-goal is 0. An import quarantined for an "unexpected decoding failure" counts as undocumented too. The
-baseline is the same decoders on the unmutated inputs, for the rates.
+goal is 0. A NumPy ``RuntimeWarning`` (a NaN or inf made silently) counts as one, and so does an import
+quarantined for an "unexpected decoding failure". The baseline is the same decoders on the unmutated
+inputs, for the rates.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import math
 import struct
 import tempfile
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,7 +82,11 @@ class Tally:
         self.tried += 1
         t0 = time.perf_counter()
         try:
-            fn()
+            with warnings.catch_warnings():
+                # A NumPy RuntimeWarning (invalid value, overflow) is a NaN or inf made silently from
+                # hostile input: it fails here as an undocumented error rather than scrolling by.
+                warnings.simplefilter("error", RuntimeWarning)
+                fn()
         except DOCUMENTED:
             self.documented += 1
         except Exception as e:

@@ -22,6 +22,7 @@ from ingest.errors import SpoolError
 __all__ = [
     "MAX_CLOCK_S",
     "MAX_RATE_HZ",
+    "MIN_RATE_HZ",
     "event_fields",
     "header_fields",
     "host_time_ok",
@@ -30,7 +31,9 @@ __all__ = [
 
 #: Largest |value| of a clock reading in seconds (host monotonic or sensor clock): ~317 years.
 MAX_CLOCK_S = 1e10
-#: Largest sample rate a header may state (Hz); the fastest supported sensor streams 416 Hz.
+#: Sample rates a header may state (Hz): the fastest supported sensor streams 416 Hz, the slowest output
+#: rate WitMotion offers is 0.1 Hz (a denormal rate such as 1e-320 made the nominal period infinite).
+MIN_RATE_HZ = 0.1
 MAX_RATE_HZ = 10_000.0
 #: Largest conversion factor a header may state (a FACTOR is ~1e-4 .. 1).
 MAX_FACTOR = 1e6
@@ -154,8 +157,8 @@ def _setting(stream: str, key: str, value: Any) -> Any:
     if not _scalar_ok(value):
         raise _bad(where, f"must be a number or short text, got {type(value).__name__}")
     numeric = isinstance(value, int | float) and not isinstance(value, bool)
-    if key in _RATE_KEYS and not (numeric and 0 < value <= MAX_RATE_HZ):
-        raise _bad(where, f"= {value!r} is not a sample rate in (0, {MAX_RATE_HZ:g}] Hz")
+    if key in _RATE_KEYS and not (numeric and MIN_RATE_HZ <= value <= MAX_RATE_HZ):
+        raise _bad(where, f"= {value!r} is not a sample rate in [{MIN_RATE_HZ:g}, {MAX_RATE_HZ:g}] Hz")
     if key == "factor" and not (numeric and 0 < value <= MAX_FACTOR):
         raise _bad(where, f"= {value!r} is not a conversion factor in (0, {MAX_FACTOR:g}]")
     if key == "measurement_type" and not (isinstance(value, int) and 0 <= value <= 63):

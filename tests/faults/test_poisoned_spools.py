@@ -84,6 +84,7 @@ HEADER_CASES: dict[str, HeaderEdit] = {
     "start as a number": _set("host_started_at_utc", 12345),
     "rate 1e308": _set("streams.acc.fs_hz", 1e308),
     "rate zero": _set("streams.acc.fs_hz", 0),
+    "rate 1e-320": _set("streams.acc.fs_hz", 1e-320),
     "rate as text": _set("streams.acc.fs_hz", "52"),
     "factor 1e308": _set("streams.gyro.factor", 1e308),
     "streams a list": _set("streams", [1, 2]),
