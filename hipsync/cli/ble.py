@@ -223,11 +223,15 @@ def record(
     except SensorError as e:
         exit_with_error(str(e), code=2)
     try:
+        spool_dir = paths.spool_dir()
+    except OSError as e:  # not Bluetooth's fault: said before the OSError below would blame the adapter
+        exit_with_error(f"cannot make the spool folder under $HIPSYNC_HOME: {e}")
+    try:
         summaries = asyncio.run(
             _record(
                 targets,
                 emulate,
-                paths.spool_dir(),
+                spool_dir,
                 virtual_mode=virtual_mode,
                 duration_s=duration,
                 until_idle_min=until_idle,

@@ -3,7 +3,8 @@
 Each case was reproduced by the audit: huge values analysed before the range check (a ``LinAlgError``
 traceback), a UTF-16 CSV, ``analyze DIR``, ``np.float64(...)`` in messages, a time column that never
 advances, 1- and 2-sample files stored as sessions, a file of zero bytes read whole, ``sensors add XX:YY``,
-``sensors add`` without Bluetooth, ``plan set --from 2026-13-01``, ``simulate -e clamshel``.
+``sensors add`` without Bluetooth, ``plan set --from 2026-13-01``, ``simulate -e clamshel``; and
+``record`` blaming the Bluetooth adapter for a home it cannot write.
 """
 
 from __future__ import annotations
@@ -136,3 +137,14 @@ def test_options_are_named_in_their_errors(tmp_path: Path, hipsync_home: Path) -
     r = _run("simulate", "session", "--seed", "1", "--out", str(tmp_path / "s.csv"), "-e", "clamshel")
     assert r.exit_code == 2 and "clamshel" in r.output and "side_lying_leg_raise" in r.output, r.output
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_record_without_a_usable_home_says_so_not_bluetooth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    monkeypatch.setenv("HIPSYNC_HOME", str(a_file / "home"))
+    r = _run("record", "--virtual", "polar-h10", "--duration", "1")
+    _one_line_error(r, "spool folder", str(a_file / "home"))
+    assert r.exit_code == 1 and "adapter" not in r.stderr
