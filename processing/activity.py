@@ -70,6 +70,19 @@ def _angle_deg(a: FloatArray, b: FloatArray) -> float:
     return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
 
 
+def moving_threshold_dps(smooth_speed_dps: FloatArray, params: AnalysisParams) -> float:
+    """Angular speed (deg/s) above which the thigh counts as moving: ``moving_noise_factor`` times the
+    recording's own noise floor (the 5th percentile of the 0.5-s smoothed speed: every recording has some
+    still moments), kept between ``moving_speed_floor_dps`` and ``moving_speed_dps``. A quiet sensor then
+    sees slow small reps (7 deg in 2 s peaks near 5 deg/s) that a fixed 6 deg/s would miss."""
+    if smooth_speed_dps.size == 0:
+        return params.moving_speed_dps
+    noise = float(np.percentile(smooth_speed_dps, 5.0))
+    return float(
+        np.clip(params.moving_noise_factor * noise, params.moving_speed_floor_dps, params.moving_speed_dps)
+    )
+
+
 def classify_activity(
     motion: Motion, fs_hz: float, params: AnalysisParams | None = None
 ) -> tuple[ActivityResult, dict[str, Any]]:
@@ -77,7 +90,8 @@ def classify_activity(
 
     Quality keys: ``walking_s``, ``moving_s``, ``still_s`` (seconds of each), ``thigh_axis_source``
     (``"walking"`` or ``"none"``), ``walking_tilt_spread_deg`` (deg, std of the gravity angle to the thigh
-    axis while walking; large values mean the reference is unreliable).
+    axis while walking; large values mean the reference is unreliable), ``moving_speed_dps`` (deg/s, the
+    threshold used: :func:`moving_threshold_dps`).
     """
     p = params or AnalysisParams()
     w = max(3, round(fs_hz))
@@ -92,7 +106,9 @@ def classify_activity(
     for a, b in runs(raw):
         if b - a >= p.walking_window_s * fs_hz:
             walking[a:b] = True
-    moving = moving_mean(motion.speed_dps, max(1, round(0.5 * fs_hz))) > p.moving_speed_dps
+    smooth = moving_mean(motion.speed_dps, max(1, round(0.5 * fs_hz)))
+    moving_thr = moving_threshold_dps(smooth, p)
+    moving = smooth > moving_thr
     act = np.zeros(motion.speed_dps.shape[0], dtype=np.int8)
     act[moving] = Activity.MOVING
     act[walking] = Activity.WALKING
@@ -119,6 +135,7 @@ def classify_activity(
         "still_s": round(float((act == Activity.STILL).sum() / fs_hz), 2),
         "thigh_axis_source": "walking" if thigh is not None else "none",
         "walking_tilt_spread_deg": None if spread is None else round(spread, 2),
+        "moving_speed_dps": round(moving_thr, 2),
     }
     return ActivityResult(activity=act, thigh_axis=thigh, mediolateral_axis=ml), quality
 

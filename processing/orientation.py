@@ -69,6 +69,35 @@ class AngleTrace:
     source: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pose:
+    """Where the thigh points over time (mounting invariant): how far it turned between two samples.
+
+    Attributes:
+        gravity: (n, 3) unit gravity direction in the sensor frame.
+        turned_deg: (n, 3) integrated bias-corrected gyro (deg), or None without a gyroscope. Its change
+            between two samples is the rotation between them (exact for a turn about one axis, as a rep).
+    """
+
+    gravity: FloatArray
+    turned_deg: FloatArray | None
+
+    def turn_deg(self, i: npt.NDArray[np.intp], j: npt.NDArray[np.intp]) -> FloatArray:
+        """(k,) angle (deg) the thigh turned between samples ``i`` and ``j`` (pairwise), the larger of the
+        gravity angle and, with a gyro, the turned angle (gravity alone misses turns about the vertical)."""
+        cos = np.clip(np.einsum("ij,ij->i", self.gravity[i], self.gravity[j]), -1.0, 1.0)
+        d = np.degrees(np.arccos(cos))
+        if self.turned_deg is not None:
+            d = np.maximum(d, np.linalg.norm(self.turned_deg[j] - self.turned_deg[i], axis=1))
+        return np.asarray(d, dtype=np.float64)
+
+    @classmethod
+    def of(cls, motion: Motion, fs_hz: float) -> Pose:
+        """The pose of a recording's motion (the gyro integrated once for the whole recording)."""
+        turned = None if motion.gyro_dps is None else np.cumsum(motion.gyro_dps, axis=0) / fs_hz
+        return cls(gravity=motion.gravity, turned_deg=turned)
+
+
 def _unit(v: FloatArray) -> FloatArray:
     norm = np.linalg.norm(v, axis=-1, keepdims=True)
     return np.asarray(v / np.maximum(norm, 1e-9), dtype=np.float64)

@@ -1,0 +1,131 @@
+"""Step 5h: passive legs in whole sessions, where walking gave the thigh's long axis.
+
+Every exercise lifts the leg (or the hips) against gravity in its concentric phase. With the thigh axis
+known, a group of regular reps is checked against that:
+
+- :func:`lift_fraction`: the change of thigh tilt from rest to top divided by the ROM (bridge: sign
+  reversed). Below ``min_lift_fraction`` the group is either seen with the wrong polarity or a passive leg
+  rocked down and back; the flipped reps are kept only if their median ROM is at least ``min_flip_rom_deg``,
+  they lift, and the set starts or ends at rest (:func:`rest_level_fraction` below 0.5).
+- a "seated" set (vertical axis) must leave the tilt alone (``|lift| <= max_seated_lift``) and must not be
+  side-lying (a leg rocked underneath the working one turns about the vertical);
+- small regular excursions (median ROM below ``min_session_set_rom_deg``) are a leg rocked by the other
+  one: the exercises' ranges start near 20 deg, and the other leg rocks a passive one by up to ~35 % of its
+  range.
+
+:func:`passive_reason` returns why a group is passive (a sentence for ``--explain``), or None.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hipsync.records import Exercise
+from processing.activity import Posture
+from processing.filters import FloatArray, median_small
+from processing.params import AnalysisParams
+from processing.reps import RepCandidate
+
+
+def rest_level_fraction(
+    x: FloatArray, reps: list[RepCandidate], fs: float, params: AnalysisParams
+) -> float | None:
+    """How high the thigh was shortly before the first rep and after the last one (``rest_edge_s``), as a
+    fraction of the rep range (0: at the bottom, i.e. resting; 1: up at the top). The smaller of the two
+    sides is returned: a set must start *or* end at rest. ``x`` is the polarity-corrected angle.
+    A passive leg seen with the flipped polarity is up at the top on both sides (its "reps" are the returns
+    from being rocked down). None when the window has no samples there."""
+    k = max(1, round(params.rest_edge_s * fs))
+    gap = round(0.2 * fs)
+    fracs = []
+    first, last = reps[0], reps[-1]
+    i1 = int(first.start) - gap
+    if i1 > 0:
+        bottom = float(x[int(first.start)])
+        top = float(np.max(x[int(first.top_start) : int(np.ceil(first.top_end)) + 1]))
+        if top > bottom:
+            fracs.append((float(np.max(x[max(0, i1 - k) : i1])) - bottom) / (top - bottom))
+    j0 = int(np.ceil(last.end)) + gap
+    if j0 < x.size:
+        bottom = float(x[min(x.size - 1, int(np.ceil(last.end)))])
+        top = float(np.max(x[int(last.top_start) : int(np.ceil(last.top_end)) + 1]))
+        if top > bottom:
+            fracs.append((float(np.max(x[j0 : j0 + k])) - bottom) / (top - bottom))
+    return float(np.min(fracs)) if fracs else None
+
+
+def lift_fraction(
+    reps: list[RepCandidate], gravity: FloatArray, offset: int, thigh_axis: FloatArray | None
+) -> float | None:
+    """How much the concentric phase raises the working end of the thigh, as a fraction of the ROM.
+
+    The thigh tilt (angle between gravity and the knee-to-hip axis) grows when the knee rises (clam, leg
+    raise, standing abduction) and shrinks when the hip rises with the knee above it (bridge, rest tilt above
+    90 deg). Returns the median over reps of that change divided by the ROM (1: a pure lift in a vertical
+    plane, 0: horizontal movement, negative: the "rep" moves with gravity, as a passive leg that is rocked
+    down and back does). None when the thigh axis is unknown.
+    """
+    if thigh_axis is None or not reps:
+        return None
+    n = gravity.shape[0]
+    out = []
+    for r in reps:
+        i0 = min(n - 1, offset + round(r.start))
+        i1 = min(n - 1, offset + round(0.5 * (r.top_start + r.top_end)))
+        t0 = float(np.degrees(np.arccos(np.clip(gravity[i0] @ thigh_axis, -1.0, 1.0))))
+        t1 = float(np.degrees(np.arccos(np.clip(gravity[i1] @ thigh_axis, -1.0, 1.0))))
+        d = t1 - t0 if t0 <= 115.0 else t0 - t1
+        out.append(d / max(r.rom_deg, 1e-6))
+    return median_small(out)
+
+
+def flipped_span(group: list[RepCandidate], fs: float) -> tuple[float, float]:
+    """Samples (window-local) where reps seen with the opposite polarity belong to ``group``: an inverted rep
+    runs from one top to the next, so the true first and last reps reach about one rep beyond the group."""
+    dur = max(r.duration for r in group)
+    return group[0].start - 1.5 * dur - 2.0 * fs, group[-1].end + 1.5 * dur + 2.0 * fs
+
+
+def flip_is_a_set(
+    rest_fraction: float | None, flipped: list[RepCandidate], lift: float | None, params: AnalysisParams
+) -> bool:
+    """The flipped reps are a set: large enough, lifting, and starting or ending at rest."""
+    return (
+        bool(flipped)
+        and median_small([c.rom_deg for c in flipped]) >= params.min_flip_rom_deg
+        and rest_fraction is not None
+        and rest_fraction < 0.5
+        and lift is not None
+        and lift >= params.min_lift_fraction
+    )
+
+
+def passive_reason(
+    kept: list[RepCandidate],
+    exercise: Exercise,
+    posture: Posture,
+    lift: float | None,
+    params: AnalysisParams,
+    *,
+    thigh_axis_known: bool,
+) -> str | None:
+    """Why a regular group is a passive leg rather than a set (a sentence), or None. ``lift`` from
+    :func:`lift_fraction`; the low-lift case (wrong polarity or moving with gravity) is decided by the
+    caller, which can flip the polarity (see module docstring)."""
+    p = params
+    if not thigh_axis_known:
+        return None
+    med = median_small([c.rom_deg for c in kept])
+    if med < p.min_session_set_rom_deg:
+        return (
+            f"small regular excursions ({med:.0f} deg, under {p.min_session_set_rom_deg:.0f}) in a session "
+            "with walking: a leg rocked by the other one"
+        )
+    seated = exercise == Exercise.BANDED_ABDUCTION_SEATED
+    if seated and lift is not None and abs(lift) > p.max_seated_lift:
+        return (
+            f"turns about the vertical but tilts the thigh (lift {lift:.2f}): a leg rocked by the other one"
+        )
+    if seated and posture == Posture.SIDE_LYING:
+        return "turns about the vertical while lying on the side: a leg rocked underneath the working one"
+    return None
