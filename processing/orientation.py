@@ -218,6 +218,11 @@ def rotation_angle(
             mag = np.linalg.norm(w, axis=1)
             moving = mag > p.moving_speed_dps
             axis = principal_axis(w[moving] / mag[moving, None]) if moving.sum() >= 3 else principal_axis(w)
+        elif axis_rank == 0:
+            # each sample weighs by the angle it turns (|w|), not by its energy (|w|^2): the reps' many
+            # degrees outweigh one fast posture change caught in the same window
+            mag = np.linalg.norm(w, axis=1)
+            axis = principal_axis(w, weights=1.0 / np.maximum(mag, 1e-6))
         else:
             axis = principal_axis(w, rank=axis_rank)
         speed = w @ axis

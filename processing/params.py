@@ -28,8 +28,11 @@ class AnalysisParams:
     walking_dyn_acc_g: float = 0.12
     walking_speed_dps: float = 30.0
     walking_window_s: float = 3.0
+    walking_posture_deg: float = 30.0
     activity_window_s: float = 1.0
     min_walking_for_reference_s: float = 4.0
+    lateral_standing_s: float = 5.0
+    min_walking_flexion_deg: float = 2.0
     # s4 windows
     merge_gap_s: float = 8.0
     set_margin_s: float = 4.0
@@ -67,7 +70,6 @@ class AnalysisParams:
     rest_edge_s: float = 4.0
     min_lift_fraction: float = 0.2
     min_flip_rom_deg: float = 14.0
-    min_session_set_rom_deg: float = 14.0
     max_seated_lift: float = 0.35
     # s6 exercise
     seated_axis_vertical_deg: float = 45.0

@@ -1,19 +1,25 @@
 """Step 5h: passive legs in whole sessions, where walking gave the thigh's long axis.
 
-Every exercise lifts the leg (or the hips) against gravity in its concentric phase. With the thigh axis
-known, a group of regular reps is checked against that:
+Every exercise lifts the leg (or the hips) against gravity in its concentric phase, and the working leg is
+the top one when lying on the side and the one that moves outwards when standing. With the thigh axis
+known (walking in the recording), a group of regular reps is checked against that:
 
+- :func:`lying_on_sensor_leg`: with the signed lateral axis known
+  (:func:`processing.activity.lateral_axis`: walking, quiet standing next to it and the leg's side), a
+  group whose rest has the thigh's outer face turned down (``-lateral`` within 60 deg of up) is the leg
+  underneath: no exercise of ours is done lying on the working leg.
+- :func:`knee_moves_inward`: standing, a working leg abducts (the knee moves outwards); the stance leg
+  under a working one adducts as the pelvis tilts.
 - :func:`lift_fraction`: the change of thigh tilt from rest to top divided by the ROM (bridge: sign
   reversed). Below ``min_lift_fraction`` the group is either seen with the wrong polarity or a passive leg
   rocked down and back; the flipped reps are kept only if their median ROM is at least ``min_flip_rom_deg``,
   they lift, and the set starts or ends at rest (:func:`rest_level_fraction` below 0.5).
 - a "seated" set (vertical axis) must leave the tilt alone (``|lift| <= max_seated_lift``) and must not be
-  side-lying (a leg rocked underneath the working one turns about the vertical);
-- small regular excursions (median ROM below ``min_session_set_rom_deg``) are a leg rocked by the other
-  one: the exercises' ranges start near 20 deg, and the other leg rocks a passive one by up to ~35 % of its
-  range.
+  side-lying (a leg rocked underneath the working one turns about the vertical).
 
-:func:`passive_reason` returns why a group is passive (a sentence for ``--explain``), or None.
+:func:`passive_reason` returns why a group is passive (a sentence for ``--explain``), or None. None of
+these uses a size in degrees: a passive leg can rock by half the working leg's range, and a deliberate set
+can be as small as 7 deg.
 """
 
 from __future__ import annotations
@@ -100,6 +106,31 @@ def flip_is_a_set(
     )
 
 
+def lying_on_sensor_leg(rest_up: FloatArray, lateral: FloatArray | None) -> bool:
+    """True when the thigh's outer face points down at rest (``rest_up``: unit specific force at rest, the
+    sensor-frame "up"; ``lateral``: the signed lateral axis): the sensor leg lies underneath."""
+    return lateral is not None and float(rest_up @ lateral) < -0.5
+
+
+def knee_moves_inward(
+    reps: list[RepCandidate], gravity: FloatArray, offset: int, lateral: FloatArray | None
+) -> bool:
+    """True when the reps' concentric phases turn the thigh's "up" towards its inner side: the knee moves
+    medially (adduction), as a stance leg's does when the other leg abducts."""
+    if lateral is None or not reps:
+        return False
+    n = gravity.shape[0]
+    shares = []
+    for r in reps:
+        i0 = min(n - 1, offset + round(r.start))
+        i1 = min(n - 1, offset + round(0.5 * (r.top_start + r.top_end)))
+        d = gravity[i1] - gravity[i0]
+        size = float(np.linalg.norm(d))
+        if size > 1e-6:
+            shares.append(float(d @ lateral) / size)
+    return bool(shares) and median_small(shares) < -0.5
+
+
 def passive_reason(
     kept: list[RepCandidate],
     exercise: Exercise,
@@ -107,25 +138,21 @@ def passive_reason(
     lift: float | None,
     params: AnalysisParams,
     *,
-    thigh_axis_known: bool,
+    underneath: bool = False,
+    inward: bool = False,
 ) -> str | None:
     """Why a regular group is a passive leg rather than a set (a sentence), or None. ``lift`` from
-    :func:`lift_fraction`; the low-lift case (wrong polarity or moving with gravity) is decided by the
-    caller, which can flip the polarity (see module docstring)."""
+    :func:`lift_fraction`; ``underneath`` from :func:`lying_on_sensor_leg`; ``inward`` from
+    :func:`knee_moves_inward` (used when standing). The low-lift case (wrong polarity or moving with
+    gravity) is decided by the caller, which can flip the polarity (see module docstring)."""
     p = params
-    if not thigh_axis_known:
-        return None
-    med = median_small([c.rom_deg for c in kept])
-    if med < p.min_session_set_rom_deg:
-        return (
-            f"small regular excursions ({med:.0f} deg, under {p.min_session_set_rom_deg:.0f}) in a session "
-            "with walking: a leg rocked by the other one"
-        )
+    if underneath:
+        return "the thigh's outer face points down: the sensor leg lies underneath the working one"
+    if inward and posture == Posture.STANDING:
+        return "the knee moves inwards: a stance leg under a working one, not an abduction"
     seated = exercise == Exercise.BANDED_ABDUCTION_SEATED
     if seated and lift is not None and abs(lift) > p.max_seated_lift:
-        return (
-            f"turns about the vertical but tilts the thigh (lift {lift:.2f}): a leg rocked by the other one"
-        )
+        return f"turns about the vertical but tilts the thigh (lift {lift:.2f}): a leg rocked by the other"
     if seated and posture == Posture.SIDE_LYING:
         return "turns about the vertical while lying on the side: a leg rocked underneath the working one"
     return None

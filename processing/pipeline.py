@@ -33,7 +33,15 @@ from processing.filters import FloatArray, median_small
 from processing.metrics import tempo_consistency, velocity_loss
 from processing.orientation import AngleTrace, Motion, Pose, estimate_motion, rotation_angle
 from processing.params import AnalysisParams
-from processing.passive import flip_is_a_set, flipped_span, lift_fraction, passive_reason, rest_level_fraction
+from processing.passive import (
+    flip_is_a_set,
+    flipped_span,
+    knee_moves_inward,
+    lift_fraction,
+    lying_on_sensor_leg,
+    passive_reason,
+    rest_level_fraction,
+)
 from processing.reps import RepCandidate, detect_reps
 from processing.sets import Verdict, accept_set, group_reps, on_axis
 from processing.windows import Window, find_candidate_windows
@@ -156,13 +164,18 @@ class _Judged:
     exercise: Exercise = Exercise.UNKNOWN
 
 
+def _rest_up(sess: Session, reps: list[RepCandidate], offset: int) -> FloatArray:
+    """Unit mean gravity ("up" in the sensor frame) at the reps' starts: the set's rest position."""
+    starts = np.clip(np.round([c.start for c in reps]).astype(int) + offset, 0, sess.clean.n - 1)
+    rest = sess.motion.gravity[starts].mean(axis=0)
+    return np.asarray(rest / max(float(np.linalg.norm(rest)), 1e-9), dtype=np.float64)
+
+
 def _classify(
     sess: Session, trace: AngleTrace, reps: list[RepCandidate], offset: int
 ) -> tuple[Exercise, dict[str, Any], Posture, dict[str, Any]]:
     """Step 6: exercise and posture of a set from its rep axis and the gravity at the reps' starts (rest)."""
-    starts = np.clip(np.round([c.start for c in reps]).astype(int) + offset, 0, sess.clean.n - 1)
-    rest = sess.motion.gravity[starts].mean(axis=0)
-    rest = rest / max(float(np.linalg.norm(rest)), 1e-9)
+    rest = _rest_up(sess, reps, offset)
     act = sess.activity
     exercise, eq = recognise_exercise(
         axis=trace.axis,
@@ -213,8 +226,15 @@ def _judge_group(
     lift = lift_fraction(kept, sess.motion.gravity, win.start, sess.activity.thigh_axis)
     q.update(lift_fraction=None if lift is None else round(lift, 3), exercise=eq, posture=str(posture))
     q["posture_quality"] = pq
+    lateral = sess.activity.lateral_axis
     why = passive_reason(
-        kept, exercise, posture, lift, p, thigh_axis_known=sess.activity.thigh_axis is not None
+        kept,
+        exercise,
+        posture,
+        lift,
+        p,
+        underneath=lying_on_sensor_leg(_rest_up(sess, kept, win.start), lateral),
+        inward=knee_moves_inward(kept, sess.motion.gravity, win.start, lateral),
     )
     lifts_too_little = lift is not None and lift < p.min_lift_fraction
     if why is None and lifts_too_little and exercise != Exercise.BANDED_ABDUCTION_SEATED:
@@ -387,7 +407,9 @@ def _prepare(recording: Recording, p: AnalysisParams) -> tuple[Session, list[Win
     """Steps 1-4: clean grid, motion, activity, the upright reference (no walking) and the windows."""
     clean, cq = clean_and_resample(recording, p)
     motion, mq = estimate_motion(clean, p)
-    act, aq = classify_activity(motion, clean.fs_hz, p)
+    act, aq = classify_activity(
+        motion, clean.fs_hz, p, side=None if recording.side is None else str(recording.side)
+    )
     pose = Pose.of(motion, clean.fs_hz)
     windows, wq = find_candidate_windows(act.activity, clean.fs_hz, p)
     reference, rq = (

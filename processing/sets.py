@@ -223,12 +223,17 @@ class BlockStats:
     median_duration: float
 
 
-def _stats(block: list[RepCandidate]) -> BlockStats:
+def _stats(block: list[RepCandidate], params: AnalysisParams) -> BlockStats:
+    """The block's numbers. Its ROM spread is taken over its full reps (not below ``partial_rom_fraction``
+    of the median, the definition of a partial rep): a deliberate set repeats its full range with a few
+    partial reps below it, whereas a passive leg's bumps spread over the whole range."""
     roms = np.array([r.rom_deg for r in block])
+    med = median_small(roms)
+    full = roms[roms >= params.partial_rom_fraction * med]
     return BlockStats(
         n=len(block),
-        median_rom_deg=median_small(roms),
-        rom_cv=robust_cv(roms),
+        median_rom_deg=med,
+        rom_cv=robust_cv(full if full.size >= 3 else roms),
         median_duration=median_small([r.duration for r in block]),
     )
 
@@ -286,7 +291,7 @@ def accept_set(
     valid = valid_reps(reps, walking, p)
     small = bool(valid) and median_small([r.rom_deg for r in valid]) < p.small_rom_deg
     blocks = [b for b in ([valid] if small or len(valid) < 2 * 3 else split_blocks(valid, p)) if b]
-    stats = [_stats(b) for b in blocks]
+    stats = [_stats(b, p) for b in blocks]
     # consistency is judged before outliers are pruned (pruning would make irregular movement look regular);
     # irregular blocks are dropped when they are a minority of the reps, else the whole group is irregular
     bad = [not _regular(st, p, small) for st in stats]
