@@ -120,8 +120,9 @@ def _like_the_longest(
     motion: Motion, candidates: list[tuple[int, int]], p: AnalysisParams
 ) -> list[tuple[int, int]]:
     """3a': candidate walking runs that swing like the longest one: the same posture (mean gravity within
-    ``walking_posture_deg``) and about the same axis (within 45 deg). Brisk reps of a large range are as
-    fast and jolting as steps, but lying down (clams) or about the front-back axis (standing abduction)."""
+    ``walking_posture_deg``) and, with a gyro, about the same axis (within 45 deg). Brisk reps of a large
+    range are as fast and jolting as steps, but lying down (clams) or about the front-back axis (standing
+    abduction). Without a gyro the swing axis from gravity is blurred by the impacts and is not compared."""
     if len(candidates) < 2:
         return candidates
     ref_g, ref_axis = _swing(motion, *max(candidates, key=lambda r: r[1] - r[0]))
@@ -129,14 +130,13 @@ def _like_the_longest(
     out = []
     for a, b in candidates:
         g, axis = _swing(motion, a, b)
-        if float(g @ ref_g) >= cos_posture and abs(float(axis @ ref_axis)) >= np.cos(np.radians(45.0)):
+        same_axis = motion.gyro_dps is None or abs(float(axis @ ref_axis)) >= np.cos(np.radians(45.0))
+        if float(g @ ref_g) >= cos_posture and same_axis:
             out.append((a, b))
     return out
 
 
-def _thigh_axes(
-    motion: Motion, walking: npt.NDArray[np.bool_]
-) -> tuple[FloatArray, FloatArray, float]:
+def _thigh_axes(motion: Motion, walking: npt.NDArray[np.bool_]) -> tuple[FloatArray, FloatArray, float]:
     """3b: the thigh axis (mean gravity while walking), the mediolateral axis (principal gyro axis while
     walking; without a gyro the normal of gravity's swing) and the spread of the tilt while walking (deg)."""
     g = motion.gravity[walking]

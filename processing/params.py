@@ -57,6 +57,7 @@ class AnalysisParams:
     max_rom_cv: float = 0.25
     max_rom_cv_small: float = 0.15
     small_rom_deg: float = 15.0
+    max_partial_share: float = 0.34
     max_rom_ratio: float = 1.6
     min_rom_fraction: float = 0.3
     max_duration_ratio: float = 2.5

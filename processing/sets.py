@@ -240,8 +240,10 @@ def _stats(block: list[RepCandidate], params: AnalysisParams) -> BlockStats:
 
 def _regular(st: BlockStats, params: AnalysisParams, strict: bool) -> bool:
     """Robust CV of the block's ROM within ``max_rom_cv``, or ``max_rom_cv_small`` for a small group
-    (``strict``: every rep small, where passive movement lives)."""
-    return st.rom_cv <= (params.max_rom_cv_small if strict else params.max_rom_cv)
+    (``strict``: every rep small, where passive movement lives). The limit grows by ``1 + 1/n`` for a block
+    of ``n`` reps: the spread of three or four reps is an uncertain estimate."""
+    limit = params.max_rom_cv_small if strict else params.max_rom_cv
+    return st.rom_cv <= limit * (1.0 + 1.0 / max(st.n, 1))
 
 
 def _prune(block: list[RepCandidate], st: BlockStats, params: AnalysisParams) -> list[RepCandidate]:
@@ -270,6 +272,40 @@ def _judge(kept: list[RepCandidate], irregular: bool, params: AnalysisParams) ->
     return Verdict.SET
 
 
+def _partial_share(reps: list[RepCandidate], params: AnalysisParams) -> float:
+    """Share of the excursions (every candidate, also those under the ``min_rom_deg`` floor) that reach less
+    than ``partial_rom_fraction`` of their median: a few partial reps in a deliberate set, half the
+    bumps of a passive leg."""
+    if not reps:
+        return 0.0
+    roms = [r.rom_deg for r in reps]
+    ref = params.partial_rom_fraction * median_small(roms)
+    return sum(1 for v in roms if v < ref) / len(roms)
+
+
+def judge_regularity(
+    valid: list[RepCandidate], candidates: list[RepCandidate], params: AnalysisParams
+) -> tuple[list[list[RepCandidate]], list[BlockStats], list[bool], bool]:
+    """5f + 5g: the blocks of ``valid``, their numbers, which are irregular, and whether the whole group is.
+
+    A group whose reps are all small (median under ``small_rom_deg``) is one block judged strictly, and
+    also irregular when more than ``max_partial_share`` of its ``candidates`` are partial. Otherwise
+    irregular blocks are dropped when they hold under a third of the reps, else the group is irregular.
+    Consistency is judged before outliers are pruned (pruning would make irregular movement look regular).
+    """
+    p = params
+    small = bool(valid) and median_small([r.rom_deg for r in valid]) < p.small_rom_deg
+    split = not small and len(valid) >= 2 * 3
+    blocks = [b for b in (split_blocks(valid, p) if split else [valid]) if b]
+    stats = [_stats(b, p) for b in blocks]
+    bad = [not _regular(st, p, small) for st in stats]
+    n_bad = sum(st.n for st, b in zip(stats, bad, strict=True) if b)
+    irregular = n_bad > 0 and (len(blocks) == 1 or 3 * n_bad >= len(valid))
+    if small and _partial_share(candidates, p) > p.max_partial_share:
+        irregular = True
+    return blocks, stats, bad, irregular
+
+
 def accept_set(
     reps: list[RepCandidate],
     walking: npt.NDArray[np.bool_],
@@ -289,18 +325,22 @@ def accept_set(
     """
     p = params or AnalysisParams()
     valid = valid_reps(reps, walking, p)
-    small = bool(valid) and median_small([r.rom_deg for r in valid]) < p.small_rom_deg
-    blocks = [b for b in ([valid] if small or len(valid) < 2 * 3 else split_blocks(valid, p)) if b]
-    stats = [_stats(b, p) for b in blocks]
-    # consistency is judged before outliers are pruned (pruning would make irregular movement look regular);
-    # irregular blocks are dropped when they are a minority of the reps, else the whole group is irregular
-    bad = [not _regular(st, p, small) for st in stats]
-    n_bad = sum(st.n for st, b in zip(stats, bad, strict=True) if b)
-    irregular = n_bad > 0 and (len(blocks) == 1 or 3 * n_bad >= len(valid))
-    kept = [r for b, st, x in zip(blocks, stats, bad, strict=True) if not x for r in _prune(b, st, p)]
+    blocks, stats, bad, irregular = judge_regularity(valid, reps, p)
+    kept = [r for b, st, drop in zip(blocks, stats, bad, strict=True) if not drop for r in _prune(b, st, p)]
     if fs_hz is not None and kept:
         kept = max(split_at_rests(kept, fs_hz, p, x), key=len)
     verdict = _judge(kept, irregular, p)
+    q = _set_quality(reps, kept, stats, verdict, fs_hz)
+    return (kept if verdict == Verdict.SET else []), q
+
+
+def _set_quality(
+    reps: list[RepCandidate],
+    kept: list[RepCandidate],
+    stats: list[BlockStats],
+    verdict: Verdict,
+    fs_hz: float | None,
+) -> dict[str, Any]:
     roms = [r.rom_deg for r in kept]
     q: dict[str, Any] = {
         "reps_in": len(reps),
@@ -308,11 +348,11 @@ def accept_set(
         "median_rom_deg": round(median_small(roms), 2) if roms else None,
         "rom_cv": round(max(st.rom_cv for st in stats), 3) if stats else None,
         "blocks": len(stats),
-        "median_peak_speed_dps": round(median_small([r.peak_concentric_dps for r in kept]), 2)
-        if kept
-        else None,
+        "median_peak_speed_dps": None,
         "verdict": str(verdict),
     }
-    if fs_hz is not None and kept:
-        q["median_rep_s"] = round(median_small([r.duration for r in kept]) / fs_hz, 2)
-    return (kept if verdict == Verdict.SET else []), q
+    if kept:
+        q["median_peak_speed_dps"] = round(median_small([r.peak_concentric_dps for r in kept]), 2)
+        if fs_hz is not None:
+            q["median_rep_s"] = round(median_small([r.duration for r in kept]) / fs_hz, 2)
+    return q
