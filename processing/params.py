@@ -51,7 +51,7 @@ class AnalysisParams:
     min_reps_per_set: int = 3
     min_rest_s: float = 8.0
     rest_pause_factor: float = 4.0
-    max_group_rom_ratio: float = 3.0
+    max_group_rom_ratio: float = 5.0
     block_rom_ratio: float = 1.5
     block_duration_ratio: float = 1.6
     max_rom_cv: float = 0.25
@@ -70,7 +70,6 @@ class AnalysisParams:
     # s5h passive legs in whole sessions (thigh axis known)
     rest_edge_s: float = 4.0
     min_lift_fraction: float = 0.2
-    min_flip_rom_deg: float = 14.0
     max_seated_lift: float = 0.35
     # s6 exercise
     seated_axis_vertical_deg: float = 45.0

@@ -12,8 +12,8 @@ known (walking in the recording), a group of regular reps is checked against tha
   under a working one adducts as the pelvis tilts.
 - :func:`lift_fraction`: the change of thigh tilt from rest to top divided by the ROM (bridge: sign
   reversed). Below ``min_lift_fraction`` the group is either seen with the wrong polarity or a passive leg
-  rocked down and back; the flipped reps are kept only if their median ROM is at least ``min_flip_rom_deg``,
-  they lift, and the set starts or ends at rest (:func:`rest_level_fraction` below 0.5).
+  rocked down and back; the flipped reps are kept only if they lift and the set starts or ends at rest
+  (:func:`rest_level_fraction` below 0.5).
 - a "seated" set (vertical axis) must leave the tilt alone (``|lift| <= max_seated_lift``) and must not be
   side-lying (a leg rocked underneath the working one turns about the vertical).
 
@@ -95,10 +95,9 @@ def flipped_span(group: list[RepCandidate], fs: float) -> tuple[float, float]:
 def flip_is_a_set(
     rest_fraction: float | None, flipped: list[RepCandidate], lift: float | None, params: AnalysisParams
 ) -> bool:
-    """The flipped reps are a set: large enough, lifting, and starting or ending at rest."""
+    """The flipped reps are a set: lifting, and starting or ending at rest."""
     return (
         bool(flipped)
-        and median_small([c.rom_deg for c in flipped]) >= params.min_flip_rom_deg
         and rest_fraction is not None
         and rest_fraction < 0.5
         and lift is not None
