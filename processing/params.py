@@ -59,7 +59,7 @@ class AnalysisParams:
     small_rom_deg: float = 15.0
     max_partial_share: float = 0.34
     max_rom_ratio: float = 1.6
-    min_rom_fraction: float = 0.3
+    min_rom_fraction: float = 0.35
     max_duration_ratio: float = 2.5
     min_duration_ratio: float = 0.4
     min_set_rom_deg: float = 5.0

@@ -81,12 +81,15 @@ def _valleys(x: FloatArray, peaks: npt.NDArray[np.intp]) -> FloatArray:
 
 
 def _rest_levels(valleys: FloatArray, reach: int = 5, q: float = 20.0) -> FloatArray:
-    """(k - 1,) the rest level near each inner valley: a low percentile ``q`` of the valleys up to ``reach``
-    positions away (most valleys of a set are its rests; wobbles during holds add a few higher ones, a
-    posture change at the start one far lower)."""
-    pad = np.pad(valleys, reach, constant_values=np.nan)
-    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * reach + 1)[1 : valleys.size - 1]
-    return np.asarray(np.nanpercentile(win, q, axis=1), dtype=np.float64)
+    """(k - 1,) the rest level near each inner valley (between two peaks): a low percentile ``q`` of the
+    inner valleys up to ``reach`` positions away. Most valleys of a set are its rests; wobbles during holds
+    add a few higher ones. The valleys before the first and after the last peak are left out (unless
+    there are fewer than three inner ones): the window's edges often hold another posture."""
+    inner = valleys[1:-1] if valleys.size >= 5 else valleys
+    pad = np.pad(inner, reach, constant_values=np.nan)
+    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * reach + 1)
+    levels = np.nanpercentile(win, q, axis=1)
+    return np.asarray(levels if valleys.size >= 5 else levels[1:-1], dtype=np.float64)
 
 
 def find_excursions(
@@ -152,34 +155,46 @@ def _spread(x: FloatArray, peaks: npt.NDArray[np.intp]) -> float | None:
     return median_small(np.abs(np.diff(x[peaks]))) + 0.2
 
 
-def _rest_at_ends(
-    x: FloatArray, fs_hz: float, tops: npt.NDArray[np.intp], bottoms: npt.NDArray[np.intp]
+def _end_votes(
+    x: FloatArray, flat: npt.NDArray[np.bool_], levels: list[tuple[float, float]], rng: float
 ) -> int:
-    """+1 when the first and the last still stretch within the reps' band sit nearer the level of the
-    nearest major bottom than of the nearest major top, -1 when nearer the top, 0 when they disagree or
-    there is none.
-
-    ``tops``/``bottoms``: indices of the major maxima and minima of ``x``. Nearest in time, so a slowly
-    drifting angle (gyro only) compares like with like; the band reaches a quarter range beyond the
-    levels, so a different posture before or after the set (standing before lying down) does not count.
-    "Still" is the angle staying within 10 % of the range for a second.
-    """
-    if tops.size == 0 or bottoms.size == 0:
-        return 0
-    rng = median_small(x[tops]) - median_small(x[bottoms])
-    if rng <= 0:
-        return 0
-    w = max(3, round(fs_hz))
-    flat = (ndimage.maximum_filter1d(x, w) - ndimage.minimum_filter1d(x, w)) < 0.2 * rng
+    """+1/-1 when the first and the last flat stretch inside the band of (top, bottom) ``levels`` (one pair
+    for the first stretch, one for the last) both lie nearer the bottom / the top; 0 otherwise."""
     votes = []
-    for k in (0, -1):
-        top, bottom = float(x[tops[k]]), float(x[bottoms[k]])
-        inside = flat & (x > bottom - 0.25 * rng) & (x < top + 0.25 * rng)
-        ok = np.flatnonzero(inside)
+    for k, (top, bottom) in zip((0, -1), levels, strict=True):
+        ok = np.flatnonzero(flat & (x > bottom - 0.25 * rng) & (x < top + 0.25 * rng))
         if ok.size:
             i = int(ok[k])
             votes.append(1 if x[i] - bottom < top - x[i] else -1)
     return votes[0] if len(votes) == 2 and votes[0] == votes[1] else 0
+
+
+def _rest_at_ends(
+    x: FloatArray, fs_hz: float, tops: npt.NDArray[np.intp], bottoms: npt.NDArray[np.intp]
+) -> int:
+    """+1 when the first and the last still stretch within the reps' band sit nearer the level of the
+    major bottoms than of the major tops, -1 when nearer the tops, 0 when they disagree or there is none.
+
+    ``tops``/``bottoms``: indices of the major maxima and minima of ``x``. The levels are their medians
+    (a fidget in another posture at the window's edge is one extreme among many), or, when that does not
+    decide, the nearest extremes in time (a slowly drifting angle, gyro only, compares like with like).
+    The band reaches a quarter range beyond the levels, so a different posture before or after the set
+    (standing before lying down) does not count. "Still" is the angle staying within 10 % of the range
+    for a second.
+    """
+    if tops.size == 0 or bottoms.size == 0:
+        return 0
+    top, bottom = median_small(x[tops]), median_small(x[bottoms])
+    rng = top - bottom
+    if rng <= 0:
+        return 0
+    w = max(3, round(fs_hz))
+    flat = (ndimage.maximum_filter1d(x, w) - ndimage.minimum_filter1d(x, w)) < 0.2 * rng
+    vote = _end_votes(x, flat, [(top, bottom), (top, bottom)], rng)
+    if vote:
+        return vote
+    nearest = [(float(x[tops[k]]), float(x[bottoms[k]])) for k in (0, -1)]
+    return _end_votes(x, flat, nearest, rng)
 
 
 def _polarity_and_excursions(

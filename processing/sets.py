@@ -206,6 +206,11 @@ def split_blocks(group: list[RepCandidate], params: AnalysisParams) -> list[list
     p = params
 
     def score(g: list[RepCandidate], i: int) -> float:
+        # a block is durable: the three reps on either side agree among themselves (a partial rep and a
+        # fidget at the end of a set are not a block of small reps)
+        for side in (g[i - 3 : i], g[i : i + 3]):
+            if robust_cv(np.array([r.rom_deg for r in side])) > p.max_rom_cv:
+                return 0.0
         rom = _change_ratio([float(r.rom_deg) for r in g], i) / p.block_rom_ratio
         dur = _change_ratio([float(r.duration) for r in g], i) / p.block_duration_ratio
         return max(rom, dur)
@@ -290,7 +295,7 @@ def judge_regularity(
 
     A group whose reps are all small (median under ``small_rom_deg``) is one block judged strictly, and
     also irregular when more than ``max_partial_share`` of its ``candidates`` are partial. Otherwise
-    irregular blocks are dropped when they hold under a third of the reps, else the group is irregular.
+    irregular blocks are dropped when they hold under half of the reps, else the group is irregular.
     Consistency is judged before outliers are pruned (pruning would make irregular movement look regular).
     """
     p = params
@@ -300,7 +305,7 @@ def judge_regularity(
     stats = [_stats(b, p) for b in blocks]
     bad = [not _regular(st, p, small) for st in stats]
     n_bad = sum(st.n for st, b in zip(stats, bad, strict=True) if b)
-    irregular = n_bad > 0 and (len(blocks) == 1 or 3 * n_bad >= len(valid))
+    irregular = n_bad > 0 and (len(blocks) == 1 or 2 * n_bad >= len(valid))
     if small and _partial_share(candidates, p) > p.max_partial_share:
         irregular = True
     return blocks, stats, bad, irregular
