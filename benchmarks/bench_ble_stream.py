@@ -6,10 +6,11 @@ Run with ``uv run python -m benchmarks ble_stream``.
    server on one ``LocalLink``), next to the same notifications received through bleak's public API with
    hipsync's virtual backend: the cost of the bleak layer.
 2. The stream: two emulated Polar Verity Sense in SDK mode at 208 Hz ACC + 208 Hz GYRO (the Verity's
-   rates are 26/52/104/208/416 Hz; 208 is the one nearest 200 Hz), recorded by :func:`ingest.recorder.record`
-   into spools for 10 minutes of *sensor clock*. The emulators' clocks run ``TIME_SCALE`` x faster than
-   real time, so this takes 10 / TIME_SCALE real minutes. Expected samples come from the sensor clock
-   (first to last sample), received samples from decoding the spools; lost = expected - received.
+   rates are 26/52/104/208/416 Hz; 208 is the one nearest 200 Hz), recorded by
+   :func:`ingest.ble.recorder.record` into spools for 10 minutes of *sensor clock*. The emulators' clocks
+   run ``TIME_SCALE`` x faster than real time, so this takes 10 / TIME_SCALE real minutes. Expected samples
+   come from the sensor clock (first to last sample), received samples from decoding the spools;
+   lost = expected - received.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ async def _baseline() -> tuple[float, float]:
     from bumble import core, gatt, hci
     from bumble.device import Peer
 
-    from ingest.virtual_ble import VirtualBleakClient, current_world, reset_world
+    from ingest.ble.virtual_backend import VirtualBleakClient, current_world, reset_world
 
     reset_world()
     world = await current_world()
@@ -97,10 +98,11 @@ async def _baseline() -> tuple[float, float]:
 
 
 async def _stream(spool_dir: Path) -> list[tuple[str, int, int, int, int, int, float]]:
+    from ingest.ble.recorder import Backoff, RecordTarget, record
+    from ingest.ble.virtual_backend import VirtualBleakClient, VirtualBleakScanner, current_world, reset_world
     from ingest.emulator import create_emulated_sensor
-    from ingest.recorder import Backoff, RecordTarget, record
-    from ingest.spool import decode_spool, read_spool
-    from ingest.virtual_ble import VirtualBleakClient, VirtualBleakScanner, current_world, reset_world
+    from ingest.spool.decode import decode_spool
+    from ingest.spool.reader import read_spool
 
     reset_world()
     world = await current_world()

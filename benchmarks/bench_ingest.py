@@ -10,7 +10,7 @@ What is measured (same process, same data, fresh database files in a temp direct
    fresh files (with the range). Then the same with 1 thread.
 2. ``schema-2 layout``: the layout before migration 003 (float32/float64 columns and the 32-character
    session id on every row), loaded the same way with the same threads, to show what the layout costs.
-3. ``arrow + session``: the whole :func:`storage.sync.write_session` (session row, samples, analysis run,
+3. ``arrow + session``: the whole :func:`storage.writes.write_session` (session row, samples, analysis run,
    sets, reps, one transaction, connect) for the same sessions, to show the per-session overhead.
 4. ``executemany``: the row-wise baseline (``INSERT ... VALUES (?, ...)`` with ``executemany``) into the
    same table, on a small subset only, because at its speed the full data would take many minutes; its
@@ -133,7 +133,7 @@ def _float_layout(rec: Recording, session_id: str) -> pa.Table:
 def main() -> None:
     from storage.db import WRITER_THREADS, connect, transaction
     from storage.samples import insert_samples, samples_table
-    from storage.sync import SourceInfo, write_session
+    from storage.writes import SourceInfo, write_session
 
     rng = np.random.default_rng(7)
     recs = [_recording(rng, i) for i in range(N_SESSIONS)]

@@ -14,14 +14,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ingest.polar_pmd import (
-    FRAME_HEADER_BYTES,
-    MeasurementType,
-    PmdStreamDecoder,
-    decode_pmd_counts,
-    decode_pmd_counts_many,
-    encode_pmd_frames,
-)
+from ingest.polar.constants import FRAME_HEADER_BYTES, MeasurementType
+from ingest.polar.decode import PmdStreamDecoder, decode_pmd_counts, decode_pmd_counts_many
+from ingest.polar.encode import encode_pmd_frames
 
 FS_HZ = 52
 N_SAMPLES = 60_000  # ~19 min at 52 Hz, ~1 000 frames

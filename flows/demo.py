@@ -1,10 +1,10 @@
 """``hipsync demo``: the whole pipeline on a virtual sensor, in a fresh (or reused) ``$HIPSYNC_HOME``.
 
 1. simulate a progressive program of several weeks (``simulate.simulate_program``, double progression);
-2. import the older sessions directly through ``storage.sync.import_recording`` (analysed by
+2. import the older sessions directly through ``flows.imports.import_recording`` (analysed by
    ``processing.analyze``), with each week's plan recorded so loads resolve as for a real user;
 3. stream the latest session live from an emulated Polar Verity Sense over the bumble virtual BLE link
-   through the normal record path (``ingest.recorder.record`` -> spool), sped up ``speed`` times (the
+   through the normal record path (``ingest.ble.recorder.record`` -> spool), sped up ``speed`` times (the
    sensor clock runs faster than the wall clock; the samples and their sensor timestamps are unchanged);
 4. sync it with the ``sync-sessions`` flow and run the ``weekly-report`` flow (embedded Prefect unless
    ``PREFECT_API_URL`` points at a server);
@@ -22,14 +22,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from ingest.recorder import RecordSummary
-    from simulate import SimulatedProgram, SimulatedSession, WeekPlan
-    from storage.plan import Plan
+from flows.imports import import_recording
+from flows.report.model import IsoWeek
+from flows.report_flow import weekly_report
+from flows.serve import PrefectServer
+from flows.sync_flow import sync_sessions
+from hipsync.records import Exercise, Recording, Side
+from ingest.ble.recorder import RecordSummary, RecordTarget, SensorStatus, record
+from ingest.ble.virtual_backend import VirtualBleakClient, VirtualBleakScanner, current_world
+from ingest.emulator import ArrayMotionSource, create_emulated_sensor
+from simulate import SimulatedProgram, SimulatedSession, WeekPlan, simulate_program
+from storage import paths
+from storage.plan import Plan, PlanItem, Resistance, save_plan
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +82,6 @@ def program_start(weeks: int, today: date) -> date:
 
 def plan_for_week(week: WeekPlan) -> Plan:
     """The simulator's plan of one program week as a ``storage.plan.Plan`` (valid from its Monday)."""
-    from hipsync.records import Exercise
-    from storage.plan import Plan, PlanItem, Resistance
 
     return Plan(
         valid_from=week.start_date,
@@ -94,7 +100,6 @@ def plan_for_week(week: WeekPlan) -> Plan:
 
 def simulate_demo_program(weeks: int, seed: int, today: date) -> SimulatedProgram:
     """A compact (short rests, no walking) program of ``weeks`` weeks ending in the current week."""
-    from simulate import simulate_program
 
     return simulate_program(
         weeks,
@@ -135,8 +140,6 @@ def import_history(
     db_path: Path, history: list[tuple[SimulatedSession, WeekPlan]], progress: Progress = _noop
 ) -> tuple[int, int]:
     """Import past simulated sessions with their week's plan; returns ``(imported, skipped)``."""
-    from hipsync.records import Recording
-    from storage.sync import import_recording
 
     imported = skipped = 0
     for i, (sess, week) in enumerate(history, start=1):
@@ -164,10 +167,6 @@ async def stream_session(
     ``duration / speed`` seconds; the recording stops once the whole session (or its first ``max_s``
     seconds) has been sent.
     """
-    from hipsync.records import Side
-    from ingest.emulator import ArrayMotionSource, create_emulated_sensor
-    from ingest.recorder import RecordTarget, SensorStatus, record
-    from ingest.virtual_ble import VirtualBleakClient, VirtualBleakScanner, current_world
 
     n = session.n_samples
     if max_s is not None:
@@ -214,12 +213,6 @@ def run_demo(
     now: datetime | None = None,
 ) -> DemoResult:
     """Run the whole demo in ``home`` (see the module docstring); returns what it did."""
-    from flows.report import IsoWeek
-    from flows.report_flow import weekly_report
-    from flows.serve import PrefectServer
-    from flows.sync_flow import sync_sessions
-    from storage import paths
-    from storage.plan import save_plan
 
     now = now or datetime.now(UTC)
     # Start Prefect's embedded server now: it comes up while the program is simulated.

@@ -28,6 +28,9 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
 from hipsync.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
+from processing.clean import clean_and_resample
+from processing.evaluation import match_intervals
+from processing.orientation import estimate_motion, rotation_angle
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -116,8 +119,6 @@ def set_angle_deg(
     go up, with 0 deg at the median rep start. Unlike :func:`thigh_tilt_deg` it also sees rotations about
     the vertical (seated abduction).
     """
-    from processing.clean import clean_and_resample
-    from processing.orientation import estimate_motion, rotation_angle
 
     clean, _ = clean_and_resample(recording)
     motion, _ = estimate_motion(clean)
@@ -412,27 +413,16 @@ def match_reps(
     truth: Sequence[Rep] | SessionAnalysis, detected: Sequence[Rep] | SessionAnalysis, *, min_iou: float = 0.3
 ) -> RepMatch:
     """Pair true and detected reps one-to-one, greedily by interval overlap (intersection over union of
-    ``start``-``end``, at least ``min_iou``): the same rule as :func:`processing.evaluation.score_session`,
-    which gives the summary numbers; this adds the per-boundary errors the notebooks plot.
+    ``start``-``end``, at least ``min_iou``) with :func:`processing.evaluation.match_intervals`, the matcher
+    :func:`processing.evaluation.score_session` uses for the summary numbers; this adds the per-boundary
+    errors the notebooks plot.
     """
     t_reps = _all_reps(truth) if isinstance(truth, SessionAnalysis) else list(truth)
     d_reps = _all_reps(detected) if isinstance(detected, SessionAnalysis) else list(detected)
-    candidates: list[tuple[float, int, int]] = []
-    for i, t in enumerate(t_reps):
-        for j, d in enumerate(d_reps):
-            inter = min(t.end_s, d.end_s) - max(t.start_s, d.start_s)
-            union = max(t.end_s, d.end_s) - min(t.start_s, d.start_s)
-            if inter > 0 and union > 0 and inter / union >= min_iou:
-                candidates.append((inter / union, i, j))
-    used_t: set[int] = set()
-    used_d: set[int] = set()
-    pairs: list[tuple[int, int]] = []
-    for _overlap, i, j in sorted(candidates, reverse=True):
-        if i not in used_t and j not in used_d:
-            pairs.append((i, j))
-            used_t.add(i)
-            used_d.add(j)
-    pairs.sort()
+    matched = match_intervals(
+        [(r.start_s, r.end_s) for r in t_reps], [(r.start_s, r.end_s) for r in d_reps], min_iou=min_iou
+    )
+    pairs = sorted(matched.items())
 
     def diffs(get: Any) -> FloatArray:
         return np.array([get(d_reps[j]) - get(t_reps[i]) for i, j in pairs], dtype=np.float64)

@@ -1,8 +1,8 @@
 """The ``weekly-report`` Prefect flow: compute, render, save, store, publish artifacts, deliver.
 
-A thin wrapper around :func:`flows.render.produce_report` (the fast path, usable without Prefect) and
-:mod:`flows.delivery`. In the Prefect UI each run shows a Markdown artifact (the summary) and a table
-artifact (one row per exercise and side), both keyed ``weekly-report``.
+A thin wrapper around :func:`flows.report.produce.produce_report` (the fast path, usable without Prefect)
+and :mod:`flows.report.delivery`. In the Prefect UI each run shows a Markdown artifact (the summary) and a
+table artifact (one row per exercise and side), both keyed ``weekly-report``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.delivery import (
+from flows.report.delivery import (
     DeliveryConfig,
     EmailConfig,
     WebhookConfig,
@@ -23,22 +23,16 @@ from flows.delivery import (
     post_webhook,
     send_email,
 )
-from flows.render import FORMATS, ProducedReport, produce_report, render_markdown, table_rows
-from flows.report import IsoWeek
-from flows.sync_flow import RETRY_DELAYS_S, retry_on_transient
+from flows.report.model import IsoWeek
+from flows.report.produce import FORMATS, ProducedReport, produce_report
+from flows.report.render import render_markdown, table_rows
+from flows.tasks import io_task
 from storage import paths
 
 logger = logging.getLogger(__name__)
 
 
-@task(
-    name="produce-report",
-    task_run_name="produce report {week}",
-    retries=len(RETRY_DELAYS_S),
-    retry_delay_seconds=RETRY_DELAYS_S,
-    retry_condition_fn=retry_on_transient,
-    cache_policy=NO_CACHE,
-)
+@io_task("produce-report", task_run_name="produce report {week}")
 def produce_report_task(db_path: Path, week: str, reports_dir: Path) -> ProducedReport:
     """Read the database, render HTML/Markdown/JSON under ``reports_dir`` and store them in ``reports``."""
     return produce_report(db_path, IsoWeek.parse(week), reports_dir=reports_dir, formats=FORMATS)
@@ -59,24 +53,12 @@ def publish_artifacts_task(produced: ProducedReport) -> None:
         )
 
 
-@task(
-    name="email-report",
-    retries=len(RETRY_DELAYS_S),
-    retry_delay_seconds=RETRY_DELAYS_S,
-    retry_condition_fn=retry_on_transient,
-    cache_policy=NO_CACHE,
-)
+@io_task("email-report")
 def email_report_task(produced: ProducedReport, cfg: EmailConfig) -> None:
     send_email(email_for_report(produced, cfg), cfg)
 
 
-@task(
-    name="post-report-webhook",
-    retries=len(RETRY_DELAYS_S),
-    retry_delay_seconds=RETRY_DELAYS_S,
-    retry_condition_fn=retry_on_transient,
-    cache_policy=NO_CACHE,
-)
+@io_task("post-report-webhook")
 def webhook_report_task(produced: ProducedReport, cfg: WebhookConfig) -> int:
     return post_webhook(produced.document, cfg)
 

@@ -4,7 +4,7 @@ One asyncio loop owns everything:
 
 - **watch and record**: look for the sensors in ``sensors.json`` (or, with ``virtual_profile``, an emulated
   sensor on the virtual BLE link that the user "puts on" every visit); when one is found, record it with
-  :func:`ingest.recorder.record` until it has been still for ``idle_min`` minutes or its link is gone for
+  :func:`ingest.ble.recorder.record` until it has been still for ``idle_min`` minutes or its link is gone for
   good; then wait ``rearm_s`` before looking again (so a sensor lying on the desk is not recorded over and
   over);
 - **sync**: run the ``sync-sessions`` flow at start-up (catch-up for spools left by an earlier run) and
@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +33,22 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
+from prefect.runner import Runner
+from prefect.schedules import Cron, Interval
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.utilities.asyncutils import run_coro_as_sync
+
+from flows.report_flow import weekly_report
+from flows.sync_flow import sync_sessions
+from hipsync.records import Side
+from ingest.ble.recorder import Backoff, RecordTarget, record
+from ingest.ble.virtual_backend import backend_for_mode, current_world
+from ingest.emulator import LegRaiseMotion, StillMotion, create_emulated_sensor
+from ingest.errors import SensorNotFoundError
+from ingest.sensors import load_sensors
+from storage import paths
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +95,6 @@ class WorkoutMotion:
     """
 
     def __init__(self, active_s: float) -> None:
-        from ingest.emulator import LegRaiseMotion, StillMotion
 
         self.active_s = active_s
         self._moving = LegRaiseMotion()
@@ -111,19 +128,18 @@ class PrefectServer:
     20 s start-up timeout that a busy 2-core machine can miss; this starts it early with a generous one.
     With ``PREFECT_API_URL`` set nothing is started and that server is used.
 
-    Use ``with PrefectServer.start_early() as api:`` ... the settings point at the server inside.
+    Use ``with PrefectServer() as api_url:`` ... the settings point at the server inside.
     """
 
     def __init__(self, startup_timeout_s: int = 180) -> None:
-        import threading
-
-        from prefect.settings import PREFECT_API_URL
 
         self.external_url: str | None = PREFECT_API_URL.value() or None
         self._server: Any = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         if self.external_url is None:
+            # Imported only here: Prefect's server app takes seconds to import, and is not needed at all
+            # when PREFECT_API_URL points at a running server.
             from prefect.server.api.server import SubprocessASGIServer
 
             # A local, private server: no usage telemetry (it also fails noisily when offline).
@@ -148,7 +164,6 @@ class PrefectServer:
         return self.external_url or str(self._server.api_url)
 
     def __enter__(self) -> str:
-        from prefect.settings import PREFECT_API_URL, temporary_settings
 
         if self._thread is not None:
             self._thread.join()
@@ -170,11 +185,6 @@ class PrefectServer:
 
 def drain_prefect_workers() -> None:
     """Flush Prefect's background log and event workers (what its own test harness does before stopping)."""
-    import inspect
-
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-    from prefect.utilities.asyncutils import run_coro_as_sync
 
     async def drain() -> None:
         with contextlib.suppress(RuntimeError):  # a worker that never started
@@ -194,7 +204,6 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def _sync(cfg: ServeConfig, why: str, stats: ServeStats) -> None:
-    from flows.sync_flow import sync_sessions
 
     logger.info("sync-sessions (%s)", why)
     try:
@@ -209,11 +218,6 @@ async def _sync(cfg: ServeConfig, why: str, stats: ServeStats) -> None:
 
 async def start_runner(cfg: ServeConfig) -> tuple[Any, asyncio.Task[None], list[str]]:
     """Register the catch-up and weekly-report deployments and start a Prefect runner serving them."""
-    from prefect.runner import Runner
-    from prefect.schedules import Cron, Interval
-
-    from flows.report_flow import weekly_report
-    from flows.sync_flow import sync_sessions
 
     tz = cfg.timezone or local_timezone_name()
     interval = timedelta(seconds=cfg.catchup_interval_s)
@@ -245,11 +249,6 @@ async def start_runner(cfg: ServeConfig) -> tuple[Any, asyncio.Task[None], list[
 
 async def _record_once(cfg: ServeConfig, stop: asyncio.Event) -> list[Any]:
     """One visit: find a sensor and record it until idle, link loss or ``stop``; [] if none was found."""
-    from ingest.errors import SensorNotFoundError
-    from ingest.recorder import Backoff, RecordTarget, record
-    from ingest.sensors import load_sensors
-    from ingest.virtual_ble import backend_for_mode
-    from storage import paths
 
     scanner, client = backend_for_mode(cfg.virtual_profile is not None)
     kwargs: dict[str, Any] = {
@@ -263,10 +262,6 @@ async def _record_once(cfg: ServeConfig, stop: asyncio.Event) -> list[Any]:
     spools = paths.spool_dir(cfg.home)
     try:
         if cfg.virtual_profile is not None:
-            from hipsync.records import Side
-            from ingest.emulator import create_emulated_sensor
-            from ingest.virtual_ble import current_world
-
             world = await current_world()
             sensor = create_emulated_sensor(
                 world,

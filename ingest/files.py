@@ -114,7 +114,7 @@ def open_text(path: Path | str, *, errors: str = "strict") -> IO[str]:
 def detect_format(path: Path | str) -> FileFormat:
     """The file's format from its first bytes (not its name): spool, parquet, UCI PT, MEx or CSV."""
     from ingest import datasets
-    from ingest.spool import MAGIC as SPOOL_MAGIC
+    from ingest.spool.format import MAGIC as SPOOL_MAGIC
 
     path = Path(path)
     try:
@@ -164,7 +164,8 @@ def read_recording_file(
         # These formats state their own units; a caller's units apply to CSV/Parquet only.
         logger.warning("%s is a %s file with known units; acc/gyro units options ignored", path, fmt)
     if fmt == "spool":
-        from ingest.spool import read_spool, spool_to_recording
+        from ingest.spool.decode import spool_to_recording
+        from ingest.spool.reader import read_spool
 
         return spool_to_recording(read_spool(path))
     if fmt == "uci-pt":
@@ -228,8 +229,9 @@ def _where(fmt: str, row: int) -> str:
     return f"line {row + 2}" if fmt == "csv" else f"row {row}"
 
 
-def _table_to_recording(table: Any, path: Path, fmt: str, acc_scale: float, gyro_scale: float) -> Recording:
-    found = [str(n) for n in table.column_names]
+def _check_columns(found: Sequence[str], path: Path) -> dict[str, str]:
+    """The columns by normalised name (``time``, ``ax`` ...); raises :class:`ColumnError` for a header of
+    numbers, an unexpected or a missing column, or gyro columns that do not come all three together."""
     by_key = {n.strip().lower(): n for n in found}
     found_txt = ", ".join(repr(n) for n in found) or "none"
     expected_txt = "time, ax, ay, az and optionally gx, gy, gz"
@@ -240,20 +242,20 @@ def _table_to_recording(table: Any, path: Path, fmt: str, acc_scale: float, gyro
             column=TIME_COLUMN,
             path=path,
         )
-    for key in by_key:
-        if key not in _ALL_COLUMNS:
-            raise ColumnError(
-                f"{path}: unexpected column {key!r}; expected {expected_txt}; found {found_txt}",
-                column=key,
-                path=path,
-            )
-    for col in (TIME_COLUMN, *ACC_COLUMNS):
-        if col not in by_key:
-            raise ColumnError(
-                f"{path}: missing column {col!r}; expected {expected_txt}; found {found_txt}",
-                column=col,
-                path=path,
-            )
+    unexpected = next((key for key in by_key if key not in _ALL_COLUMNS), None)
+    if unexpected is not None:
+        raise ColumnError(
+            f"{path}: unexpected column {unexpected!r}; expected {expected_txt}; found {found_txt}",
+            column=unexpected,
+            path=path,
+        )
+    missing = next((col for col in (TIME_COLUMN, *ACC_COLUMNS) if col not in by_key), None)
+    if missing is not None:
+        raise ColumnError(
+            f"{path}: missing column {missing!r}; expected {expected_txt}; found {found_txt}",
+            column=missing,
+            path=path,
+        )
     gyro_present = [c for c in GYRO_COLUMNS if c in by_key]
     if gyro_present and len(gyro_present) != len(GYRO_COLUMNS):
         missing = next(c for c in GYRO_COLUMNS if c not in by_key)
@@ -262,13 +264,11 @@ def _table_to_recording(table: Any, path: Path, fmt: str, acc_scale: float, gyro
             column=missing,
             path=path,
         )
-    if table.num_rows == 0:
-        raise RecordingFileError(f"{path}: no data rows", path=path)
+    return by_key
 
-    def column(name: str) -> FloatArray:
-        return _numeric_column(table.column(by_key[name]), name, path, fmt)
 
-    time_s = column(TIME_COLUMN)
+def _check_time_order(time_s: FloatArray, path: Path, fmt: str) -> None:
+    """Time may repeat and jump, never go back (rows out of order or two files concatenated)."""
     back = np.flatnonzero(np.diff(time_s) < 0)
     if back.size:
         i = int(back[0]) + 1
@@ -278,9 +278,22 @@ def _table_to_recording(table: Any, path: Path, fmt: str, acc_scale: float, gyro
             column=TIME_COLUMN,
             path=path,
         )
+
+
+def _table_to_recording(table: Any, path: Path, fmt: str, acc_scale: float, gyro_scale: float) -> Recording:
+    by_key = _check_columns([str(n) for n in table.column_names], path)
+    if table.num_rows == 0:
+        raise RecordingFileError(f"{path}: no data rows", path=path)
+
+    def column(name: str) -> FloatArray:
+        return _numeric_column(table.column(by_key[name]), name, path, fmt)
+
+    time_s = column(TIME_COLUMN)
+    _check_time_order(time_s, path, fmt)
+    has_gyro = GYRO_COLUMNS[0] in by_key
     accel_g = np.column_stack([column(c) for c in ACC_COLUMNS]) * acc_scale
-    gyro_dps = np.column_stack([column(c) for c in GYRO_COLUMNS]) * gyro_scale if gyro_present else None
-    logger.debug("read %d rows from %s (gyro: %s)", time_s.size, path, bool(gyro_present))
+    gyro_dps = np.column_stack([column(c) for c in GYRO_COLUMNS]) * gyro_scale if has_gyro else None
+    logger.debug("read %d rows from %s (gyro: %s)", time_s.size, path, has_gyro)
     return Recording(time_s=time_s, accel_g=accel_g, gyro_dps=gyro_dps, profile=f"file-{fmt}")
 
 

@@ -49,7 +49,7 @@ class SensorProfile:
     Attributes:
         id: stable key (``polar-verity-sense``, ``polar-h10``, ``witmotion-wt901``); stored in spools/DB.
         display_name: for humans.
-        protocol: ``"polar-pmd"`` (:mod:`ingest.polar_pmd`) or ``"witmotion"`` (:mod:`ingest.witmotion`).
+        protocol: ``"polar-pmd"`` (:mod:`ingest.polar`) or ``"witmotion"`` (:mod:`ingest.witmotion`).
         name_prefixes: advertised local-name prefixes that identify the model (case-sensitive match).
         service_uuid: primary service carrying the stream (lower-case 128-bit UUID).
         data_uuid: characteristic that notifies samples.

@@ -10,6 +10,7 @@ Used by the accuracy benchmark and its CI test; usable on any labelled recording
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,26 @@ def _greedy(pairs: list[tuple[float, int, int]]) -> dict[int, int]:
     return out
 
 
+def match_intervals(
+    truth: Sequence[tuple[float, float]], predicted: Sequence[tuple[float, float]], *, min_iou: float = 0.3
+) -> dict[int, int]:
+    """Pair ``(start, end)`` intervals (s) one-to-one, greedily by intersection over union, at least
+    ``min_iou``: truth index -> predicted index. Intervals are assumed shorter than 60 s (reps)."""
+    pairs = []
+    order = sorted(range(len(predicted)), key=lambda k: predicted[k][0])
+    p_starts = np.array([predicted[k][0] for k in order]) if predicted else np.zeros(0)
+    for i, (t0, t1) in enumerate(truth):
+        lo = np.searchsorted(p_starts, t0 - 60.0)
+        for j in order[int(lo) :]:
+            p0, p1 = predicted[j]
+            if p0 > t1:
+                break
+            iou = _iou(t0, t1, p0, p1)
+            if iou >= min_iou:
+                pairs.append((iou, i, j))
+    return _greedy(pairs)
+
+
 def score_session(
     truth: dict[str, Any], predicted: dict[str, Any], *, min_iou: float = 0.3, label: str = ""
 ) -> Score:
@@ -99,18 +120,11 @@ def score_session(
     p_reps = [(si, r) for si, st in enumerate(p_sets) for r in st["reps"]]
     s.truth_reps, s.pred_reps, s.truth_sets = len(t_reps), len(p_reps), len(t_sets)
 
-    pairs = []
-    p_starts = np.array([r["start"] for _, r in p_reps]) if p_reps else np.zeros(0)
-    for i, (_, tr) in enumerate(t_reps):
-        lo = np.searchsorted(p_starts, tr["start"] - 60.0)
-        for j in range(int(lo), len(p_reps)):
-            pr = p_reps[j][1]
-            if pr["start"] > tr["end"]:
-                break
-            iou = _iou(tr["start"], tr["end"], pr["start"], pr["end"])
-            if iou >= min_iou:
-                pairs.append((iou, i, j))
-    rep_match = _greedy(pairs)
+    rep_match = match_intervals(
+        [(r["start"], r["end"]) for _, r in t_reps],
+        [(r["start"], r["end"]) for _, r in p_reps],
+        min_iou=min_iou,
+    )
     s.matched_reps = len(rep_match)
     for i, j in rep_match.items():
         tr, pr = t_reps[i][1], p_reps[j][1]

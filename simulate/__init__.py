@@ -1,6 +1,8 @@
 """Simulated thigh-IMU recordings of hip-training sessions and programs, with exact ground truth.
 
-Pure NumPy/SciPy. Entry points: :func:`simulate_session` and :func:`simulate_program`.
+Pure NumPy/SciPy. Entry points: :func:`simulate_session` and :func:`simulate_program`; the wide
+population (people, sets and sensors as varied as real ones) is ``SessionSpec.wide()``, evaluated on
+:data:`HELD_OUT_SEEDS`.
 """
 
 from hipsync.records import Exercise
@@ -16,8 +18,10 @@ from simulate.session import (
     SimulationError,
     simulate_session,
 )
+from simulate.variation import HELD_OUT_SEEDS, Variation
 
 __all__ = [
+    "HELD_OUT_SEEDS",
     "SIMULATOR_VERSION",
     "Exercise",
     "Person",
@@ -29,6 +33,7 @@ __all__ = [
     "SimulatedSession",
     "SimulationError",
     "Tempo",
+    "Variation",
     "WeekPlan",
     "draw_person",
     "program_to_json",

@@ -38,7 +38,8 @@ from simulate.kinematics import (
     smooth_noise,
     unit,
 )
-from simulate.reps import SetMotion, Tempo, generate_set
+from simulate.movements import Movement, movements_rotvec
+from simulate.reps import SetMotion, SetStyle, Tempo, generate_set
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,8 +161,13 @@ def hold_posture(
     duration_s: float,
     person: Person,
     kind: str = "rest",
+    movements: tuple[Movement, ...] = (),
 ) -> Chunk:
-    """Staying in ``posture`` with the hip at ``pose_deg`` (flexion, abduction, ext. rotation), fidgeting."""
+    """Staying in ``posture`` with the hip at ``pose_deg`` (flexion, abduction, ext. rotation), fidgeting.
+
+    ``movements`` (times in s from the chunk's start) are added on top: larger fidgets, repositioning,
+    leg shakes; they are listed in ``info["movements"]``.
+    """
     m = max(round(duration_s * fs_hz), 2)
     flex, abd, ext = pose_deg
     if posture is Posture.LYING_RIGHT:
@@ -171,13 +177,88 @@ def hold_posture(
     amp = 3.0 if posture is Posture.STANDING else 6.0
     rv = fidget_rotvec(rng, m, fs_hz, person.fidget_per_min, amp, weights)
     rv += _perturb(rng, m, fs_hz, 0.35, person.tremor_deg * 0.3)
+    if movements:
+        rv += movements_rotvec(m, fs_hz, movements)
     rot = qmul(qmul(pelvis(posture, person), base), qfrom_rotvec(rv))
     hip = np.tile(hip_position(posture), (m, 1))
     if posture is Posture.STANDING:
         hip[:, :2] += smooth_noise(rng, m, fs_hz, 0.3, 0.006, dims=2)
-    return Chunk(
-        kind=kind, rot=rot, pos=_sensor_pos(rot, hip, SENSOR_LEVER_M), info={"posture": str(posture)}
+    info: dict[str, object] = {"posture": str(posture)}
+    if movements:
+        info["movements"] = movements
+    return Chunk(kind=kind, rot=rot, pos=_sensor_pos(rot, hip, SENSOR_LEVER_M), info=info)
+
+
+def _exercise_tempo(tempo: Tempo, exercise: Exercise) -> Tempo:
+    """The person's tempo as performed in ``exercise`` (bridges held longer, clamshells quicker)."""
+    model = EXERCISES[exercise]
+    return replace(
+        tempo,
+        concentric_s=tempo.concentric_s * model.tempo_scale,
+        top_hold_s=tempo.top_hold_s * model.hold_scale,
+        eccentric_s=tempo.eccentric_s * model.tempo_scale,
     )
+
+
+def _rep_rotvec(rng: np.random.Generator, motion: SetMotion, axis: FloatArray) -> FloatArray:
+    """The rep angle as rotation vectors (rad, thigh frame) about an axis that wanders from rep to rep."""
+    m = motion.angle_deg.shape[0]
+    n_reps = len(motion.reps)
+    # form is never identical: the axis is interpolated between per-rep draws so it turns smoothly
+    axes = unit(axis + rng.normal(0.0, 0.05, (n_reps + 1, 3)))
+    knots = np.linspace(0.0, m - 1.0, n_reps + 1)
+    idx = np.arange(m)
+    axis_t = unit(np.column_stack([np.interp(idx, knots, axes[:, c]) for c in range(3)]))
+    return np.asarray(axis_t * np.deg2rad(motion.angle_deg)[:, None], dtype=float)
+
+
+def _set_texture(
+    rng: np.random.Generator, motion: SetMotion, fs_hz: float, person: Person, fatigue: float
+) -> FloatArray:
+    """Tremor, drift, hold wobble and movement jiggle of a set as rotation vectors (rad), shape (m, 3)."""
+    m = motion.angle_deg.shape[0]
+    tremor = person.tremor_deg * (0.4 + motion.hold * (1.0 + 2.0 * fatigue))
+    pert = _perturb(rng, m, fs_hz, 0.25, tremor)
+    # holds against the band are corrected in small slow wobbles (real recordings: ~5-10 deg/s at 1-2 Hz)
+    k = max(int(0.3 * fs_hz), 1)
+    hold_env = np.convolve(motion.hold, np.ones(k) / k, mode="same")
+    wobble = smooth_noise(rng, m, fs_hz, 1.2, 1.0, dims=3)
+    pert += wobble * (np.deg2rad(rng.uniform(0.3, 1.0) * (1.0 + fatigue)) * hold_env)[:, None]
+    # soft tissue and strap jiggle while moving: 2-6 Hz, growing with the angular speed
+    speed = np.abs(np.gradient(motion.angle_deg)) * fs_hz
+    jiggle = band_noise(rng, m, fs_hz, (2.0, 6.0), 1.0, dims=3)
+    pert += jiggle * (np.deg2rad(0.003) * speed)[:, None]
+    return pert
+
+
+def _landing_jolts(
+    rng: np.random.Generator,
+    ends_s: list[float],
+    m: int,
+    fs_hz: float,
+    impact_g: tuple[float, float],
+    pert: FloatArray | None,
+    rebound_deg: tuple[float, float] = (0.05, 0.3),
+) -> FloatArray:
+    """Vertical jolts (m/s^2, world frame, shape (m, 3)) where a leg lands on its support at ``ends_s``.
+
+    Each is a damped 10-18 Hz oscillation of ``impact_g`` (range, g); with ``pert`` the thigh also
+    rebounds a little (``rebound_deg`` at 6 Hz, added to ``pert`` in place).
+    """
+    extra = np.zeros((m, 3))
+    tk = np.arange(int(0.25 * fs_hz)) / fs_hz
+    for end_s in ends_s:
+        i = int(end_s * fs_hz)
+        seg = tk[: max(m - i, 0)]
+        amp = rng.uniform(*impact_g) * GRAVITY_MPS2
+        freq = rng.uniform(10.0, 18.0)
+        extra[i : i + seg.size, 2] += amp * np.exp(-seg / 0.03) * np.sin(2 * np.pi * freq * seg)
+        if pert is not None:
+            bounce = (
+                np.deg2rad(rng.uniform(*rebound_deg)) * np.exp(-seg / 0.08) * np.sin(2 * np.pi * 6.0 * seg)
+            )
+            pert[i : i + seg.size] += bounce[:, None] * unit(rng.normal(0.0, 1.0, 3))
+    return extra
 
 
 def exercise_set(
@@ -191,58 +272,35 @@ def exercise_set(
     fatigue: float,
     person: Person,
     partial_prob: float,
+    style: SetStyle | None = None,
 ) -> Chunk:
-    """A set trained by the sensor leg: rotation about the exercise axis by the rep model's angle."""
+    """A set trained by the sensor leg: rotation about the exercise axis by the rep model's angle.
+
+    ``style`` (optional): blocks, range drift, irregular tempo and movements between reps (its tempo is
+    used as it is, without the exercise's own scaling); the movements are listed in ``info``.
+    """
     model = EXERCISES[exercise]
     motion = generate_set(
         rng,
         fs_hz=fs_hz,
         n_reps=n_reps,
         rom_deg=rom_deg,
-        tempo=replace(
-            tempo,
-            concentric_s=tempo.concentric_s * model.tempo_scale,
-            top_hold_s=tempo.top_hold_s * model.hold_scale,
-            eccentric_s=tempo.eccentric_s * model.tempo_scale,
-        ),
+        tempo=_exercise_tempo(tempo, exercise),
         fatigue=fatigue,
         partial_prob=partial_prob,
         lead_s=float(rng.uniform(1.0, 2.5)),
         tail_s=float(rng.uniform(1.0, 2.5)),
+        style=style,
     )
     m = motion.angle_deg.shape[0]
-    # the axis wanders a little from rep to rep (form is never identical); interpolated so it is smooth
-    axes = unit(model.axis + rng.normal(0.0, 0.05, (n_reps + 1, 3)))
-    knots = np.linspace(0.0, m - 1.0, n_reps + 1)
-    idx = np.arange(m)
-    axis_t = unit(np.column_stack([np.interp(idx, knots, axes[:, c]) for c in range(3)]))
-    rep_rv = axis_t * np.deg2rad(motion.angle_deg)[:, None]
-    tremor = person.tremor_deg * (0.4 + motion.hold * (1.0 + 2.0 * fatigue))
-    pert = _perturb(rng, m, fs_hz, 0.25, tremor)
-    # holds against the band are corrected in small slow wobbles (real recordings: ~5-10 deg/s at 1-2 Hz)
-    k = max(int(0.3 * fs_hz), 1)
-    hold_env = np.convolve(motion.hold, np.ones(k) / k, mode="same")
-    wobble = smooth_noise(rng, m, fs_hz, 1.2, 1.0, dims=3)
-    pert += wobble * (np.deg2rad(rng.uniform(0.3, 1.0) * (1.0 + fatigue)) * hold_env)[:, None]
-    # soft tissue and strap jiggle while moving: 2-6 Hz, growing with the angular speed
-    speed = np.abs(np.gradient(motion.angle_deg)) * fs_hz
-    jiggle = band_noise(rng, m, fs_hz, (2.0, 6.0), 1.0, dims=3)
-    pert += jiggle * (np.deg2rad(0.003) * speed)[:, None]
+    rep_rv = _rep_rotvec(rng, motion, model.axis)
+    pert = _set_texture(rng, motion, fs_hz, person, fatigue)
     extra = None
-    lo_g, hi_g = model.impact_g
-    if hi_g > 0:
-        # the leg (or the pelvis) lands on its support at the end of every eccentric phase: a jolt
-        # in the vertical and a small rebound of the thigh
-        extra = np.zeros((m, 3))
-        tk = np.arange(int(0.25 * fs_hz)) / fs_hz
-        for rep in motion.reps:
-            i = int(rep.end_s * fs_hz)
-            seg = tk[: m - i]
-            amp = rng.uniform(lo_g, hi_g) * GRAVITY_MPS2
-            freq = rng.uniform(10.0, 18.0)
-            extra[i : i + seg.size, 2] += amp * np.exp(-seg / 0.03) * np.sin(2 * np.pi * freq * seg)
-            bounce = np.deg2rad(rng.uniform(0.05, 0.3)) * np.exp(-seg / 0.08) * np.sin(2 * np.pi * 6.0 * seg)
-            pert[i : i + seg.size] += bounce[:, None] * unit(rng.normal(0.0, 1.0, 3))
+    if model.impact_g[1] > 0:
+        # the leg (or the pelvis) lands on its support at the end of every eccentric phase
+        extra = _landing_jolts(rng, [r.end_s for r in motion.reps], m, fs_hz, model.impact_g, pert)
+    if motion.movements:
+        pert += movements_rotvec(m, fs_hz, motion.movements)
     base = qmul(pelvis(model.posture, person), hip_quat(*model.base))
     rot = qmul(qmul(base, qfrom_rotvec(rep_rv)), qfrom_rotvec(pert))
     hip = hip_position(model.posture)
@@ -251,14 +309,28 @@ def exercise_set(
         pos = _sensor_pos(rot, knee, SENSOR_LEVER_M + np.array([0.0, 0.0, THIGH_LENGTH_M]))
     else:
         pos = _sensor_pos(rot, np.tile(hip, (m, 1)), SENSOR_LEVER_M)
-    return Chunk(
-        kind="set",
-        rot=rot,
-        pos=pos,
-        extra_acc=extra,
-        info={"posture": str(model.posture), "exercise": str(exercise)},
-        set_motion=motion,
-    )
+    info: dict[str, object] = {"posture": str(model.posture), "exercise": str(exercise)}
+    if style is not None:
+        info.update({"style": style, "movements": motion.movements})
+    return Chunk(kind="set", rot=rot, pos=pos, extra_acc=extra, info=info, set_motion=motion)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PassiveStyle:
+    """How the resting leg rides along in one passive set (the wide population draws one per set).
+
+    ``rocking`` multiplies the default coupling to the working leg's angle (0: still, 1: as drawn);
+    ``roll``: the resting thigh also rolls about its long axis by this fraction of the working leg's angle
+    (two of 23 real MEx subjects' legs underneath roll 25-40 deg with every rep of the other leg);
+    ``bump_g`` (g, range): the working leg lands on the resting one at the end of each of its reps, a jolt
+    with a ``rebound_deg`` (range) twitch of the resting thigh; ``movements``: fidgets, shifts, shakes.
+    """
+
+    rocking: float = 1.0
+    roll: float = 0.0
+    bump_g: tuple[float, float] = (0.0, 0.0)
+    rebound_deg: tuple[float, float] = (0.02, 0.2)
+    movements: tuple[Movement, ...] = ()
 
 
 def passive_set(
@@ -271,20 +343,17 @@ def passive_set(
     tempo: Tempo,
     fatigue: float,
     person: Person,
+    style: PassiveStyle | None = None,
 ) -> Chunk:
     """A set trained by the *other* leg: the sensor leg lies underneath or is the stance leg.
 
     It rocks with the other leg's reps (a few percent of their angle) and sways, but makes no reps.
+    ``style`` (the wide population) scales the rocking and adds bumps and movements (:class:`PassiveStyle`).
     """
     model = EXERCISES[exercise]
     if model.passive_posture is None:
         raise ValueError(f"{exercise} has no passive-leg variant")
-    tempo = replace(
-        tempo,
-        concentric_s=tempo.concentric_s * model.tempo_scale,
-        top_hold_s=tempo.top_hold_s * model.hold_scale,
-        eccentric_s=tempo.eccentric_s * model.tempo_scale,
-    )
+    tempo = _exercise_tempo(tempo, exercise)
     other = generate_set(rng, fs_hz=fs_hz, n_reps=n_reps, rom_deg=rom_deg, tempo=tempo, fatigue=fatigue)
     m = other.angle_deg.shape[0]
     theta = np.deg2rad(other.angle_deg)
@@ -299,7 +368,14 @@ def passive_set(
         c = rng.uniform(0.02, 0.12) if rng.random() < 0.6 else rng.uniform(0.12, 0.45)
         coupling = ABDUCTION_AXIS * c + EXTERNAL_ROTATION_AXIS * rng.uniform(-0.3, 0.3) * c
         slow = 0.35
+    if style is not None:
+        coupling = coupling * style.rocking + EXTERNAL_ROTATION_AXIS * style.roll
     rv = theta[:, None] * coupling + _perturb(rng, m, fs_hz, slow, person.tremor_deg * 0.5)
+    extra = None
+    if style is not None:
+        ends = [r.end_s for r in other.reps]
+        extra = _landing_jolts(rng, ends, m, fs_hz, style.bump_g, rv, rebound_deg=style.rebound_deg)
+        rv += movements_rotvec(m, fs_hz, style.movements)
     flex, abd, ext = model.passive_base
     if model.passive_posture is not Posture.STANDING:
         ext += person.under_leg_rotation_deg
@@ -309,11 +385,22 @@ def passive_set(
     if standing:
         # the pelvis shifts over the stance foot when the other leg lifts
         hip[:, 1] += 0.01 * other.angle_deg / max(rom_deg, 1.0) + smooth_noise(rng, m, fs_hz, 0.5, 0.006)
+    info: dict[str, object] = {
+        "posture": str(model.passive_posture),
+        "exercise": str(exercise),
+        "n_reps": n_reps,
+    }
+    if style is not None:
+        info.update(
+            {
+                "bump_g": style.bump_g,
+                "rocking": style.rocking,
+                "roll": style.roll,
+                "movements": style.movements,
+            }
+        )
     return Chunk(
-        kind="passive_set",
-        rot=rot,
-        pos=_sensor_pos(rot, hip, SENSOR_LEVER_M),
-        info={"posture": str(model.passive_posture), "exercise": str(exercise), "n_reps": n_reps},
+        kind="passive_set", rot=rot, pos=_sensor_pos(rot, hip, SENSOR_LEVER_M), extra_acc=extra, info=info
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 ANKLE_KG = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0)
 #: Reps to failure on day one with the starting resistance (people start with a band they can do ~12x).
 R0_RANGE = (12.5, 15.5)
+#: Rep range of every plan target (double progression climbs from the bottom to the top).
+REPS_RANGE = (10, 15)
 
 
 def resistance_ladder(exercise: Exercise) -> tuple[str, ...]:
@@ -107,6 +109,138 @@ def _weekdays(rng: np.random.Generator, per_week: int) -> tuple[int, ...]:
     return options[int(rng.integers(0, len(options)))]
 
 
+def _program_exercises(exercises: Sequence[str] | None, rng: np.random.Generator) -> list[Exercise]:
+    if exercises is None:
+        k = int(rng.integers(3, 5))
+        return [Exercise(str(x)) for x in rng.permutation(list(EXERCISES))[:k]]
+    try:
+        return [Exercise(x) for x in exercises]
+    except ValueError as err:
+        raise SimulationError(str(err)) from err
+
+
+def _device(sensor: SensorSpec | None, rng: np.random.Generator) -> SensorSpec:
+    """One physical device for the whole program: its noise and biases stay, the strap is put on anew."""
+    device = sensor or SensorSpec()
+    d = draw_sensor(device, rng)
+    return SensorSpec(
+        strap_rotation_deg=device.strap_rotation_deg,
+        tilt_deg=device.tilt_deg,
+        face_in=d.face_in,
+        around_thigh_deg=d.around_thigh_deg,
+        acc_noise_g=d.acc_noise_g,
+        gyro_noise_dps=d.gyro_noise_dps,
+        acc_bias_g=max(abs(x) for x in d.acc_bias_g),
+        gyro_bias_dps=max(abs(x) for x in d.gyro_bias_dps),
+        acc_lsb_g=d.acc_lsb_g,
+        gyro_lsb_dps=d.gyro_lsb_dps,
+        clock_drift_ppm=d.clock_drift_ppm,
+        accel_only=device.accel_only,
+    )
+
+
+@dataclass(slots=True, kw_only=True)
+class _Trainee:
+    """The program's evolving state per exercise: resistance level, strength, day-one reps, sets."""
+
+    ladders: dict[str, tuple[str, ...]]
+    level: dict[str, int]
+    strength: dict[str, float]
+    r0: dict[str, float]
+    n_sets: dict[str, int]
+    start_res: dict[str, str]
+    growth: float
+    reached_top: dict[str, bool]
+
+    @classmethod
+    def draw(cls, ex_list: list[Exercise], rng: np.random.Generator) -> _Trainee:
+        ladders = {str(e): resistance_ladder(e) for e in ex_list}
+        level: dict[str, int] = {}
+        r0: dict[str, float] = {}
+        n_sets: dict[str, int] = {}
+        for key in ladders:
+            level[key] = int(rng.integers(0, 2))
+            # reps to failure with the first resistance on day one: somewhere in the lower rep range
+            r0[key] = float(rng.uniform(R0_RANGE[0], R0_RANGE[1]))
+            n_sets[key] = int(rng.choice([3, 3, 4]))
+        return cls(
+            ladders=ladders,
+            level=level,
+            strength=dict.fromkeys(ladders, 1.0),
+            r0=r0,
+            n_sets=n_sets,
+            start_res={key: ladders[key][level[key]] for key in ladders},
+            # strength +0.8-2 % per session done: reps to failure +2.5-6 %, one or two reps a week at 12
+            # reps (beginners on light bands progress fast; the demo and report tests rely on a step
+            # within ~3 weeks)
+            growth=float(rng.uniform(0.008, 0.02)),
+            reached_top=dict.fromkeys(ladders, False),
+        )
+
+    def week_targets(self) -> dict[str, PlanTarget]:
+        """Step up the resistance where last week reached the top of the range; this week's targets."""
+        for key, top in self.reached_top.items():
+            if top and self.level[key] < len(self.ladders[key]) - 1:
+                self.level[key] += 1
+            self.reached_top[key] = False
+        return {
+            key: PlanTarget(
+                sets=self.n_sets[key],
+                reps_min=REPS_RANGE[0],
+                reps_max=REPS_RANGE[1],
+                resistance=self.ladders[key][self.level[key]],
+            )
+            for key in self.ladders
+        }
+
+
+@dataclass(slots=True, kw_only=True)
+class _DayLoads:
+    """What one training day's sets were: reps per set, fatigue, ROM scale and load per exercise."""
+
+    set_reps: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    fatigue: dict[str, float] = field(default_factory=dict)
+    rom_scale: dict[str, float] = field(default_factory=dict)
+    loads: dict[str, str] = field(default_factory=dict)
+    proximity: list[float] = field(default_factory=list)
+
+
+def _train_day(
+    trainee: _Trainee, targets: dict[str, PlanTarget], keys: tuple[str, ...], rng: np.random.Generator
+) -> _DayLoads:
+    """Every set taken as far as today's strength allows (up to the top of the range); strength grows."""
+    day = _DayLoads()
+    reps_hi = REPS_RANGE[1]
+    # day-to-day form: about +-1 rep
+    readiness = float(np.exp(rng.normal(0.0, 0.025)))
+    for key in keys:
+        res = targets[key].resistance
+        rel = trainee.strength[key] * readiness * load_factor(trainee.start_res[key]) / load_factor(res)
+        reps: list[int] = []
+        for j in range(targets[key].sets):
+            capacity = trainee.r0[key] * rel**3.0 * (1.0 - 0.04 * j)
+            reserve = int(rng.integers(0, 2))  # stopped 0-1 reps short of failure
+            reps.append(int(np.clip(np.floor(capacity) - reserve, 3, reps_hi)))
+            day.proximity.append(min(1.0, reps[-1] / max(capacity, 1.0)))
+        day.set_reps[key] = tuple(reps)
+        day.fatigue[key] = float(np.clip(2.0 * (np.mean(day.proximity[-len(reps) :]) - 0.45), 0.1, 1.0))
+        day.rom_scale[key] = float(np.clip(1.05 - 0.2 * (1.0 / rel - 1.0), 0.8, 1.05))
+        day.loads[key] = res
+        # a session with every set at the top of the range: next week steps the resistance up
+        if all(r >= reps_hi for r in reps):
+            trainee.reached_top[key] = True
+        trainee.strength[key] *= 1.0 + trainee.growth * float(np.exp(rng.normal(0.0, 0.3)))
+    return day
+
+
+def _session_rpe(proximity: list[float], rpe_prob: float, rng: np.random.Generator) -> float | None:
+    if rng.random() >= rpe_prob:
+        return None
+    # every set close to failure: ~7-8; sets stopped at the top of the range, well short: lower
+    effort = 1.5 + 6.5 * float(np.mean(proximity)) + rng.normal(0.0, 0.7)
+    return float(np.clip(round(effort), 1, 10))
+
+
 def simulate_program(
     weeks: int,
     seed: int,
@@ -138,144 +272,71 @@ def simulate_program(
     person = draw_person(np.random.default_rng(person_ss))
     side = side or str(rng.choice(["left", "right"]))
     per_week = sessions_per_week or int(rng.choice([2, 3]))
-    if exercises is None:
-        k = int(rng.integers(3, 5))
-        ex_list = [Exercise(str(x)) for x in rng.permutation(list(EXERCISES))[:k]]
-    else:
-        try:
-            ex_list = [Exercise(x) for x in exercises]
-        except ValueError as err:
-            raise SimulationError(str(err)) from err
+    ex_list = _program_exercises(exercises, rng)
     start = start_date or date(2026, 3, 2)
     start = start - timedelta(days=start.weekday())
     fs = float(fs_hz) if fs_hz is not None else float(rng.choice([25.0, 50.0, 52.0, 100.0]))
-    # one physical device: its noise and biases stay, the strap is put on anew every session
-    device = sensor or SensorSpec()
-    d = draw_sensor(device, np.random.default_rng(device_ss))
-    device = SensorSpec(
-        strap_rotation_deg=device.strap_rotation_deg,
-        tilt_deg=device.tilt_deg,
-        face_in=d.face_in,
-        around_thigh_deg=d.around_thigh_deg,
-        acc_noise_g=d.acc_noise_g,
-        gyro_noise_dps=d.gyro_noise_dps,
-        acc_bias_g=max(abs(x) for x in d.acc_bias_g),
-        gyro_bias_dps=max(abs(x) for x in d.gyro_bias_dps),
-        acc_lsb_g=d.acc_lsb_g,
-        gyro_lsb_dps=d.gyro_lsb_dps,
-        clock_drift_ppm=d.clock_drift_ppm,
-        accel_only=device.accel_only,
-    )
+    device = _device(sensor, np.random.default_rng(device_ss))
     hour = float(days.choice([7.0, 12.5, 18.0, 19.5])) + float(days.normal(0.0, 0.3))
-
-    ladders = {str(e): resistance_ladder(e) for e in ex_list}
-    reps_lo, reps_hi = (10, 15)
-    level: dict[str, int] = {}
-    strength: dict[str, float] = {}
-    r0: dict[str, float] = {}
-    n_sets: dict[str, int] = {}
-    for e in ex_list:
-        key = str(e)
-        level[key] = int(rng.integers(0, 2))
-        strength[key] = 1.0
-        # reps to failure with the first resistance on day one: somewhere in the lower rep range
-        r0[key] = float(rng.uniform(R0_RANGE[0], R0_RANGE[1]))
-        n_sets[key] = int(rng.choice([3, 3, 4]))
-    start_res = {key: ladders[key][level[key]] for key in ladders}
-    # strength +0.8-2 % per session done: reps to failure +2.5-6 %, one or two reps a week at 12 reps
-    # (beginners on light bands progress fast; the demo and report tests rely on a step within ~3 weeks)
-    growth = float(rng.uniform(0.008, 0.02))
+    trainee = _Trainee.draw(ex_list, rng)
 
     plans: list[WeekPlan] = []
     schedule: list[ScheduledSession] = []
     sessions: list[SimulatedSession] = []
-    reached_top: dict[str, bool] = {str(e): False for e in ex_list}
     for w in range(weeks):
-        for key, top in reached_top.items():
-            if top and level[key] < len(ladders[key]) - 1:
-                level[key] += 1
-            reached_top[key] = False
+        targets = trainee.week_targets()
         week_start = start + timedelta(weeks=w)
-        targets = {
-            key: PlanTarget(
-                sets=n_sets[key], reps_min=reps_lo, reps_max=reps_hi, resistance=ladders[key][level[key]]
-            )
-            for key in ladders
-        }
         plans.append(WeekPlan(week=w + 1, start_date=week_start, targets=targets))
         for i_day, wd in enumerate(_weekdays(days, per_week)):
             day = week_start + timedelta(days=wd)
             # rotate through the exercises so each session trains 2-3 of them (all when there are 3)
-            n_ex = min(len(ex_list), 3)
             offset = (w * per_week + i_day) % len(ex_list)
-            chosen = [ex_list[(offset + j) % len(ex_list)] for j in range(n_ex)]
-            chosen_keys = tuple(str(e) for e in chosen)
+            keys = tuple(str(ex_list[(offset + j) % len(ex_list)]) for j in range(min(len(ex_list), 3)))
             if days.random() < miss_prob:
                 schedule.append(
-                    ScheduledSession(
-                        week=w + 1, day=day, done=False, exercises=chosen_keys, session_index=None
-                    )
+                    ScheduledSession(week=w + 1, day=day, done=False, exercises=keys, session_index=None)
                 )
                 continue
-            set_reps: dict[str, tuple[int, ...]] = {}
-            fatigue: dict[str, float] = {}
-            rom_scale: dict[str, float] = {}
-            loads: dict[str, str] = {}
-            proximity: list[float] = []
-            # day-to-day form: about +-1 rep
-            readiness = float(np.exp(rng.normal(0.0, 0.025)))
-            for key in chosen_keys:
-                res = targets[key].resistance
-                rel = strength[key] * readiness * load_factor(start_res[key]) / load_factor(res)
-                reps: list[int] = []
-                for j in range(targets[key].sets):
-                    capacity = r0[key] * rel**3.0 * (1.0 - 0.04 * j)
-                    reserve = int(rng.integers(0, 2))  # stopped 0-1 reps short of failure
-                    reps.append(int(np.clip(np.floor(capacity) - reserve, 3, reps_hi)))
-                    proximity.append(min(1.0, reps[-1] / max(capacity, 1.0)))
-                set_reps[key] = tuple(reps)
-                fatigue[key] = float(np.clip(2.0 * (np.mean(proximity[-len(reps) :]) - 0.45), 0.1, 1.0))
-                rom_scale[key] = float(np.clip(1.05 - 0.2 * (1.0 / rel - 1.0), 0.8, 1.05))
-                loads[key] = res
-                # a session with every set at the top of the range: next week steps the resistance up
-                if all(r >= reps_hi for r in reps):
-                    reached_top[key] = True
-                strength[key] *= 1.0 + growth * float(np.exp(rng.normal(0.0, 0.3)))
-            rpe = None
-            if rng.random() < rpe_prob:
-                # every set close to failure: ~7-8; sets stopped at the top of the range, well short: lower
-                effort = 1.5 + 6.5 * float(np.mean(proximity)) + rng.normal(0.0, 0.7)
-                rpe = float(np.clip(round(effort), 1, 10))
+            loads = _train_day(trainee, targets, keys, rng)
+            rpe = _session_rpe(loads.proximity, rpe_prob, rng)
             started = datetime.combine(day, time(0, 0), tzinfo=UTC) + timedelta(
                 hours=hour + float(days.normal(0.0, 0.5))
             )
             session_seed = int(np.random.SeedSequence([seed, w, i_day]).generate_state(1)[0])
-            spec = SessionSpec(
-                exercises=chosen_keys,
-                set_reps=set_reps,
-                loads=loads,
-                fatigue=fatigue,
-                rom_scale=rom_scale,
-                side=side,
-                person=person,
-                started_at=started.replace(microsecond=0),
-                rpe=rpe,
-                fs_hz=fs,
-                sensor=device,
-                both_sides=not compact,
-                walking=not compact,
-                rest_s=(10.0, 20.0) if compact else (40.0, 100.0),
-                lead_s=(2.0, 4.0) if compact else (5.0, 20.0),
-            )
+            spec = _session_spec(keys, loads, rpe, started.replace(microsecond=0), compact=compact)
+            spec = replace(spec, side=side, person=person, fs_hz=fs, sensor=device)
             schedule.append(
-                ScheduledSession(
-                    week=w + 1, day=day, done=True, exercises=chosen_keys, session_index=len(sessions)
-                )
+                ScheduledSession(week=w + 1, day=day, done=True, exercises=keys, session_index=len(sessions))
             )
             sessions.append(simulate_session(session_seed, spec=spec))
-            log.debug("program seed=%d week %d day %s: %s", seed, w + 1, day, set_reps)
+            log.debug("program seed=%d week %d day %s: %s", seed, w + 1, day, loads.set_reps)
     return SimulatedProgram(
         seed=seed, weeks=weeks, side=side, sessions=sessions, plan=plans, schedule=schedule, person=person
+    )
+
+
+def _session_spec(
+    keys: tuple[str, ...],
+    loads: _DayLoads,
+    rpe: float | None,
+    started_at: datetime,
+    *,
+    compact: bool,
+) -> SessionSpec:
+    """The session of one training day, as the session model takes it (person, side, rate and device
+    are the program's, filled in by the caller)."""
+    return SessionSpec(
+        exercises=keys,
+        set_reps=loads.set_reps,
+        loads=loads.loads,
+        fatigue=loads.fatigue,
+        rom_scale=loads.rom_scale,
+        started_at=started_at,
+        rpe=rpe,
+        both_sides=not compact,
+        walking=not compact,
+        rest_s=(10.0, 20.0) if compact else (40.0, 100.0),
+        lead_s=(2.0, 4.0) if compact else (5.0, 20.0),
     )
 
 

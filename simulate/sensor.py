@@ -9,7 +9,8 @@ Pipeline (all vectorised on the fine simulation grid, then sampled):
 5. sampling at the sensor's own clock (nominal rate x (1 + drift)); timestamps are the nominal ones;
 6. scale error, axis misalignment, bias (gyro bias drifts slowly), white noise, range clipping,
    quantisation;
-7. lost frames: runs of samples removed (the timestamps keep their gaps).
+7. lost frames: runs of samples removed (the timestamps keep their gaps); with ``frame_samples`` set,
+   whole BLE frames of that many samples go at once.
 
 Sensor frame for the right leg at strap rotation 0 and no tilt: ``z`` out of the skin (lateral),
 ``x`` up along the thigh towards the hip, ``y = z x x`` (posterior).
@@ -20,6 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 from scipy import signal
 
 from simulate.kinematics import (
@@ -55,10 +57,13 @@ class SensorSpec:
     Units: ``acc_noise_g``/``gyro_noise_dps`` per-sample standard deviation at the output rate;
     biases in g and deg/s; ``scale_error`` as a fraction; ``clock_drift_ppm`` of the sensor clock vs true
     time; ``drop_runs_per_min`` expected number of lost-frame runs per minute, each
-    ``drop_run_samples`` long (range). ``accel_only`` removes the gyroscope.
+    ``drop_run_samples`` long (range). ``frame_samples``: samples per BLE notification frame; when > 0
+    every loss removes ``drop_run_frames`` (range) consecutive whole frames, aligned on frame boundaries,
+    instead of a run of samples anywhere. ``accel_only`` removes the gyroscope.
+    ``strap_rotation_deg`` takes any angle; ``None`` draws one of 0/90/180/270.
     """
 
-    strap_rotation_deg: int | None = None
+    strap_rotation_deg: float | None = None
     tilt_deg: float = 15.0
     face_in: bool | None = None
     around_thigh_deg: float = 0.0
@@ -75,12 +80,14 @@ class SensorSpec:
     clock_drift_ppm: float | None = None
     drop_runs_per_min: float | None = None
     drop_run_samples: tuple[int, int] = (3, 60)
+    frame_samples: int = 0
+    drop_run_frames: tuple[int, int] = (1, 3)
     anti_alias: bool = True
     accel_only: bool = False
 
     @classmethod
     def ideal(
-        cls, *, strap_rotation_deg: int = 0, tilt_deg: float = 0.0, anti_alias: bool = False
+        cls, *, strap_rotation_deg: float = 0, tilt_deg: float = 0.0, anti_alias: bool = False
     ) -> SensorSpec:
         """A perfect sensor (no noise, bias, scale, quantisation, drift or loss): for physics tests."""
         return cls(
@@ -107,7 +114,7 @@ class SensorSpec:
 class SensorDraw:
     """The concrete sensor parameters one session used (what ``SensorSpec``'s ``None`` fields became)."""
 
-    strap_rotation_deg: int
+    strap_rotation_deg: float
     tilt_rotvec_deg: tuple[float, float, float]
     face_in: bool
     around_thigh_deg: float
@@ -124,6 +131,8 @@ class SensorDraw:
     drop_runs_per_min: float
     dropped_samples: int
     accel_only: bool
+    #: samples per BLE frame when losses take whole frames; 0: runs of samples anywhere
+    frame_samples: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -145,7 +154,10 @@ class SensorOutput:
 
 
 def mount_rotation(
-    strap_rotation_deg: int, tilt_rotvec_deg: FloatArray, face_in: bool = False, around_thigh_deg: float = 0.0
+    strap_rotation_deg: float,
+    tilt_rotvec_deg: FloatArray,
+    face_in: bool = False,
+    around_thigh_deg: float = 0.0,
 ) -> FloatArray:
     """Thigh -> sensor quaternion (right leg): placement around the thigh, base mount, face in/out,
     strap rotation about the skin normal, tilt."""
@@ -168,6 +180,8 @@ def draw_sensor(spec: SensorSpec, rng: np.random.Generator) -> SensorDraw:
     strap = (
         spec.strap_rotation_deg if spec.strap_rotation_deg is not None else int(rng.choice([0, 90, 180, 270]))
     )
+    if float(strap).is_integer():
+        strap = int(strap)  # 90, not 90.0, in the truth
     tilt_dir = rng.normal(0.0, 1.0, 3)
     tilt_dir[2] *= 0.5
     tilt = (
@@ -181,7 +195,7 @@ def draw_sensor(spec: SensorSpec, rng: np.random.Generator) -> SensorDraw:
     misalign = rng.normal(0.0, 1.0, 6) * spec.misalignment_deg
     face_in = spec.face_in if spec.face_in is not None else bool(rng.random() < 0.25)
     return SensorDraw(
-        strap_rotation_deg=int(strap),
+        strap_rotation_deg=strap,
         tilt_rotvec_deg=vec(tilt),
         face_in=face_in,
         around_thigh_deg=float(spec.around_thigh_deg),
@@ -199,6 +213,7 @@ def draw_sensor(spec: SensorSpec, rng: np.random.Generator) -> SensorDraw:
         drop_runs_per_min=pick(spec.drop_runs_per_min, rng.uniform(0.0, 1.5)),
         dropped_samples=0,
         accel_only=spec.accel_only,
+        frame_samples=spec.frame_samples,
     )
 
 
@@ -216,6 +231,31 @@ def _axis_errors(
 
 def _quantise(x: FloatArray, lsb: float) -> FloatArray:
     return np.round(x / lsb) * lsb if lsb > 0 else x
+
+
+def _kept_samples(
+    rng: np.random.Generator, n: int, fs_hz: float, runs_per_min: float, spec: SensorSpec
+) -> npt.NDArray[np.bool_]:
+    """Which of ``n`` samples survive lost frames: a Poisson number of losses (``runs_per_min``), each
+    a run of samples anywhere or, with ``spec.frame_samples``, whole consecutive frames.
+
+    Never the first or last samples: the recording's extent stays the true extent.
+    """
+    keep = np.ones(n, dtype=bool)
+    n_runs = int(rng.poisson(runs_per_min * n / fs_hz / 60.0)) if runs_per_min > 0 else 0
+    if spec.frame_samples > 0:
+        fs_n = spec.frame_samples
+        n_frames = n // fs_n
+        lo, hi = spec.drop_run_frames
+        for _ in range(n_runs if n_frames > hi + 2 else 0):
+            f0 = int(rng.integers(1, n_frames - hi - 1))
+            keep[f0 * fs_n : (f0 + int(rng.integers(lo, hi + 1))) * fs_n] = False
+        return keep
+    lo, hi = spec.drop_run_samples
+    for _ in range(n_runs):
+        start = int(rng.integers(1, max(2, n - hi - 1)))
+        keep[start : start + int(rng.integers(lo, hi + 1))] = False
+    return keep
 
 
 def synthesize(
@@ -283,13 +323,7 @@ def synthesize(
     acc = _quantise(np.clip(acc, -spec.acc_range_g, spec.acc_range_g), d.acc_lsb_g)
     gyr = _quantise(np.clip(gyr, -spec.gyro_range_dps, spec.gyro_range_dps), d.gyro_lsb_dps)
 
-    keep = np.ones(n, dtype=bool)
-    n_runs = int(rng.poisson(d.drop_runs_per_min * n / fs_hz / 60.0)) if d.drop_runs_per_min > 0 else 0
-    lo, hi = spec.drop_run_samples
-    for _ in range(n_runs):
-        # never drop the first or last samples: the recording's extent stays the true extent
-        start = int(rng.integers(1, max(2, n - hi - 1)))
-        keep[start : start + int(rng.integers(lo, hi + 1))] = False
+    keep = _kept_samples(rng, n, fs_hz, d.drop_runs_per_min, spec)
     time_s = (k / fs_hz)[keep]
     return SensorOutput(
         time_s=time_s,

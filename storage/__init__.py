@@ -1,11 +1,17 @@
-"""DuckDB storage: the only package that imports duckdb.
+"""DuckDB storage: the only package that imports duckdb; it never decodes or analyses.
 
-- :mod:`storage.db`: writer connection with migrations (``connect``), short read-only connections
-  (``connect_readonly``), ``transaction``, typed errors (:mod:`storage.errors`).
-- :mod:`storage.sync`: idempotent imports (``sync_spools``, ``sync_one_spool``, ``import_file``,
-  ``import_recording``), quarantine of undecodable sources.
+Records come in (``Recording``, ``SessionAnalysis``, plans) and rows go out; data flows
+``flows`` -> writes here -> the database file -> reads here -> ``flows`` (reports), notebooks, the CLI.
+
+- :mod:`storage.db`: writer connection with migrations (``connect``, ``storage/migrations/NNN_*.sql``),
+  short read-only connections (``connect_readonly``), ``transaction``, ``as_utc``; typed errors in
+  :mod:`storage.errors`.
+- :mod:`storage.writes`: one session per transaction (``write_session``, ``write_quarantine``,
+  ``write_analysis``), idempotency by content sha256 (``already_stored``), ``write_with_retry``.
+- :mod:`storage.samples`: the raw samples' fixed-point layout (Arrow in, NumPy out).
 - :mod:`storage.plan`: the plan file, ``Resistance.parse``, plan history.
-- :mod:`storage.reprocess`, :mod:`storage.sessions` (listing, ``log_session``), :mod:`storage.export`.
+- :mod:`storage.reprocess`: stale sessions and swapping in a new analysis;
+  :mod:`storage.sessions` (listing, ``log_session``); :mod:`storage.export`; :mod:`storage.paths`.
 - :mod:`storage.read_api` (notebooks) and :mod:`storage.report_queries` (reports) read the same schema,
   documented in ``docs/schema.md``.
 

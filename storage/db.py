@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -50,6 +51,7 @@ __all__ = [
     "QueryError",
     "StorageError",
     "TransactionConflictError",
+    "as_utc",
     "connect",
     "connect_readonly",
     "latest_version",
@@ -107,6 +109,11 @@ def latest_version() -> int:
     """The schema version this program writes."""
     migs = load_migrations()
     return migs[-1].version if migs else 0
+
+
+def as_utc(ts: datetime) -> datetime:
+    """``ts`` in UTC. The database stores UTC instants; a naive value is taken to be UTC already."""
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def translate_error(e: duckdb.Error) -> StorageError:

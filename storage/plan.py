@@ -44,6 +44,7 @@ from typing import Any, Literal
 import duckdb
 
 from hipsync.records import Exercise
+from storage.db import as_utc
 from storage.errors import PlanError
 
 log = logging.getLogger(__name__)
@@ -284,7 +285,7 @@ def plan_in_effect(con: duckdb.DuckDBPyConnection, at: datetime) -> Plan | None:
     Sessions older than the first stored plan get no planned load (``None``): a guessed band would
     corrupt the progressive-overload numbers; the user can set it with ``hipsync log``.
     """
-    at_utc = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+    at_utc = as_utc(at)
     row = con.execute(
         "SELECT max(valid_from) FROM plans WHERE valid_from <= ?", [_day_start(at_utc.date())]
     ).fetchone()

@@ -36,7 +36,7 @@ import json
 import logging
 import time
 import zoneinfo
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,7 +44,7 @@ import duckdb
 
 from hipsync.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
 from storage import paths
-from storage.db import translate_error
+from storage.db import as_utc, translate_error
 from storage.errors import DatabaseLockedError, NotFoundError, StorageError
 from storage.samples import SAMPLES_IN_UNITS_SQL, read_samples
 
@@ -359,7 +359,7 @@ def _as_utc(value: Any) -> datetime | None:
         return None
     if not isinstance(value, datetime):
         raise TypeError(f"expected a datetime, got {type(value).__name__}")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return as_utc(value)
 
 
 def load_samples(

@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from storage.db import connect, connect_readonly, transaction
+from storage.db import as_utc, connect, connect_readonly, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -127,12 +127,6 @@ FROM plans ORDER BY valid_from, exercise
 """
 
 
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
 def fetch_report_rows(
     db_path: Path, start: datetime, end: datetime, *, timeout_s: float = 10.0
 ) -> ReportRows:
@@ -140,14 +134,14 @@ def fetch_report_rows(
 
     A missing database file yields empty rows (nothing recorded yet), not an error.
     """
-    start_utc, end_utc = _utc(start), _utc(end)
+    start_utc, end_utc = as_utc(start), as_utc(end)
     if not Path(db_path).exists():
         return ReportRows(start=start_utc, end=end_utc, sessions=(), sets=(), reps=(), plans=())
     with connect_readonly(db_path, timeout_s=timeout_s) as con:
         sessions = tuple(
             SessionRow(
                 session_id=r[0],
-                started_at=_utc(r[1]),
+                started_at=as_utc(r[1]),
                 duration_s=None if r[2] is None else float(r[2]),
                 side=r[3],
                 rpe=r[4],
@@ -158,7 +152,7 @@ def fetch_report_rows(
             SetRow(
                 set_id=r[0],
                 session_id=r[1],
-                session_started_at=_utc(r[2]),
+                session_started_at=as_utc(r[2]),
                 set_index=int(r[3]),
                 exercise=r[4],
                 side=r[5],
@@ -186,7 +180,7 @@ def fetch_report_rows(
         plans = tuple(
             PlanRow(
                 exercise=r[0],
-                valid_from=_utc(r[1]),
+                valid_from=as_utc(r[1]),
                 target_sets=r[2],
                 target_reps_low=r[3],
                 target_reps_high=r[4],
@@ -209,7 +203,7 @@ def count_reps(db_path: Path, start: datetime, end: datetime) -> int:
             "WHERE NOT EXISTS (SELECT 1 FROM analysis_runs ar "
             "WHERE ar.run_id = st.run_id AND NOT ar.is_current) "
             "AND se.status <> 'quarantined' AND se.started_at >= ? AND se.started_at < ?",
-            [_utc(start), _utc(end)],
+            [as_utc(start), as_utc(end)],
         ).fetchone()
     return int(row[0]) if row else 0
 
@@ -220,7 +214,7 @@ def latest_session_start(db_path: Path) -> datetime | None:
         return None
     with connect_readonly(db_path) as con:
         row = con.execute("SELECT max(started_at) FROM sessions WHERE status <> 'quarantined'").fetchone()
-    return None if row is None or row[0] is None else _utc(row[0])
+    return None if row is None or row[0] is None else as_utc(row[0])
 
 
 def store_report(

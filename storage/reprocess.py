@@ -1,10 +1,10 @@
-"""Re-analyse stored sessions when the analysis algorithm changes.
+"""The database side of re-analysis: which sessions are stale, their samples, swapping in a new analysis.
 
 A session is *stale* when it has samples and its current analysis run was produced by another
 ``algorithm_version`` than the one running now (or it has no run, e.g. the analysis failed at import).
-For each stale session the samples are read back (short read), analysed (no connection held), and then, in
-ONE write transaction, the old sets and reps are replaced by the new ones, the old run is kept with
-``is_current = FALSE``, and the new run becomes current. Readers see either the old or the new analysis.
+:func:`replace_analysis` swaps the sets and reps of one session in ONE write transaction: the old run is
+kept with ``is_current = FALSE`` and the new run becomes current, so readers see either the old or the
+new analysis. The loop that reads, analyses and replaces is ``flows.reprocess.reprocess``.
 
 User-entered loads (``load_source = 'user'``, from ``hipsync log``) follow the sets: each new set takes
 the user load of the old set it overlaps most in time (a positive overlap is required); other new sets take
@@ -14,7 +14,7 @@ the plan in effect on the session's date.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -27,26 +27,18 @@ from storage.db import connect, transaction
 from storage.errors import NotFoundError
 from storage.plan import Resistance
 from storage.read_api import load_samples
-from storage.sync import resolve_loads, write_analysis, write_with_retry
+from storage.writes import resolve_loads, write_analysis, write_with_retry
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ReprocessResult", "load_recording", "replace_analysis", "reprocess", "stale_sessions"]
-
-AnalyzeFn = Callable[[Recording], SessionAnalysis]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReprocessResult:
-    """One re-analysed session: versions before/after, new set and rep counts, user loads carried over."""
-
-    session_id: str
-    old_version: str | None
-    new_version: str
-    n_sets: int
-    n_reps: int
-    kept_user_loads: int
-    error: str | None = None
+__all__ = [
+    "load_for_reanalysis",
+    "load_recording",
+    "replace_analysis",
+    "replace_analysis_in",
+    "stale_session_ids",
+    "stale_sessions",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,68 +118,26 @@ def replace_analysis(
     return n_sets, n_reps, kept
 
 
-def _replace(
-    con: duckdb.DuckDBPyConnection, *, session_id: str, analysis: SessionAnalysis
-) -> tuple[int, int, int]:
-    return replace_analysis(con, session_id, analysis)
+# ------------------------------------------------------------------------------------- by database path
 
 
-def reprocess(
-    db_path: Path | str,
-    *,
-    force: bool = False,
-    session_ids: Sequence[str] | None = None,
-    analyze_fn: AnalyzeFn | None = None,
-    version: str | None = None,
-    progress: Callable[[int, int, ReprocessResult], None] | None = None,
-) -> list[ReprocessResult]:
-    """Re-analyse every stale session (or ``session_ids``; all with ``force``).
+def stale_session_ids(db_path: Path, version: str, *, force: bool = False) -> list[str]:
+    """:func:`stale_sessions` on a short writer connection (which also applies pending migrations)."""
+    with connect(db_path) as con:
+        return stale_sessions(con, version, force=force)
 
-    ``analyze_fn`` defaults to :func:`processing.analyze` and ``version`` to
-    :data:`processing.ALGORITHM_VERSION`; pass both to run another analysis. A session whose analysis
-    raises is reported with ``error`` and left as it was.
-    """
-    if analyze_fn is None or version is None:
-        import processing
 
-        analyze_fn = analyze_fn or processing.analyze
-        version = version or processing.ALGORITHM_VERSION
-    db = Path(db_path)
-    with connect(db) as con:
-        todo = list(session_ids) if session_ids is not None else stale_sessions(con, version, force=force)
-    results: list[ReprocessResult] = []
-    for i, sid in enumerate(todo, start=1):
-        with connect(db) as con:
-            rec = load_recording(con, sid)
-            row = con.execute(
-                "SELECT algorithm_version FROM analysis_runs WHERE session_id = ? AND is_current", [sid]
-            ).fetchone()
-        old_version = None if row is None else str(row[0])
-        try:
-            analysis = analyze_fn(rec)
-        except Exception as e:  # one bad session must not stop the others; it keeps its old analysis
-            log.exception("re-analysis of %s failed", sid)
-            res = ReprocessResult(
-                session_id=sid,
-                old_version=old_version,
-                new_version=version,
-                n_sets=0,
-                n_reps=0,
-                kept_user_loads=0,
-                error=f"{type(e).__name__}: {e}",
-            )
-        else:
-            n_sets, n_reps, kept = write_with_retry(db, partial(_replace, session_id=sid, analysis=analysis))
-            res = ReprocessResult(
-                session_id=sid,
-                old_version=old_version,
-                new_version=analysis.algorithm_version,
-                n_sets=n_sets,
-                n_reps=n_reps,
-                kept_user_loads=kept,
-            )
-            log.info("re-analysed %s: %s -> %s", sid, old_version, analysis.algorithm_version)
-        results.append(res)
-        if progress:
-            progress(i, len(todo), res)
-    return results
+def load_for_reanalysis(db_path: Path, session_id: str) -> tuple[Recording, str | None]:
+    """A stored session's samples (:func:`load_recording`) and the algorithm version of its current run
+    (None without one), on one short connection."""
+    with connect(db_path) as con:
+        recording = load_recording(con, session_id)
+        row = con.execute(
+            "SELECT algorithm_version FROM analysis_runs WHERE session_id = ? AND is_current", [session_id]
+        ).fetchone()
+    return recording, None if row is None else str(row[0])
+
+
+def replace_analysis_in(db_path: Path, session_id: str, analysis: SessionAnalysis) -> tuple[int, int, int]:
+    """:func:`replace_analysis` on a fresh writer connection, run again if it lost a write conflict."""
+    return write_with_retry(db_path, partial(replace_analysis, session_id=session_id, analysis=analysis))

@@ -15,7 +15,7 @@ import duckdb
 from storage.db import DEFAULT_LOCK_TIMEOUT_S, connect_readonly, transaction
 from storage.errors import NotFoundError
 from storage.plan import Resistance
-from storage.sync import write_with_retry
+from storage.writes import write_with_retry
 
 log = logging.getLogger(__name__)
 

@@ -4,12 +4,22 @@
 >>> async with create_emulated_sensor(world, "polar-verity-sense") as sensor:
 ...     ...  # scan / connect / record through bleak with the virtual backend
 
-See :mod:`ingest.emulator.base` for the clock and the fault switches, :mod:`ingest.emulator.motion` for
-what the sensors measure.
+Data flows: a :class:`MotionSource` (:mod:`.motion`: built-in leg raises, lying still, or a session of
+:mod:`simulate`) is sampled on the sensor's own clock (:mod:`.base`, also the fault switches) and sent as
+the real device would: PMD data frames and control-point answers (:mod:`.polar`, encoding with
+:mod:`ingest.polar.encode`), or ``55 61`` packets (:mod:`.witmotion`, with :mod:`ingest.witmotion.encode`),
+over the virtual link of :mod:`ingest.ble.virtual_backend`.
+
+The emulators live together here rather than next to their protocol: they share the device, clock,
+advertising and fault machinery of :mod:`.base` and the motion sources, they are the only code besides
+``ingest.ble`` that needs bumble, and a hardware user never runs them. The protocol rooms
+(:mod:`ingest.polar`, :mod:`ingest.witmotion`) hold the wire format both ways, which is all the emulators
+take from them.
 """
 
 from __future__ import annotations
 
+from ingest.ble.virtual_backend import VirtualWorld
 from ingest.emulator.base import EmulatedSensor, Faults, SensorClock
 from ingest.emulator.motion import (
     ArrayMotionSource,
@@ -19,7 +29,8 @@ from ingest.emulator.motion import (
     simulated_motion,
 )
 from ingest.emulator.polar import EmulatedPolarSensor
-from ingest.virtual_ble import VirtualWorld
+from ingest.emulator.witmotion import EmulatedWitMotionSensor
+from ingest.profiles import get_profile
 
 __all__ = [
     "ArrayMotionSource",
@@ -68,8 +79,6 @@ def create_emulated_sensor(
     Raises:
         UnknownProfileError: for a profile id that does not exist.
     """
-    from ingest.profiles import get_profile
-
     profile = get_profile(profile_id)
     if profile.protocol == "polar-pmd":
         sensor: EmulatedSensor = EmulatedPolarSensor(
@@ -82,8 +91,6 @@ def create_emulated_sensor(
             advertise=advertise,
         )
     else:
-        from ingest.emulator.witmotion_sensor import EmulatedWitMotionSensor
-
         sensor = EmulatedWitMotionSensor(
             world,
             index=index,

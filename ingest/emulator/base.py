@@ -1,9 +1,10 @@
 """What every emulated sensor shares: a bumble device, advertising, a sensor clock, a streaming loop, faults.
 
 An emulated sensor is a bumble :class:`~bumble.device.Device` with its own controller on the virtual
-world's link (:class:`ingest.virtual_ble.VirtualWorld`). It advertises like the real model (local name and
-a service UUID that fit the 31-byte legacy payload), serves its GATT database, and, once streaming, samples
-its :class:`~ingest.emulator.motion.MotionSource` on its own sample grid and sends notifications.
+world's link (:class:`ingest.ble.virtual_backend.VirtualWorld`). It advertises like the real model (local
+name and a service UUID that fit the 31-byte legacy payload), serves its GATT database, and, once
+streaming, samples its :class:`~ingest.emulator.motion.MotionSource` on its own sample grid and sends
+notifications.
 
 The clock: sensor time runs at ``time_scale`` times the event loop's clock (``time_scale > 1`` lets a
 benchmark stream 10 sensor minutes in less real time). Samples are produced on the sensor's grid whether
@@ -24,8 +25,8 @@ from dataclasses import dataclass, field
 from bumble import core, hci
 from bumble.device import Connection, Device
 
+from ingest.ble.virtual_backend import VirtualWorld
 from ingest.emulator.motion import LegRaiseMotion, MotionSource
-from ingest.virtual_ble import VirtualWorld
 
 logger = logging.getLogger(__name__)
 

@@ -31,20 +31,14 @@ import numpy.typing as npt
 from bumble import core, gatt
 from bumble.device import Connection
 
+from ingest.ble.virtual_backend import VirtualWorld
 from ingest.emulator.base import EmulatedSensor
 from ingest.emulator.motion import MotionSource
 from ingest.errors import FrameError
-from ingest.polar_pmd import (
-    FRAME_HEADER_BYTES,
-    MeasurementType,
-    PmdFeatures,
-    PmdOp,
-    PmdRequest,
-    PmdResponse,
-    PmdSettings,
-    PmdStatus,
-    encode_pmd_frames,
-)
+from ingest.polar.constants import FRAME_HEADER_BYTES, MeasurementType, PmdOp, PmdStatus
+from ingest.polar.control import PmdFeatures, PmdRequest, PmdResponse
+from ingest.polar.encode import encode_pmd_frames
+from ingest.polar.settings import PmdSettings
 from ingest.profiles import (
     PMD_CONTROL_POINT_UUID,
     PMD_DATA_UUID,
@@ -52,7 +46,6 @@ from ingest.profiles import (
     SensorProfile,
     get_profile,
 )
-from ingest.virtual_ble import VirtualWorld
 
 logger = logging.getLogger(__name__)
 

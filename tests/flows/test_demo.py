@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 
 def test_demo_end_to_end_and_again(prefect_harness: None, hipsync_home: Path) -> None:
     from flows.demo import run_demo
-    from flows.report import IsoWeek
+    from flows.report.model import IsoWeek
     from storage import paths
     from storage.report_queries import count_reps, list_reports
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from flows.report import IsoWeek
+from flows.report.model import IsoWeek
 
 pytestmark = pytest.mark.prefect
 
@@ -98,7 +98,7 @@ def test_sync_flow_quarantines_garbage_and_is_idempotent(prefect_harness: None, 
 def test_io_tasks_retry_transient_errors_only(prefect_harness: None) -> None:
     from prefect import flow, task
 
-    from flows.sync_flow import retry_on_transient
+    from flows.tasks import retry_on_transient
     from storage.errors import DatabaseLockedError
 
     calls: list[str] = []

@@ -30,7 +30,7 @@ async def _deployment_names() -> set[str]:
 
 def test_a_finished_recording_triggers_sync(prefect_harness: None, hipsync_home: Path) -> None:
     from flows.serve import CATCHUP_DEPLOYMENT, REPORT_DEPLOYMENT, ServeConfig, ServeStats, serve_async
-    from ingest.virtual_ble import reset_world
+    from ingest.ble.virtual_backend import reset_world
 
     cfg = ServeConfig(
         home=hipsync_home,
@@ -63,8 +63,8 @@ def test_shutdown_keeps_an_open_recording_for_the_next_sync(
 ) -> None:
     from flows.serve import ServeConfig, ServeStats, serve_async
     from flows.sync_flow import sync_sessions
-    from ingest.spool import is_finished, read_spool
-    from ingest.virtual_ble import reset_world
+    from ingest.ble.virtual_backend import reset_world
+    from ingest.spool.reader import is_finished, read_spool
     from storage import paths
 
     cfg = ServeConfig(

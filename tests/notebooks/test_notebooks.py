@@ -41,7 +41,7 @@ def kernel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def no_sets_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A HIPSYNC_HOME whose only session has samples (no gyro) but no sets: the empty corner of every plot."""
-    from storage.sync import import_recording
+    from flows.imports import import_recording
 
     home = tmp_path_factory.mktemp("no-sets-home")
     t = np.arange(500) / 50.0

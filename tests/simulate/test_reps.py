@@ -5,13 +5,38 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulate.reps import ONSET_FRACTION, Tempo, generate_set
+from simulate.reps import ONSET_FRACTION, Block, SetStyle, Tempo, generate_set
 
 TEMPO = Tempo(concentric_s=1.2, top_hold_s=1.0, eccentric_s=2.0, bottom_pause_s=0.6)
+BRISK = Tempo(concentric_s=0.3, top_hold_s=0.05, eccentric_s=0.45, bottom_pause_s=0.15)
+#: styles of the wide population: brisk and irregular with movements between reps; blocks; long holds
+STYLES = {
+    "default": None,
+    "brisk": SetStyle(
+        tempo=BRISK,
+        blocks=(Block(n_reps=12),),
+        tempo_jitter=0.3,
+        hold_jitter=0.45,
+        skew=0.4,
+        movement_prob=0.5,
+        rom_drift=-0.3,
+    ),
+    "blocks": SetStyle(
+        tempo=TEMPO,
+        blocks=(
+            Block(n_reps=4),
+            Block(n_reps=4, label="fast", tempo_scale=0.4, pause_before_s=3.0),
+            Block(n_reps=4, label="small", rom_scale=0.25, pause_before_s=1.0),
+        ),
+        long_hold_prob=0.5,
+        min_rom_deg=6.0,
+    ),
+}
 
 
+@pytest.mark.parametrize("style", list(STYLES))
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
-def test_boundaries_are_five_percent_crossings_of_the_angle(seed: int) -> None:
+def test_boundaries_are_five_percent_crossings_of_the_angle(seed: int, style: str) -> None:
     fs = 200.0
     m = generate_set(
         np.random.default_rng(seed),
@@ -21,6 +46,7 @@ def test_boundaries_are_five_percent_crossings_of_the_angle(seed: int) -> None:
         tempo=TEMPO,
         fatigue=0.6,
         partial_prob=0.2,
+        style=STYLES[style],
     )
     speed = np.abs(np.gradient(m.angle_deg) * fs)
     assert len(m.reps) == 12
@@ -35,8 +61,8 @@ def test_boundaries_are_five_percent_crossings_of_the_angle(seed: int) -> None:
         assert speed[i2] < thr_e and speed[i3] < thr_e
         assert np.all(speed[i2 + 1 : i3] >= thr_e)
         # rising in the concentric phase, falling in the eccentric one
-        assert m.angle_deg[i1] > m.angle_deg[i0] + 5.0
-        assert m.angle_deg[i3] < m.angle_deg[i2] - 5.0
+        assert m.angle_deg[i1] > m.angle_deg[i0] + 0.8 * r.rom_deg > m.angle_deg[i0] + 4.0
+        assert m.angle_deg[i3] < m.angle_deg[i2] - 0.8 * r.rom_deg
         assert r.rom_deg == pytest.approx(m.angle_deg[i0 : i2 + 1].max() - m.angle_deg[i0])
         assert r.peak_concentric_speed_dps == pytest.approx(speed[i0:i1].max(), rel=1e-9)
     # consecutive reps do not overlap

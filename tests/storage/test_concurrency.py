@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from flows.imports import import_recording
 from storage.db import connect_readonly
-from storage.sync import import_recording
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,7 +113,7 @@ def test_concurrent_writer_threads_in_one_process(
     """Prefect may run one sync task per spool in threads: same device rows, same file, no lost sessions."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from storage.sync import sync_one_spool
+    from flows.imports import sync_one_spool
 
     spools = [kit.write_witmotion_spool(tmp_path / f"{i}.spool", rng, n=600) for i in range(4)]
     spools.append(spools[0])  # the same spool twice at once: stored once

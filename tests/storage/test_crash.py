@@ -14,8 +14,8 @@ import duckdb
 import numpy as np
 import pytest
 
+from flows.imports import import_recording, sync_one_spool
 from storage.db import connect_readonly
-from storage.sync import import_recording, sync_one_spool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,7 +84,7 @@ def test_hand_built_session_rolls_back_after_sets(db_file: Path, rng: np.random.
 _CHILD = textwrap.dedent(
     """
     import sys, time
-    from storage.sync import import_recording
+    from flows.imports import import_recording
 
     def hook(stage):
         if stage == "sets":
@@ -195,7 +195,7 @@ _IMPORT_TWO_THEN_DIE = textwrap.dedent(
     import numpy as np
     from hipsync.records import Recording
     from storage.db import connect
-    from storage.sync import SourceInfo, write_session
+    from storage.writes import SourceInfo, write_session
 
     rec = Recording(time_s=np.arange(500) / 100.0, accel_g=np.tile([0.0, 0.0, 1.0], (500, 1)), fs_hz=100.0)
     with connect(sys.argv[1]) as con:

@@ -10,8 +10,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from flows.imports import import_recording
 from storage.export import EXPORT_TABLES, export
-from storage.sync import import_recording
 
 
 def test_export_parquet_with_samples(

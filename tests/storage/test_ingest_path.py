@@ -10,7 +10,7 @@ import numpy as np
 from hipsync.records import Recording, Side
 from storage.db import WRITER_THREADS, connect, connect_readonly
 from storage.reprocess import load_recording
-from storage.sync import SourceInfo, write_session
+from storage.writes import SourceInfo, write_session
 
 # more than two DuckDB row groups (122,880 rows each), so a parallel or reordered load would show
 N = 300_000

@@ -9,12 +9,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from flows.imports import import_file
 from hipsync.records import Recording
 from storage.db import connect, connect_readonly
 from storage.read_api import open_readonly
 from storage.reprocess import load_recording
 from storage.samples import ROW_GROUP_ROWS, SampleRangeError, samples_table
-from storage.sync import SourceInfo, file_sha256, import_file, write_session
+from storage.writes import SourceInfo, file_sha256, write_session
 
 
 def _rec(t: np.ndarray, acc: np.ndarray, gyro: np.ndarray | None, kit: Any) -> Recording:

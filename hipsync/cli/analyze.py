@@ -1,0 +1,125 @@
+"""``hipsync analyze FILE``: sets, reps, tempo, ROM and exercise of one recording, without a database.
+
+File -> :func:`ingest.files.read_recording_file` (CSV/Parquet ``time,ax,ay,az[,gx,gy,gz]``, spools and the
+two public real-data formats) -> :func:`processing.analyze` -> a table or ``--json``. The readers and the
+analysis (NumPy, SciPy, pyarrow) are imported inside the command so ``hipsync --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from hipsync.cli._utilities import AccUnits, GyroUnits, exit_with_error
+
+if TYPE_CHECKING:
+    from hipsync.records import SessionAnalysis
+
+TEMPO_ORDER = "eccentric-bottom pause-concentric-top hold"
+
+
+def _fmt(x: float | None, nd: int = 1) -> str:
+    return "-" if x is None else f"{x:.{nd}f}"
+
+
+def render_table(analysis: SessionAnalysis) -> object:
+    """A rich Table with one row per set (returned as ``object`` to keep rich out of module imports)."""
+    import numpy as np
+    from rich.table import Table
+
+    table = Table(
+        title="hipsync analysis",
+        caption=(
+            f"Phase means in seconds. Tempo = {TEMPO_ORDER} (coaches' order, lowering first). "
+            "ROM = median range of motion. VL = velocity loss (drop of concentric speed, first reps to last)."
+        ),
+    )
+    for col, just in (
+        ("#", "right"),
+        ("exercise", "left"),
+        ("side", "left"),
+        ("start s", "right"),
+        ("reps", "right"),
+        ("con/hold/ecc/pause s", "center"),
+        ("tempo", "center"),
+        ("ROM deg", "right"),
+        ("VL", "right"),
+    ):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for i, s in enumerate(analysis.sets, start=1):
+        phases = s.tempo()
+        con = float(np.mean([p.concentric_s for p in phases]))
+        hold = float(np.mean([p.top_hold_s for p in phases]))
+        ecc = float(np.mean([p.eccentric_s for p in phases]))
+        pauses = [p.bottom_pause_s for p in phases if p.bottom_pause_s is not None]
+        pause = float(np.mean(pauses)) if pauses else None
+        tempo = f"{ecc:.0f}-{pause or 0.0:.0f}-{con:.0f}-{hold:.0f}"
+        rom = float(np.median([r.rom_deg for r in s.reps]))
+        partial = sum(r.partial for r in s.reps)
+        table.add_row(
+            str(i),
+            str(s.exercise),
+            "-" if s.side is None else str(s.side),
+            f"{s.start_s:.0f}",
+            f"{len(s.reps)}" + (f" ({partial} partial)" if partial else ""),
+            f"{_fmt(con)} / {_fmt(hold)} / {_fmt(ecc)} / {_fmt(pause)}",
+            tempo,
+            _fmt(rom),
+            "-" if s.velocity_loss is None else f"{100 * s.velocity_loss:.0f}%",
+        )
+    return table
+
+
+def analyze_cmd(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help=(
+                "Recording to analyse: CSV or Parquet with columns time,ax,ay,az[,gx,gy,gz] (seconds, "
+                "acceleration, angular rate), a hipsync spool, or a UCI PT / MEx file."
+            ),
+        ),
+    ],
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the analysis as JSON (sets with reps and phase times) instead of a table.",
+        ),
+    ] = False,
+    acc_units: Annotated[
+        AccUnits, typer.Option("--acc-units", help="Units of ax,ay,az in CSV/Parquet files: g or m/s2.")
+    ] = AccUnits.g,
+    gyro_units: Annotated[
+        GyroUnits,
+        typer.Option("--gyro-units", help="Units of gx,gy,gz in CSV/Parquet files: dps (deg/s) or rad/s."),
+    ] = GyroUnits.dps,
+) -> None:
+    """Find sets, reps, tempo phases, range of motion and the exercise in one recording."""
+    from hipsync.records import RecordingError, analysis_to_json
+    from ingest.errors import SensorError
+    from ingest.files import read_recording_file
+    from processing import analyze
+
+    if not file.is_file():
+        exit_with_error(f"no such file: {file}", code=2)
+    try:
+        recording = read_recording_file(file, acc_units=acc_units.value, gyro_units=gyro_units.value)
+        analysis = analyze(recording)
+    except (SensorError, RecordingError, ValueError, OSError) as e:
+        exit_with_error(str(e), code=2)
+    if as_json:
+        typer.echo(json.dumps(analysis_to_json(analysis)))
+        return
+    from rich.console import Console  # rich's console is slow to import: only for the table
+
+    console = Console()
+    if not analysis.sets:
+        console.print(f"No sets found in {file} ({recording.duration_s:.0f} s analysed).")
+    else:
+        console.print(render_table(analysis))
+    for w in analysis.quality.get("warnings", []):
+        console.print(f"[yellow]note:[/yellow] {w}")
