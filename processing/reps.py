@@ -87,8 +87,11 @@ def _rest_levels(valleys: FloatArray, reach: int = 5, q: float = 20.0) -> FloatA
     there are fewer than three inner ones): the window's edges often hold another posture."""
     inner = valleys[1:-1] if valleys.size >= 5 else valleys
     pad = np.pad(inner, reach, constant_values=np.nan)
-    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * reach + 1)
-    levels = np.nanpercentile(win, q, axis=1)
+    # nearest-rank percentile of each window's values (NaN padding sorts last; fewer values at the ends)
+    win = np.sort(np.lib.stride_tricks.sliding_window_view(pad, 2 * reach + 1), axis=1)
+    count = np.count_nonzero(~np.isnan(win), axis=1)
+    rank = np.floor(q / 100.0 * (count - 1)).astype(np.intp)
+    levels = win[np.arange(win.shape[0]), rank]
     return np.asarray(levels if valleys.size >= 5 else levels[1:-1], dtype=np.float64)
 
 
