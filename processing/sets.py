@@ -131,7 +131,30 @@ def _split_where(group: list[RepCandidate], score: Any, threshold: float) -> lis
             best, best_i = q, i
     if best_i < 0:
         return [group]
+    best_i = _settle(group, best_i)
     return _split_where(group[:best_i], score, threshold) + _split_where(group[best_i:], score, threshold)
+
+
+def _log_distance(r: RepCandidate, rom: float, duration: float) -> float:
+    return abs(np.log(max(r.rom_deg, 1e-6) / max(rom, 1e-6))) + abs(
+        np.log(max(r.duration, 1e-6) / max(duration, 1e-6))
+    )
+
+
+def _settle(group: list[RepCandidate], i: int) -> int:
+    """Move a split index to where each boundary rep is nearer (range and duration, in ratio) to the median
+    rep of its own side: three-rep medians ignore one odd rep, so they place a boundary one rep either way."""
+    for _ in range(3):
+        left, right = group[max(0, i - 4) : i], group[i : i + 4]
+        lm = (median_small([r.rom_deg for r in left]), median_small([r.duration for r in left]))
+        rm = (median_small([r.rom_deg for r in right]), median_small([r.duration for r in right]))
+        if i > 3 and _log_distance(group[i - 1], *rm) < _log_distance(group[i - 1], *lm):
+            i -= 1
+        elif i < len(group) - 3 and _log_distance(group[i], *lm) < _log_distance(group[i], *rm):
+            i += 1
+        else:
+            break
+    return i
 
 
 def _range_change(group: list[RepCandidate], i: int) -> float:
