@@ -212,16 +212,10 @@ def _try_flip(
     return kept2
 
 
-def _judge_group(
-    sess: Session, trace: AngleTrace, group: list[RepCandidate], win: Window, q: dict[str, Any]
-) -> _Judged:
-    """5g + 5h + 6 for one group of reps."""
-    p = sess.params
-    x = int(q["reps"]["polarity"]) * trace.angle_deg
-    kept, sq = accept_set(group, sess.walking_guard[win.start : win.stop], p, sess.fs, x)
-    q["set"] = sq
-    if not kept:
-        return _Judged(kept=[], quality=sq)
+def _check(
+    sess: Session, trace: AngleTrace, kept: list[RepCandidate], win: Window, q: dict[str, Any]
+) -> tuple[str | None, Exercise, float | None]:
+    """6 + 5h for reps judged a set: the exercise, whether (and why) it is a passive leg, and the lift."""
     exercise, eq, posture, pq = _classify(sess, trace, kept, win.start)
     lift = lift_fraction(kept, sess.motion.gravity, win.start, sess.activity.thigh_axis)
     q.update(lift_fraction=None if lift is None else round(lift, 3), exercise=eq, posture=str(posture))
@@ -232,21 +226,44 @@ def _judge_group(
         exercise,
         posture,
         lift,
-        p,
+        sess.params,
         underneath=lying_on_sensor_leg(_rest_up(sess, kept, win.start), lateral),
         inward=knee_moves_inward(kept, sess.motion.gravity, win.start, lateral),
     )
-    lifts_too_little = lift is not None and lift < p.min_lift_fraction
-    if why is None and lifts_too_little and exercise != Exercise.BANDED_ABDUCTION_SEATED:
+    return why, exercise, lift
+
+
+def _upside_down(exercise: Exercise, why: str | None, lift: float | None, p: AnalysisParams) -> bool:
+    """The reps may be seen with the wrong polarity (the rest taken for the top): they lift too little
+    against gravity, or a "seated" set tilts the thigh (a bridge seen from its top looks seated)."""
+    if lift is None:
+        return False
+    seated = exercise == Exercise.BANDED_ABDUCTION_SEATED
+    return (why is None and not seated and lift < p.min_lift_fraction) or (
+        seated and abs(lift) > p.max_seated_lift
+    )
+
+
+def _judge_group(
+    sess: Session, trace: AngleTrace, group: list[RepCandidate], win: Window, q: dict[str, Any]
+) -> _Judged:
+    """5g + 5h + 6 for one group of reps."""
+    p = sess.params
+    x = int(q["reps"]["polarity"]) * trace.angle_deg
+    kept, sq = accept_set(group, sess.walking_guard[win.start : win.stop], p, sess.fs, x)
+    q["set"] = sq
+    if not kept:
+        return _Judged(kept=[], quality=sq)
+    why, exercise, lift = _check(sess, trace, kept, win, q)
+    if _upside_down(exercise, why, lift, p):
         # Every exercise lifts the leg (or the hips) against gravity in its concentric phase: either the
         # polarity was wrong (the rest is the other extreme) or a passive leg is rocked down and back.
         flipped = _try_flip(sess, trace, group, int(q["reps"]["polarity"]), win, q)
-        if flipped is None:
-            why = f"moves with gravity (lift {lift:.2f} of the range): a leg rocked by the other one"
-        else:
+        if flipped is not None:
+            why, exercise, _ = _check(sess, trace, flipped, win, q)
             kept = flipped
-            exercise, eq, posture, pq = _classify(sess, trace, kept, win.start)
-            q.update(exercise=eq, posture=str(posture), posture_quality=pq)
+        elif why is None:
+            why = f"moves with gravity (lift {lift:.2f} of the range): a leg rocked by the other one"
     if why is not None:
         q["set"] = {**q["set"], "verdict": str(Verdict.PASSIVE), "detail": why}
         return _Judged(kept=[], quality=q["set"])

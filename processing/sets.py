@@ -136,9 +136,10 @@ def _split_where(group: list[RepCandidate], score: Any, threshold: float) -> lis
 
 
 def _log_distance(r: RepCandidate, rom: float, duration: float) -> float:
-    return abs(np.log(max(r.rom_deg, 1e-6) / max(rom, 1e-6))) + abs(
-        np.log(max(r.duration, 1e-6) / max(duration, 1e-6))
-    )
+    """|log| ratio of a rep's range and duration to the given ones (0 when equal)."""
+    d_rom = np.log(max(r.rom_deg, 1e-6) / max(rom, 1e-6))
+    d_dur = np.log(max(r.duration, 1e-6) / max(duration, 1e-6))
+    return float(abs(d_rom) + abs(d_dur))
 
 
 def _settle(group: list[RepCandidate], i: int) -> int:
