@@ -14,8 +14,9 @@ known (walking in the recording), a group of regular reps is checked against tha
   reversed). Below ``min_lift_fraction`` the group is either seen with the wrong polarity or a passive leg
   rocked down and back; the flipped reps are kept only if they lift and the set starts or ends at rest
   (:func:`rest_level_fraction` below 0.5).
-- a "seated" set (vertical axis) must leave the tilt alone (``|lift| <= max_seated_lift``) and must not be
-  side-lying (a leg rocked underneath the working one turns about the vertical).
+- a "seated" set (vertical axis) must leave the tilt alone (``|lift| <= max_seated_lift``) and must be
+  neither side-lying (a leg rocked underneath the working one turns about the vertical) nor standing (a
+  stance leg rolled about its own long axis).
 
 :func:`passive_reason` returns why a group is passive (a sentence for ``--explain``), or None. None of
 these uses a size in degrees: a passive leg can rock by half the working leg's range, and a deliberate set
@@ -154,4 +155,6 @@ def passive_reason(
         return f"turns about the vertical but tilts the thigh (lift {lift:.2f}): a leg rocked by the other"
     if seated and posture == Posture.SIDE_LYING:
         return "turns about the vertical while lying on the side: a leg rocked underneath the working one"
+    if seated and posture == Posture.STANDING:
+        return "turns about its own long axis while standing: a stance leg rolled by the working one"
     return None
