@@ -243,6 +243,12 @@ def rotation_angle(
             low = lowpass(np.column_stack((ang_a, ang_g)), fc, fs_hz)
             fused = low[:, 0] + (ang_g - low[:, 1])
             return AngleTrace(axis=axis, angle_deg=fused, speed_dps=speed, source="fused")
+        gap = ~motion.valid[start:stop]
+        if gap.any():
+            # about the vertical nothing measures the turn inside a data gap: hold the angle there (the
+            # interpolated rates could integrate to any angle and shift everything after the gap)
+            speed = np.where(gap, 0.0, speed)
+            ang_g = np.cumsum(speed) / fs_hz
         t = np.arange(ang_g.size, dtype=np.float64)
         coef = np.polyfit(t, ang_g, 1) if ang_g.size > 2 else np.zeros(2)
         return AngleTrace(axis=axis, angle_deg=ang_g - np.polyval(coef, t), speed_dps=speed, source="gyro")
