@@ -268,28 +268,31 @@ def _interp(x: FloatArray, i: float) -> float:
 
 def _phase_peak(x: FloatArray, v: FloatArray, lo: int, hi: int, *, rising: bool) -> int:
     """Index of the peak speed of the rise (``rising``: ``lo`` is the valley, ``hi`` the top) or the
-    return (``lo`` the top, ``hi`` the valley), searched only where the angle actually travels between the
-    two levels (from its last 10 % to its first 90 % around the mid-level crossing): tremor during a
-    hold or a pause can be as fast as the movement itself, but it does not cross the range."""
-    a, b = float(x[lo]), float(x[hi])
-    seg = x[lo : hi + 1]
-    mid = 0.5 * (a + b)
-    # the mid-level crossing closest to the top, then the stretch of travel around it
-    if rising:
-        below = np.flatnonzero(seg < mid)
-        c = int(below[-1]) if below.size else 0
-        pre = np.flatnonzero(seg[: c + 1] <= a + 0.1 * (b - a))
-        post = np.flatnonzero(seg[c:] >= b - 0.1 * (b - a))
-        i0 = int(pre[-1]) if pre.size else 0
-        i1 = c + (int(post[0]) if post.size else seg.size - 1 - c)
-        return lo + i0 + int(np.argmax(v[lo + i0 : lo + i1 + 1]))
-    above = np.flatnonzero(seg > mid)
-    c = int(above[-1]) if above.size else 0
-    pre = np.flatnonzero(seg[: c + 1] >= a - 0.1 * (a - b))
-    post = np.flatnonzero(seg[c:] <= b + 0.1 * (a - b))
-    i0 = int(pre[-1]) if pre.size else 0
-    i1 = c + (int(post[0]) if post.size else seg.size - 1 - c)
-    return lo + i0 + int(np.argmin(v[lo + i0 : lo + i1 + 1]))
+    return (``lo`` the top, ``hi`` the valley), searched only where the angle travels through the middle
+    half of the range (from its last quarter to its first three quarters around the mid-level crossing
+    nearest the valley's end): tremor during a hold can be faster than a slow, controlled movement, but it
+    does not cross the range."""
+    seg = x[lo : hi + 1] if rising else -x[lo : hi + 1]
+    # now seg rises from seg[0] (its low end) to seg[-1] (its high end) in both cases
+    low, high = float(seg[0]), float(seg[-1])
+    quarter = 0.25 * (high - low)
+    c = _last(seg < 0.5 * (low + high))
+    i0 = _last(seg[: c + 1] <= low + quarter)
+    i1 = c + _first(seg[c:] >= high - quarter, default=seg.size - 1 - c)
+    speed = v[lo + i0 : lo + i1 + 1] if rising else -v[lo + i0 : lo + i1 + 1]
+    return lo + i0 + int(np.argmax(speed))
+
+
+def _last(mask: npt.NDArray[np.bool_]) -> int:
+    """Index of the last True (0 when none)."""
+    idx = np.flatnonzero(mask)
+    return int(idx[-1]) if idx.size else 0
+
+
+def _first(mask: npt.NDArray[np.bool_], default: int) -> int:
+    """Index of the first True (``default`` when none)."""
+    idx = np.flatnonzero(mask)
+    return int(idx[0]) if idx.size else default
 
 
 def _phases(x: FloatArray, v: FloatArray, vl: int, pk: int, vr: int, frac: float) -> RepCandidate | None:
