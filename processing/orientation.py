@@ -169,6 +169,18 @@ def gravity_path_axis(gravity: FloatArray) -> FloatArray:
     return np.asarray(axis if axis[np.argmax(np.abs(axis))] > 0 else -axis, dtype=np.float64)
 
 
+def gravity_rate_axis(gravity: FloatArray, fs_hz: float, rank: int = 0) -> FloatArray:
+    """Rotation axis seen by gravity alone: the principal axis (``rank`` 0, or the second, 1) of
+    ``g x dg/dt`` (the part of the angular rate perpendicular to gravity), each sample weighted by the angle
+    it turns, as the gyro's (:func:`rotation_angle`): the reps' many degrees outweigh one posture change in
+    the window. Falls back to :func:`gravity_path_axis` when gravity hardly moves."""
+    rate = np.cross(gravity, np.gradient(gravity, axis=0) * fs_hz)
+    mag = np.linalg.norm(rate, axis=1)
+    if float(np.sum(mag)) / fs_hz < np.radians(1.0):
+        return gravity_path_axis(gravity)
+    return principal_axis(rate, weights=1.0 / np.maximum(mag, 1e-9), rank=rank)
+
+
 def _gravity_angle(gravity: FloatArray, axis: FloatArray) -> tuple[FloatArray, float]:
     """Angle (deg) of the sensor about ``axis`` measured from gravity, and the projected gravity size (g).
 
@@ -205,8 +217,9 @@ def rotation_angle(
     """Rotation angle and signed angular speed of samples ``[start, stop)`` about their principal axis.
 
     ``axis_rank`` 1 uses the second principal axis instead, 2 the principal axis of the unit rate vectors
-    of moving samples (gyro only): when a window also holds larger movements about another axis (sitting
-    down, standing up), the reps may be the second component, or dominate only by duration.
+    of moving samples (without a gyro: the normal of gravity's path): when a window also holds larger
+    movements about another axis (sitting down, standing up), the reps may be the second component, or
+    dominate only by duration.
     """
     p = params or AnalysisParams()
     grav = motion.gravity[start:stop]
@@ -252,7 +265,8 @@ def rotation_angle(
         t = np.arange(ang_g.size, dtype=np.float64)
         coef = np.polyfit(t, ang_g, 1) if ang_g.size > 2 else np.zeros(2)
         return AngleTrace(axis=axis, angle_deg=ang_g - np.polyval(coef, t), speed_dps=speed, source="gyro")
-    axis = gravity_path_axis(grav)
+    # without a gyro: rank 0 and 1 from gravity's turning rate, rank 2 the normal of gravity's path
+    axis = gravity_path_axis(grav) if axis_rank == 2 else gravity_rate_axis(grav, fs_hz, rank=axis_rank)
     ang_a, _ = _gravity_angle(grav, axis)
     ang = lowpass(ang_a, p.speed_lowpass_hz / 2, fs_hz)
     speed = np.gradient(ang) * fs_hz

@@ -322,10 +322,11 @@ def _make_set(sess: Session, win: Window, judged: _Judged) -> ExerciseSet:
 def analyze_window(sess: Session, win: Window) -> Outcome:
     """Reps, exercise and metrics of one candidate window (``Outcome.set`` None when it is not a set).
 
-    The energy-weighted principal axis first; with a gyro and no set found, the principal axis of the unit
-    rate vectors of moving samples (long sets outweigh short, fast sit/stand movements), then the second
-    principal axis. A window that turns the thigh by less than ``2 x min_reps_per_set x min_rom_deg`` in all
-    (every rep goes there and back) is not analysed.
+    The angle-weighted principal axis of the angular rate first (without a gyro: of gravity's turning
+    rate); when no set is found, with a gyro the principal axis of the unit rate vectors of moving samples
+    (long sets outweigh short, fast sit/stand movements), without one the normal of gravity's path, then
+    the second principal axis. A window that turns the thigh by less than
+    ``2 x min_reps_per_set x min_rom_deg`` in all (every rep goes there and back) is not analysed.
     """
     p, t = sess.params, sess.clean.time_s
     turned_deg = float(np.sum(sess.motion.speed_dps[win.start : win.stop])) / sess.fs
@@ -339,7 +340,7 @@ def analyze_window(sess: Session, win: Window) -> Outcome:
         q = {"start_s": round(float(t[win.start]), 3), "end_s": round(float(t[win.stop - 1]), 3), "set": sq}
         return Outcome(set=None, quality=q, period=_period(sess, win, q, None))
     ex_set, q = _analyze_axis(sess, win, 0)
-    if ex_set is None and sess.has_gyro:
+    if ex_set is None:
         for rank in (2, 1):
             s2, q2 = _analyze_axis(sess, win, rank)
             if s2 is not None:
