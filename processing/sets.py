@@ -317,15 +317,18 @@ def judge_regularity(
 ) -> tuple[list[list[RepCandidate]], list[BlockStats], list[bool], bool]:
     """5f + 5g: the blocks of ``valid``, their numbers, which are irregular, and whether the whole group is.
 
-    A group whose reps are all small (median under ``small_rom_deg``) is one block judged strictly, and
-    also irregular when more than ``max_partial_share`` of its ``candidates`` are partial. Otherwise
-    irregular blocks are dropped when they hold under half of the reps, else the group is irregular.
+    A group without a block of ordinary range (every block's median under ``small_rom_deg``) is one block
+    judged strictly, and also irregular when more than ``max_partial_share`` of its ``candidates`` are
+    partial: a passive leg's bumps vary in size and would otherwise fall into "regular" blocks of three.
+    Otherwise irregular blocks are dropped when they hold under half of the reps, else the group is
+    irregular.
     Consistency is judged before outliers are pruned (pruning would make irregular movement look regular).
     """
     p = params
-    small = bool(valid) and median_small([r.rom_deg for r in valid]) < p.small_rom_deg
-    split = not small and len(valid) >= 2 * 3
-    blocks = [b for b in (split_blocks(valid, p) if split else [valid]) if b]
+    blocks = [b for b in (split_blocks(valid, p) if len(valid) >= 2 * 3 else [valid]) if b]
+    small = all(median_small([r.rom_deg for r in b]) < p.small_rom_deg for b in blocks)
+    if small:
+        blocks = [valid] if valid else []
     stats = [_stats(b, p) for b in blocks]
     bad = [not _regular(st, p, small) for st in stats]
     n_bad = sum(st.n for st, b in zip(stats, bad, strict=True) if b)
