@@ -127,11 +127,17 @@ def find_excursions(
     return Excursions(peaks=np.asarray(peaks, dtype=np.intp), prominences_deg=prom)
 
 
+def _quantile(values: FloatArray, q: float) -> float:
+    """Nearest-rank quantile ``q`` (0-1) of a non-empty array (no interpolation: cheap on short arrays)."""
+    v = np.sort(values)
+    return float(v[min(v.size - 1, int(q * v.size))])
+
+
 def _major(exc: Excursions, fraction: float = 0.4) -> npt.NDArray[np.intp]:
     """Peaks at least ``fraction`` of the upper-quartile prominence: the reps, not the fidgets between."""
     if exc.peaks.size < 4:
         return exc.peaks
-    ref = float(np.percentile(exc.prominences_deg, 75.0))
+    ref = _quantile(exc.prominences_deg, 0.75)
     return exc.peaks[exc.prominences_deg >= fraction * ref]
 
 
@@ -210,7 +216,9 @@ def _polarity_and_excursions(
     """:func:`choose_polarity` and the excursions of the polarity-corrected angle (reused by
     :func:`detect_reps`), or None when they were not needed."""
     n = angle_deg.size
-    lo, hi = np.percentile(angle_deg, [5.0, 95.0])
+    k5, k95 = int(0.05 * (n - 1)), int(0.95 * (n - 1))
+    part = np.partition(angle_deg, (k5, k95))
+    lo, hi = float(part[k5]), float(part[k95])
     if hi - lo < 1e-9:
         return 1, None
     up = find_excursions(angle_deg, fs_hz, min_prominence_deg, return_fraction)
@@ -285,14 +293,18 @@ def _phase_peak(x: FloatArray, v: FloatArray, lo: int, hi: int, *, rising: bool)
 
 def _last(mask: npt.NDArray[np.bool_]) -> int:
     """Index of the last True (0 when none)."""
-    idx = np.flatnonzero(mask)
-    return int(idx[-1]) if idx.size else 0
+    if mask.size == 0:
+        return 0
+    k = mask.size - 1 - int(mask[::-1].argmax())
+    return k if mask[k] else 0
 
 
 def _first(mask: npt.NDArray[np.bool_], default: int) -> int:
     """Index of the first True (``default`` when none)."""
-    idx = np.flatnonzero(mask)
-    return int(idx[0]) if idx.size else default
+    if mask.size == 0:
+        return default
+    k = int(mask.argmax())
+    return k if mask[k] else default
 
 
 def _phases(x: FloatArray, v: FloatArray, vl: int, pk: int, vr: int, frac: float) -> RepCandidate | None:
