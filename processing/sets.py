@@ -252,17 +252,30 @@ class BlockStats:
     median_duration: float
 
 
+def _trend_ratios(roms: FloatArray) -> FloatArray:
+    """Each ROM divided by a straight line fitted through the block's ROMs against rep number (a range
+    that drifts through the set, as fatigue shrinks it, is still one set)."""
+    k = np.arange(roms.size, dtype=np.float64)
+    slope, icpt = np.polyfit(k, roms, 1)
+    return np.asarray(roms / np.maximum(icpt + slope * k, 1e-9), dtype=np.float64)
+
+
 def _stats(block: list[RepCandidate], params: AnalysisParams) -> BlockStats:
-    """The block's numbers. Its ROM spread is taken over its full reps (not below ``partial_rom_fraction``
-    of the median, the definition of a partial rep): a deliberate set repeats its full range with a few
-    partial reps below it, whereas a passive leg's bumps spread over the whole range."""
+    """The block's numbers. Its ROM spread is the robust CV over its full reps (not below
+    ``partial_rom_fraction`` of the median, the definition of a partial rep), about the block's median or,
+    if smaller, about a straight line through the ROMs (a range that drifts through the set, as fatigue
+    shrinks it): a deliberate set repeats its full range, with a few partial reps below it, whereas a
+    passive leg's bumps jump around the whole range from one rep to the next."""
     roms = np.array([r.rom_deg for r in block])
     med = median_small(roms)
-    full = roms[roms >= params.partial_rom_fraction * med]
+    full = roms >= params.partial_rom_fraction * med
+    cv = robust_cv(roms[full]) if full.sum() >= 3 else robust_cv(roms)
+    if full.sum() >= 5:
+        cv = min(cv, robust_cv(_trend_ratios(roms[full])))
     return BlockStats(
         n=len(block),
         median_rom_deg=med,
-        rom_cv=robust_cv(full if full.size >= 3 else roms),
+        rom_cv=cv,
         median_duration=median_small([r.duration for r in block]),
     )
 
