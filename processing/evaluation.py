@@ -264,51 +264,28 @@ def uci_labels(test_times: Iterable[Mapping[str, str]]) -> list[Labelled]:
     bounds = tuple(
         ((float(r["start"]) - 1) / UCI_FS_HZ, (float(r["end"]) - 1) / UCI_FS_HZ) for r in test_times
     )
-    base = "uci-pt/s1/e4"
-    ex = "side_lying_leg_raise"
     return [
-        Labelled(
-            dataset="uci",
-            subject="1",
-            file=f"{base}/u3/test.txt.gz",
-            exercise=ex,
-            moving=True,
-            reps=len(bounds),
-            tolerance=0,
-            bounds=bounds,
-            source="uci-pt/s1/e4/test_times.csv",
-        ),
-        Labelled(
-            dataset="uci",
-            subject="1",
-            file=f"{base}/u3/template_session.txt.gz",
-            exercise=ex,
-            moving=True,
-            reps=9,
-            tolerance=0,
-            source="protocol: 3 correct, 3 fast, 3 low-amplitude reps",
-        ),
-        Labelled(
-            dataset="uci",
-            subject="1",
-            file=f"{base}/u4/test.txt.gz",
-            exercise=ex,
-            moving=False,
-            reps=0,
-            tolerance=0,
-            source="resting thigh",
-        ),
-        Labelled(
-            dataset="uci",
-            subject="1",
-            file=f"{base}/u4/template_session.txt.gz",
-            exercise=ex,
-            moving=False,
-            reps=0,
-            tolerance=0,
-            source="resting thigh",
-        ),
+        _uci_s1("u3", "test", len(bounds), "uci-pt/s1/e4/test_times.csv", bounds),
+        _uci_s1("u3", "template_session", 9, "protocol: 3 correct, 3 fast, 3 low-amplitude reps"),
+        _uci_s1("u4", "test", 0, "resting thigh"),
+        _uci_s1("u4", "template_session", 0, "resting thigh"),
     ]
+
+
+def _uci_s1(
+    unit: str, session: str, reps: int, source: str, bounds: tuple[tuple[float, float], ...] = ()
+) -> Labelled:
+    return Labelled(
+        dataset="uci",
+        subject="1",
+        file=f"uci-pt/s1/e4/{unit}/{session}.txt.gz",
+        exercise="side_lying_leg_raise",
+        moving=reps > 0,
+        reps=reps,
+        tolerance=0,
+        bounds=bounds,
+        source=source,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

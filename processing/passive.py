@@ -61,6 +61,15 @@ def rest_level_fraction(
     return float(np.min(fracs)) if fracs else None
 
 
+def rest_and_top(reps: list[RepCandidate], gravity: FloatArray, offset: int) -> tuple[FloatArray, FloatArray]:
+    """(k, 3) gravity at each rep's start and at the middle of its top hold (``offset``: the window's first
+    sample on the clean grid)."""
+    n = gravity.shape[0]
+    i0 = np.minimum(n - 1, offset + np.round([r.start for r in reps]).astype(np.intp))
+    i1 = np.minimum(n - 1, offset + np.round([0.5 * (r.top_start + r.top_end) for r in reps]).astype(np.intp))
+    return gravity[i0], gravity[i1]
+
+
 def lift_fraction(
     reps: list[RepCandidate], gravity: FloatArray, offset: int, thigh_axis: FloatArray | None
 ) -> float | None:
@@ -74,16 +83,11 @@ def lift_fraction(
     """
     if thigh_axis is None or not reps:
         return None
-    n = gravity.shape[0]
-    out = []
-    for r in reps:
-        i0 = min(n - 1, offset + round(r.start))
-        i1 = min(n - 1, offset + round(0.5 * (r.top_start + r.top_end)))
-        t0 = float(np.degrees(np.arccos(np.clip(gravity[i0] @ thigh_axis, -1.0, 1.0))))
-        t1 = float(np.degrees(np.arccos(np.clip(gravity[i1] @ thigh_axis, -1.0, 1.0))))
-        d = t1 - t0 if t0 <= 115.0 else t0 - t1
-        out.append(d / max(r.rom_deg, 1e-6))
-    return median_small(out)
+    rest, top = rest_and_top(reps, gravity, offset)
+    t0 = np.degrees(np.arccos(np.clip(rest @ thigh_axis, -1.0, 1.0)))
+    t1 = np.degrees(np.arccos(np.clip(top @ thigh_axis, -1.0, 1.0)))
+    d = np.where(t0 <= 115.0, t1 - t0, t0 - t1)
+    return median_small(d / np.maximum([r.rom_deg for r in reps], 1e-6))
 
 
 def flipped_span(group: list[RepCandidate], fs: float) -> tuple[float, float]:
@@ -119,15 +123,11 @@ def knee_moves_inward(
     medially (adduction), as a stance leg's does when the other leg abducts."""
     if lateral is None or not reps:
         return False
-    n = gravity.shape[0]
-    shares = []
-    for r in reps:
-        i0 = min(n - 1, offset + round(r.start))
-        i1 = min(n - 1, offset + round(0.5 * (r.top_start + r.top_end)))
-        d = gravity[i1] - gravity[i0]
-        size = float(np.linalg.norm(d))
-        if size > 1e-6:
-            shares.append(float(d @ lateral) / size)
+    rest, top = rest_and_top(reps, gravity, offset)
+    d = top - rest
+    size = np.linalg.norm(d, axis=1)
+    moved = size > 1e-6
+    shares = ((d[moved] @ lateral) / size[moved]).tolist()
     return bool(shares) and median_small(shares) < -0.5
 
 
