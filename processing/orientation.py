@@ -43,6 +43,8 @@ class Motion:
         speed_dps: (n,) angular speed in deg/s (see module docstring).
         dyn_acc_g: (n,) moving std of |a| over ``activity_window_s`` in g (impacts, locomotion).
         valid: (n,) False inside data gaps (values there are interpolated).
+        gravity_fast: (n, 3) unit gravity low-passed at ``phase_gravity_lowpass_hz`` instead: the rep angle of
+            an accelerometer-only sensor, whose phase times the slower gravity would smear; None with a gyro.
     """
 
     gravity: FloatArray
@@ -50,6 +52,7 @@ class Motion:
     speed_dps: FloatArray
     dyn_acc_g: FloatArray
     valid: npt.NDArray[np.bool_]
+    gravity_fast: FloatArray | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,12 +64,15 @@ class AngleTrace:
         angle_deg: (m,) rotation angle in degrees about ``axis`` (offset arbitrary).
         speed_dps: (m,) signed angular speed about ``axis`` in deg/s.
         source: ``"fused"``, ``"gyro"`` or ``"accel"``.
+        phase_speed_dps: (m,) a less smoothed signed speed for phase times (accelerometer only), or None
+            (then ``speed_dps`` times the phases too).
     """
 
     axis: FloatArray
     angle_deg: FloatArray
     speed_dps: FloatArray
     source: str
+    phase_speed_dps: FloatArray | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,7 +150,17 @@ def estimate_motion(
         "has_gyro": clean.gyro_dps is not None,
         "accel_norm_median_g": round(float(np.median(norm)), 4),
     }
-    return Motion(gravity=gravity, gyro_dps=gyro, speed_dps=speed, dyn_acc_g=dyn, valid=clean.valid), quality
+    motion = Motion(
+        gravity=gravity,
+        gyro_dps=gyro,
+        speed_dps=speed,
+        dyn_acc_g=dyn,
+        valid=clean.valid,
+        gravity_fast=None
+        if gyro is not None
+        else _unit(lowpass(clean.accel_g, p.phase_gravity_lowpass_hz, fs)),
+    )
+    return motion, quality
 
 
 def principal_axis(vectors: FloatArray, weights: FloatArray | None = None, rank: int = 0) -> FloatArray:
@@ -269,5 +285,13 @@ def rotation_angle(
     axis = gravity_path_axis(grav) if axis_rank == 2 else gravity_rate_axis(grav, fs_hz, rank=axis_rank)
     ang_a, _ = _gravity_angle(grav, axis)
     ang = lowpass(ang_a, p.speed_lowpass_hz / 2, fs_hz)
+    phase_speed = None
+    if motion.gravity_fast is not None:
+        # phase times from the less smoothed gravity (the slow one smears onsets by a few hundred ms); the
+        # excursions and ranges from the slow one, which linear acceleration and noise disturb less
+        fast, _ = _gravity_angle(motion.gravity_fast[start:stop], axis)
+        phase_speed = np.gradient(fast) * fs_hz
+        if float(np.dot(phase_speed, np.gradient(ang))) < 0:
+            phase_speed = -phase_speed
     speed = np.gradient(ang) * fs_hz
-    return AngleTrace(axis=axis, angle_deg=ang, speed_dps=speed, source="accel")
+    return AngleTrace(axis=axis, angle_deg=ang, speed_dps=speed, source="accel", phase_speed_dps=phase_speed)

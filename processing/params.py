@@ -18,6 +18,7 @@ class AnalysisParams:
     max_interp_gap_s: float = 0.5
     # s2 orientation
     gravity_lowpass_hz: float = 1.0
+    phase_gravity_lowpass_hz: float = 2.0
     complementary_cutoff_hz: float = 0.3
     speed_lowpass_hz: float = 4.0
     # s3 activity

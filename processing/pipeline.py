@@ -42,7 +42,7 @@ from processing.passive import (
     passive_reason,
     rest_level_fraction,
 )
-from processing.reps import RepCandidate, detect_reps
+from processing.reps import RepCandidate, detect_reps, refine_phases
 from processing.sets import Verdict, accept_set, group_reps, on_axis
 from processing.windows import Window, find_candidate_windows
 
@@ -296,13 +296,26 @@ def _analyze_axis(sess: Session, win: Window, axis_rank: int) -> tuple[ExerciseS
     groups = sorted(group_reps(cands, fs, sess.params, x), key=len, reverse=True)
     q["groups"] = [len(g) for g in groups]
     first: dict[str, Any] | None = None
+    p_frac = sess.params.phase_speed_fraction
     for group in groups or [[]]:
         judged = _judge_group(sess, trace, group, win, q)
         first = first or judged.quality
         if judged.kept:
+            q["gap_fraction"] = _gap_fraction(sess, win, judged.kept)
+            if trace.phase_speed_dps is not None:
+                polarity = int(q["reps"]["polarity"])
+                kept = refine_phases(judged.kept, trace.angle_deg, trace.phase_speed_dps, polarity, p_frac)
+                judged = _Judged(kept=kept, quality=judged.quality, exercise=judged.exercise)
             return _make_set(sess, win, judged), q
     q["set"] = first
     return None, q
+
+
+def _gap_fraction(sess: Session, win: Window, kept: list[RepCandidate]) -> float:
+    """Share of the set's span that lies inside data gaps (interpolated, not measured)."""
+    lo = max(0, int(kept[0].start) + win.start)
+    hi = min(sess.clean.n, int(np.ceil(kept[-1].end)) + win.start + 1)
+    return round(float(1.0 - sess.clean.valid[lo:hi].mean()), 4) if hi > lo else 0.0
 
 
 def _make_set(sess: Session, win: Window, judged: _Judged) -> ExerciseSet:

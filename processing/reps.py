@@ -44,6 +44,7 @@ class RepCandidate:
         rom_deg: angle excursion from the start position to the top, degrees.
         return_deg: angle excursion from the top back to the end position, degrees.
         peak_concentric_dps, peak_eccentric_dps: phase peak angular speeds, deg/s (both positive).
+        bounds: the samples of the valley before, the top, and the valley after (window-local).
     """
 
     start: float
@@ -54,6 +55,7 @@ class RepCandidate:
     return_deg: float
     peak_concentric_dps: float
     peak_eccentric_dps: float
+    bounds: tuple[int, int, int] = (-1, -1, -1)
 
     @property
     def duration(self) -> float:
@@ -339,7 +341,23 @@ def _phases(x: FloatArray, v: FloatArray, vl: int, pk: int, vr: int, frac: float
         return_deg=x_top - _interp(x, end),
         peak_concentric_dps=vc,
         peak_eccentric_dps=ve,
+        bounds=(vl, pk, vr),
     )
+
+
+def refine_phases(
+    reps: list[RepCandidate], angle_deg: FloatArray, phase_speed_dps: FloatArray, polarity: int, frac: float
+) -> list[RepCandidate]:
+    """5c'': the phases of accepted reps timed again on a less smoothed speed (accelerometer only: gravity's
+    own low-pass smears onsets), between the same valleys and top; a rep keeps its old phases where the new
+    ones are not clear."""
+    x, v = polarity * angle_deg, polarity * phase_speed_dps
+    out = []
+    for r in reps:
+        vl, pk, vr = r.bounds
+        again = _phases(x, v, vl, pk, vr, frac) if vl >= 0 else None
+        out.append(r if again is None else again)
+    return out
 
 
 def detect_reps(
