@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from hipsync.records import Exercise
 from processing.activity import Posture
 from processing.filters import FloatArray, median_small
 from processing.params import AnalysisParams
@@ -133,7 +132,7 @@ def knee_moves_inward(
 
 def passive_reason(
     kept: list[RepCandidate],
-    exercise: Exercise,
+    about_vertical: bool,
     posture: Posture,
     lift: float | None,
     params: AnalysisParams,
@@ -141,7 +140,8 @@ def passive_reason(
     underneath: bool = False,
     inward: bool = False,
 ) -> str | None:
-    """Why a regular group is a passive leg rather than a set (a sentence), or None. ``lift`` from
+    """Why a regular group is a passive leg rather than a set (a sentence), or None. ``about_vertical``:
+    the reps turn about the vertical (voted a seated abduction, or a gyro axis near gravity); ``lift`` from
     :func:`lift_fraction`; ``underneath`` from :func:`lying_on_sensor_leg`; ``inward`` from
     :func:`knee_moves_inward` (used when standing). The low-lift case (wrong polarity or moving with
     gravity) is decided by the caller, which can flip the polarity (see module docstring)."""
@@ -150,7 +150,7 @@ def passive_reason(
         return "the thigh's outer face points down: the sensor leg lies underneath the working one"
     if inward and posture == Posture.STANDING:
         return "the knee moves inwards: a stance leg under a working one, not an abduction"
-    seated = exercise == Exercise.BANDED_ABDUCTION_SEATED
+    seated = about_vertical
     if seated and lift is not None and abs(lift) > p.max_seated_lift:
         return f"turns about the vertical but tilts the thigh (lift {lift:.2f}): a leg rocked by the other"
     if seated and posture == Posture.SIDE_LYING:

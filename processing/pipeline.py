@@ -8,7 +8,7 @@ Steps (each its own module, each returning its result and a quality record):
    :func:`processing.orientation.rotation_angle` and
 5. :func:`processing.reps.detect_reps` (5a-5c), :func:`processing.sets.group_reps` and
    :func:`processing.sets.accept_set` (5d-5g), :func:`processing.passive.passive_reason` (5h)
-6. :func:`processing.exercise.recognise_exercise`
+6. :func:`processing.exercise.vote`
 7. :func:`processing.metrics.velocity_loss`, :func:`processing.metrics.tempo_consistency`
 
 Every window the analysis looked at ends up in ``SessionAnalysis.considered`` as a
@@ -25,13 +25,29 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from hipsync.records import Exercise, ExerciseSet, MovementPeriod, Recording, Rep, SessionAnalysis, Side
+from hipsync.records import (
+    Exercise,
+    ExerciseSet,
+    ExerciseVote,
+    MovementPeriod,
+    Recording,
+    Rep,
+    SessionAnalysis,
+    Side,
+)
 from processing.activity import Activity, ActivityResult, Posture, classify_activity, classify_posture
 from processing.clean import CleanSignal, clean_and_resample
-from processing.exercise import recognise_exercise, upright_reference
+from processing.exercise import SetGeometry, turns_about_vertical, upright_reference, vote
 from processing.filters import FloatArray, median_small
 from processing.metrics import tempo_consistency, velocity_loss
-from processing.orientation import AngleTrace, Motion, Pose, estimate_motion, rotation_angle
+from processing.orientation import (
+    AngleTrace,
+    Motion,
+    Pose,
+    estimate_motion,
+    gravity_path_axis,
+    rotation_angle,
+)
 from processing.params import AnalysisParams
 from processing.passive import (
     flip_is_a_set,
@@ -40,23 +56,24 @@ from processing.passive import (
     lift_fraction,
     lying_on_sensor_leg,
     passive_reason,
+    rest_and_top,
     rest_level_fraction,
 )
 from processing.reps import RepCandidate, detect_reps, refine_phases
-from processing.sets import Verdict, accept_set, group_reps, on_axis
+from processing.sets import Verdict, accept_set, group_reps, on_axis, split_at_posture
 from processing.windows import Window, find_candidate_windows
 
 logger = logging.getLogger(__name__)
 
-ALGORITHM_VERSION = "2.0.0"
+ALGORITHM_VERSION = "1.3.0"
 
 ACCEL_ONLY_NOTE = (
     "accelerometer only: seated abduction turns the thigh about the vertical, which gravity cannot "
     "measure; such sets are reported as unknown or missed"
 )
 NO_WALKING_NOTE = (
-    "no walking in the recording: thigh axis unknown; exercise from the rotation axis and the "
-    "sensor's skin normal (gyro only), otherwise unknown"
+    "no walking in the recording: thigh axis unknown; exercise from the rotation axis, gravity and "
+    "the sensor's face normal (sensor assumed flat on the lateral thigh)"
 )
 
 
@@ -161,7 +178,7 @@ class _Judged:
 
     kept: list[RepCandidate]
     quality: dict[str, Any]
-    exercise: Exercise = Exercise.UNKNOWN
+    vote: ExerciseVote | None = None
 
 
 def _rest_up(sess: Session, reps: list[RepCandidate], offset: int) -> FloatArray:
@@ -171,23 +188,47 @@ def _rest_up(sess: Session, reps: list[RepCandidate], offset: int) -> FloatArray
     return np.asarray(rest / max(float(np.linalg.norm(rest)), 1e-9), dtype=np.float64)
 
 
+def _unit_mean(v: FloatArray) -> FloatArray:
+    m = v.mean(axis=0)
+    return np.asarray(m / max(float(np.linalg.norm(m)), 1e-9), dtype=np.float64)
+
+
+def _vote_axis(sess: Session, trace: AngleTrace, reps: list[RepCandidate], offset: int) -> FloatArray:
+    """The rotation axis the exercise vote sees. With a gyro the window's axis; without one the normal of
+    the path gravity travels during the set's own reps (horizontal by construction, as the vote's
+    accelerometer templates expect; the window's angle-weighted axis can lean towards other movement in
+    the window, such as knee sways after a bridge set)."""
+    if sess.has_gyro:
+        return trace.axis
+    lo = max(0, round(reps[0].start) + offset)
+    hi = min(sess.clean.n, round(reps[-1].end) + offset + 1)
+    return gravity_path_axis(sess.motion.gravity[lo:hi]) if hi - lo >= 3 else trace.axis
+
+
 def _classify(
     sess: Session, trace: AngleTrace, reps: list[RepCandidate], offset: int
-) -> tuple[Exercise, dict[str, Any], Posture, dict[str, Any]]:
-    """Step 6: exercise and posture of a set from its rep axis and the gravity at the reps' starts (rest)."""
-    rest = _rest_up(sess, reps, offset)
+) -> tuple[ExerciseVote, dict[str, Any], Posture, dict[str, Any]]:
+    """Step 6: exercise vote and posture of a set from its rep axis and the gravity at the reps' starts
+    (rest) and tops. ``eq["about_vertical"]``: whether the reps turn about the vertical, whatever their
+    name (the passive-leg checks ask this)."""
+    rest, top = rest_and_top(reps, sess.motion.gravity, offset)
     act = sess.activity
-    exercise, eq = recognise_exercise(
-        axis=trace.axis,
-        rest_gravity=rest,
+    geometry = SetGeometry(
+        axis=_vote_axis(sess, trace, reps, offset),
+        rest_gravity=_unit_mean(rest),
+        top_gravity=_unit_mean(top),
+        rom_deg=median_small([c.rom_deg for c in reps]),
+        has_gyro=sess.has_gyro,
         thigh_axis=act.thigh_axis,
         mediolateral_axis=act.mediolateral_axis,
-        has_gyro=sess.has_gyro,
-        reference=sess.reference,
-        params=sess.params,
+        references=sess.reference,
     )
-    posture, pq = classify_posture(rest, act.thigh_axis, act.mediolateral_axis)
-    return exercise, eq, posture, pq
+    exercise_vote, eq = vote(geometry, sess.params)
+    eq["about_vertical"] = exercise_vote.exercise == Exercise.BANDED_ABDUCTION_SEATED or turns_about_vertical(
+        geometry
+    )
+    posture, pq = classify_posture(geometry.rest_gravity, act.thigh_axis, act.mediolateral_axis)
+    return exercise_vote, eq, posture, pq
 
 
 def _try_flip(
@@ -214,34 +255,41 @@ def _try_flip(
 
 def _check(
     sess: Session, trace: AngleTrace, kept: list[RepCandidate], win: Window, q: dict[str, Any]
-) -> tuple[str | None, Exercise, float | None]:
-    """6 + 5h for reps judged a set: the exercise, whether (and why) it is a passive leg, and the lift."""
-    exercise, eq, posture, pq = _classify(sess, trace, kept, win.start)
+) -> tuple[str | None, ExerciseVote, float | None]:
+    """6 + 5h for reps judged a set: the exercise vote, whether (and why) it is passive, and the lift."""
+    exercise_vote, eq, posture, pq = _classify(sess, trace, kept, win.start)
     lift = lift_fraction(kept, sess.motion.gravity, win.start, sess.activity.thigh_axis)
     q.update(lift_fraction=None if lift is None else round(lift, 3), exercise=eq, posture=str(posture))
     q["posture_quality"] = pq
     lateral = sess.activity.lateral_axis
     why = passive_reason(
         kept,
-        exercise,
+        bool(eq["about_vertical"]),
         posture,
         lift,
         sess.params,
         underneath=lying_on_sensor_leg(_rest_up(sess, kept, win.start), lateral),
         inward=knee_moves_inward(kept, sess.motion.gravity, win.start, lateral),
     )
-    return why, exercise, lift
+    return why, exercise_vote, lift
 
 
-def _upside_down(exercise: Exercise, why: str | None, lift: float | None, p: AnalysisParams) -> bool:
-    """The reps may be seen with the wrong polarity (the rest taken for the top): they lift too little
-    against gravity, or a "seated" set tilts the thigh (a bridge seen from its top looks seated)."""
+def _upside_down(q: dict[str, Any], why: str | None, lift: float | None, p: AnalysisParams) -> str | None:
+    """Why the reps may be seen with the wrong polarity (the rest taken for the top), or None: they lift too
+    little against gravity (``"low_lift"``), a "seated" set (about the vertical) tilts the thigh
+    (``"tilting"``: a bridge seen from its top looks seated), or the exercise vote fits its exercise better
+    with rest and top swapped (``"swapped"``). ``q["exercise"]`` is the set's exercise quality record."""
+    eq = q["exercise"]
+    best = max(eq["scores"], key=eq["scores"].get) if eq.get("scores") else None
+    swapped = best is not None and eq["confidence"] >= p.min_exercise_confidence and best in eq["swapped"]
     if lift is None:
-        return False
-    seated = exercise == Exercise.BANDED_ABDUCTION_SEATED
-    return (why is None and not seated and lift < p.min_lift_fraction) or (
-        seated and abs(lift) > p.max_seated_lift
-    )
+        return "swapped" if swapped else None
+    seated = bool(eq["about_vertical"])
+    if why is None and not seated and lift < p.min_lift_fraction:
+        return "low_lift"
+    if seated and abs(lift) > p.max_seated_lift:
+        return "tilting"
+    return "swapped" if swapped and why is None else None
 
 
 def _judge_group(
@@ -254,20 +302,27 @@ def _judge_group(
     q["set"] = sq
     if not kept:
         return _Judged(kept=[], quality=sq)
-    why, exercise, lift = _check(sess, trace, kept, win, q)
-    if _upside_down(exercise, why, lift, p):
+    why, exercise_vote, lift = _check(sess, trace, kept, win, q)
+    cue = _upside_down(q, why, lift, p)
+    if cue is not None:
         # Every exercise lifts the leg (or the hips) against gravity in its concentric phase: either the
         # polarity was wrong (the rest is the other extreme) or a passive leg is rocked down and back.
+        before = {k: q[k] for k in ("set", "reps", "lift_fraction", "exercise", "posture", "posture_quality")}
         flipped = _try_flip(sess, trace, group, int(q["reps"]["polarity"]), win, q)
-        if flipped is not None:
-            why, exercise, _ = _check(sess, trace, flipped, win, q)
-            kept = flipped
+        flip_why, flip_vote, _ = (
+            _check(sess, trace, flipped, win, q) if flipped else (None, exercise_vote, None)
+        )
+        if flipped is not None and (cue != "swapped" or flip_why is None):
+            why, exercise_vote, kept = flip_why, flip_vote, flipped
+        elif cue == "swapped":
+            # the vote's swapped reading is only a hint: without a set the other way round, keep this one
+            q.update(before)
         elif why is None:
             why = f"moves with gravity (lift {lift:.2f} of the range): a leg rocked by the other one"
     if why is not None:
         q["set"] = {**q["set"], "verdict": str(Verdict.PASSIVE), "detail": why}
         return _Judged(kept=[], quality=q["set"])
-    return _Judged(kept=kept, quality=q["set"], exercise=exercise)
+    return _Judged(kept=kept, quality=q["set"], vote=exercise_vote)
 
 
 def _turned(sess: Session, reps: list[RepCandidate], offset: int) -> FloatArray:
@@ -293,7 +348,17 @@ def _analyze_axis(sess: Session, win: Window, axis_rank: int) -> tuple[ExerciseS
     }
     x = int(rq["polarity"]) * trace.angle_deg
     cands = on_axis(cands, _turned(sess, cands, win.start), sess.params)
-    groups = sorted(group_reps(cands, fs, sess.params, x), key=len, reverse=True)
+    rest_up, _ = rest_and_top(cands, sess.motion.gravity, win.start)
+    index = {id(c): i for i, c in enumerate(cands)}
+    groups = sorted(
+        (
+            part
+            for g in group_reps(cands, fs, sess.params, x)
+            for part in split_at_posture(g, rest_up[[index[id(c)] for c in g]], sess.params)
+        ),
+        key=len,
+        reverse=True,
+    )
     q["groups"] = [len(g) for g in groups]
     first: dict[str, Any] | None = None
     p_frac = sess.params.phase_speed_fraction
@@ -305,7 +370,7 @@ def _analyze_axis(sess: Session, win: Window, axis_rank: int) -> tuple[ExerciseS
             if trace.phase_speed_dps is not None:
                 polarity = int(q["reps"]["polarity"])
                 kept = refine_phases(judged.kept, trace.angle_deg, trace.phase_speed_dps, polarity, p_frac)
-                judged = _Judged(kept=kept, quality=judged.quality, exercise=judged.exercise)
+                judged = _Judged(kept=kept, quality=judged.quality, vote=judged.vote)
             return _make_set(sess, win, judged), q
     q["set"] = first
     return None, q
@@ -321,14 +386,19 @@ def _gap_fraction(sess: Session, win: Window, kept: list[RepCandidate]) -> float
 def _make_set(sess: Session, win: Window, judged: _Judged) -> ExerciseSet:
     """Step 7: the set's reps on the recording's time axis, velocity loss and tempo consistency."""
     reps = _to_reps(judged.kept, float(sess.clean.time_s[win.start]), sess.fs, sess.params)
+    exercise_vote = judged.vote
+    assert exercise_vote is not None  # a kept group has been classified
     return ExerciseSet(
-        exercise=judged.exercise,
+        exercise=exercise_vote.exercise,
         side=sess.side,
         start_s=reps[0].start_s,
         end_s=reps[-1].end_s,
         reps=reps,
         velocity_loss=velocity_loss(reps),
         tempo_consistency=tempo_consistency(reps),
+        exercise_confidence=exercise_vote.confidence,
+        exercise_reason=exercise_vote.reason,
+        exercise_scores=exercise_vote.scores,
     )
 
 

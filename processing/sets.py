@@ -224,6 +224,21 @@ def group_reps(
     return [part for g in groups for part in _split_by_range(g, p.max_group_rom_ratio)]
 
 
+def split_at_posture(
+    reps: list[RepCandidate], rest_up: FloatArray, params: AnalysisParams
+) -> list[list[RepCandidate]]:
+    """5e: split time-ordered reps where the rest posture changes: ``rest_up`` (k, 3) is the unit gravity
+    at each rep's start; a set returns to the same rest every rep, so two reps whose rests differ by more
+    than ``posture_change_deg`` belong to different sets (a clam set and a seated set with a short rest
+    between them, seen through one window's axis)."""
+    if len(reps) < 2:
+        return [reps] if reps else []
+    cos = np.einsum("ij,ij->i", rest_up[:-1], rest_up[1:])
+    cuts = np.flatnonzero(cos < np.cos(np.radians(params.posture_change_deg))) + 1
+    bounds = [0, *cuts.tolist(), len(reps)]
+    return [reps[i:j] for i, j in itertools.pairwise(bounds)]
+
+
 def split_blocks(group: list[RepCandidate], params: AnalysisParams) -> list[list[RepCandidate]]:
     """5f: blocks of like reps inside one set: split where the three-rep median ROM changes by more than
     ``block_rom_ratio`` or the median duration by more than ``block_duration_ratio``."""

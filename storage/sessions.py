@@ -12,10 +12,10 @@ from pathlib import Path
 
 import duckdb
 
-from storage.db import DEFAULT_LOCK_TIMEOUT_S, connect_readonly, transaction
+from storage.db import DEFAULT_LOCK_TIMEOUT_S, connect_readonly, schema_version, transaction
 from storage.errors import NotFoundError
+from storage.history import timestamp_literal
 from storage.plan import Resistance
-from storage.writes import write_with_retry
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class SessionSummary:
     n_samples: int
     rpe: float | None
     algorithm_version: str | None
+    n_corrected: int = 0  # sets a user edit changed (``hipsync edit``)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,12 +60,13 @@ SELECT s.session_id, s.started_at, epoch(s.ended_at) - epoch(s.started_at) AS du
        count(st.set_id) AS n_sets, coalesce(sum(st.n_reps), 0) AS n_reps,
        s.status, s.status_reason, s.source, coalesce(s.n_samples, 0), s.rpe,
        (SELECT max(r.algorithm_version) FROM analysis_runs r
-        WHERE r.session_id = s.session_id AND r.is_current)
+        WHERE r.session_id = s.session_id AND r.is_current),
+       {corrected} AS n_corrected
 FROM sessions s LEFT JOIN sets st ON st.session_id = s.session_id
-WHERE s.started_at >= ?
+WHERE s.started_at >= {since}
 GROUP BY ALL
 ORDER BY s.started_at DESC
-LIMIT ?
+LIMIT {limit:d}
 """
 
 
@@ -78,7 +80,11 @@ def list_sessions(
     """Sessions newest first (read-only connection; quarantined ones included, with their reason)."""
     since = since or datetime(1970, 1, 1, tzinfo=UTC)
     with connect_readonly(db_path, timeout_s=timeout_s) as con:
-        rows = con.execute(_LIST_SQL, [since, limit]).fetchall()
+        # a database not yet at schema 4 (read-only, before the next write migrates it) has no corrections
+        corrected = "count(st.set_id) FILTER (WHERE st.corrected)" if schema_version(con) >= 4 else "0"
+        # Literals, not bound parameters: binding makes DuckDB import pandas (1-3 s; see storage.history).
+        sql = _LIST_SQL.format(corrected=corrected, since=timestamp_literal(since), limit=int(limit))
+        rows = con.execute(sql).fetchall()
     return [
         SessionSummary(
             session_id=r[0],
@@ -93,6 +99,7 @@ def list_sessions(
             n_samples=int(r[9]),
             rpe=r[10],
             algorithm_version=r[11],
+            n_corrected=int(r[12]),
         )
         for r in rows
     ]
@@ -139,6 +146,8 @@ def log_session(
     if load is not None and set_index is None:
         raise ValueError("a load belongs to one set: give the set number")
     res = Resistance.parse(load) if isinstance(load, str) else load
+    # Here, not at the top: storage.writes brings NumPy and pyarrow, which listing sessions never needs.
+    from storage.writes import write_with_retry
 
     def write(con: duckdb.DuckDBPyConnection) -> str:
         with transaction(con):

@@ -29,7 +29,6 @@ KNOWN = {
     "leg; without walking (no lateral axis) a roll looks like a side-lying rep",
     "mex/23/04_act_1": "the leg underneath rolls 25-30 deg about its long axis with the other leg's reps",
     "mex/21/02_act_1": "four knee sways after the set, about their own axis, are counted as a second set",
-    "mex/21/04_act_2": "the subject leaves side-lying after the set; the irregular movement adds reps",
 }
 
 
