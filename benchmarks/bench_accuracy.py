@@ -221,6 +221,23 @@ def _real_totals(scores: Sequence[FileScore], base: Sequence[FileScore]) -> None
         )
 
 
+def print_real_exercise(labels: Sequence[Labelled], recordings: dict[str, Recording]) -> None:
+    """Issue 13: active real files whose every set got the labelled exercise (no plan), per subject."""
+    right: dict[str, list[bool]] = {}
+    misses = []
+    for lab in (lab for lab in labels if lab.moving):
+        got = [str(s.exercise) for s in analyze(recordings[lab.file]).sets]
+        ok = bool(got) and all(g == lab.exercise for g in got)
+        right.setdefault(f"{lab.dataset} {lab.subject}", []).append(ok)
+        if not ok:
+            misses.append(f"{lab.name}: {', '.join(got) or 'no set'} (label {lab.exercise})")
+    total = [ok for oks in right.values() for ok in oks]
+    print(f"\nREAL: exercise right (every set of an active file, no plan): {sum(total)}/{len(total)} files")
+    _table(("subject", "exercise right"), [(k, f"{sum(v)}/{len(v)}") for k, v in right.items()])
+    for m in misses:
+        print(f"    - {m}")
+
+
 # --- simulator -------------------------------------------------------------------------------------------
 
 
@@ -357,6 +374,7 @@ def main() -> None:
     ):
         idx = [k for k, lab in enumerate(labels) if lab.dataset == ds]
         print_real(title, [ours[k] for k in idx], [base[k] for k in idx])
+    print_real_exercise(labels, recordings)
 
     people, per_ex, wide_base, rec_s, ana_s = evaluate_people(
         HELD_OUT_SEEDS, SessionSpec.wide(), baseline=True
