@@ -203,18 +203,72 @@ class ExerciseSet:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MovementPeriod:
+    """A stretch of movement the analysis considered as a set, and why it was or was not counted.
+
+    ``counted`` is the verdict; ``reason`` says why in one word (``set`` when counted, else e.g.
+    ``too_few_reps``, ``too_small``, ``too_slow``, ``irregular``, ``passive``, ``walking``,
+    ``little_movement``), ``detail`` in a sentence with the numbers. The numbers behind the verdict:
+    ``excursions`` (rep-like excursions seen), ``reps_counted``, ``median_rom_deg`` (deg), ``rom_cv``
+    (largest robust CV of the ROM in a block of like reps), ``median_rep_s`` (s), ``blocks`` (blocks of
+    like reps), ``angle_source`` (``fused``/``gyro``/``accel``). Times in s on the recording's axis.
+    """
+
+    start_s: float
+    end_s: float
+    counted: bool
+    reason: str
+    detail: str = ""
+    excursions: int = 0
+    reps_counted: int = 0
+    median_rom_deg: float | None = None
+    rom_cv: float | None = None
+    median_rep_s: float | None = None
+    blocks: int = 0
+    angle_source: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SessionAnalysis:
-    """Everything the analysis found in one recording, with the version and parameters that produced it."""
+    """Everything the analysis found in one recording, with the version and parameters that produced it.
+
+    ``considered`` lists every movement period the analysis looked at as a possible set, in time order,
+    with its verdict (``hipsync analyze --explain``).
+    """
 
     sets: tuple[ExerciseSet, ...]
     algorithm_version: str
     parameters: dict[str, Any] = field(default_factory=dict)
     quality: dict[str, Any] = field(default_factory=dict)
+    considered: tuple[MovementPeriod, ...] = ()
 
 
-def analysis_to_json(analysis: SessionAnalysis) -> dict[str, Any]:
-    """The ``hipsync analyze --json`` document (times in s on the recording's own axis)."""
+def _opt_round(x: float | None, nd: int) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def period_to_json(period: MovementPeriod) -> dict[str, Any]:
+    """One ``considered`` entry of the ``--explain`` JSON (times in s)."""
     return {
+        "start": round(period.start_s, 3),
+        "end": round(period.end_s, 3),
+        "counted": period.counted,
+        "reason": period.reason,
+        "detail": period.detail,
+        "excursions": period.excursions,
+        "reps_counted": period.reps_counted,
+        "median_rom_deg": _opt_round(period.median_rom_deg, 2),
+        "rom_cv": _opt_round(period.rom_cv, 3),
+        "median_rep_s": _opt_round(period.median_rep_s, 2),
+        "blocks": period.blocks,
+        "angle_source": period.angle_source,
+    }
+
+
+def analysis_to_json(analysis: SessionAnalysis, *, explain: bool = False) -> dict[str, Any]:
+    """The ``hipsync analyze --json`` document (times in s on the recording's own axis); with ``explain``
+    also ``considered``: every movement period looked at and why it was or was not counted."""
+    doc = {
         "sets": [
             {
                 "exercise": str(s.exercise),
@@ -240,3 +294,6 @@ def analysis_to_json(analysis: SessionAnalysis) -> dict[str, Any]:
             for s in analysis.sets
         ]
     }
+    if explain:
+        doc["considered"] = [period_to_json(p) for p in analysis.considered]
+    return doc

@@ -54,11 +54,14 @@ class ActivityResult:
         activity: (n,) int8 codes of :class:`Activity`.
         thigh_axis: (3,) unit thigh long axis (knee to hip) in the sensor frame, or None.
         mediolateral_axis: (3,) unit flexion axis in the sensor frame (sign arbitrary), or None.
+        lateral_axis: (3,) unit outward direction of the thigh in the sensor frame (signed), or None
+            (needs walking, quiet standing next to it and the leg's side: :func:`lateral_axis`).
     """
 
     activity: npt.NDArray[np.int8]
     thigh_axis: FloatArray | None
     mediolateral_axis: FloatArray | None
+    lateral_axis: FloatArray | None = None
 
     @property
     def walking(self) -> npt.NDArray[np.bool_]:
@@ -70,16 +73,21 @@ def _angle_deg(a: FloatArray, b: FloatArray) -> float:
     return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
 
 
-def classify_activity(
-    motion: Motion, fs_hz: float, params: AnalysisParams | None = None
-) -> tuple[ActivityResult, dict[str, Any]]:
-    """Label every sample still / moving / walking and find the thigh reference axes.
+def moving_threshold_dps(smooth_speed_dps: FloatArray, params: AnalysisParams) -> float:
+    """Angular speed (deg/s) above which the thigh counts as moving: ``moving_noise_factor`` times the
+    recording's own noise floor (the 5th percentile of the 0.5-s smoothed speed: every recording has some
+    still moments), kept between ``moving_speed_floor_dps`` and ``moving_speed_dps``. A quiet sensor then
+    sees slow small reps (7 deg in 2 s peaks near 5 deg/s) that a fixed 6 deg/s would miss."""
+    if smooth_speed_dps.size == 0:
+        return params.moving_speed_dps
+    noise = float(np.percentile(smooth_speed_dps, 5.0))
+    return float(
+        np.clip(params.moving_noise_factor * noise, params.moving_speed_floor_dps, params.moving_speed_dps)
+    )
 
-    Quality keys: ``walking_s``, ``moving_s``, ``still_s`` (seconds of each), ``thigh_axis_source``
-    (``"walking"`` or ``"none"``), ``walking_tilt_spread_deg`` (deg, std of the gravity angle to the thigh
-    axis while walking; large values mean the reference is unreliable).
-    """
-    p = params or AnalysisParams()
+
+def _walking(motion: Motion, fs_hz: float, p: AnalysisParams) -> npt.NDArray[np.bool_]:
+    """3a: impacts and a large thigh speed, both averaged over 1 s, sustained for ``walking_window_s``."""
     w = max(3, round(fs_hz))
     dyn = moving_mean(motion.dyn_acc_g, w)
     spd = moving_mean(motion.speed_dps, w)
@@ -88,39 +96,144 @@ def classify_activity(
     raw = (dyn > p.walking_dyn_acc_g) & (spd > speed_thr)
     # walking is sustained: fill sub-second dropouts, then keep only runs of at least walking_window_s
     raw = ndimage.binary_closing(raw, structure=np.ones(w, dtype=bool))
-    walking = np.zeros_like(raw)
-    for a, b in runs(raw):
-        if b - a >= p.walking_window_s * fs_hz:
-            walking[a:b] = True
-    moving = moving_mean(motion.speed_dps, max(1, round(0.5 * fs_hz))) > p.moving_speed_dps
+    long_runs = [(a, b) for a, b in runs(raw) if b - a >= p.walking_window_s * fs_hz]
+    walking = np.zeros(raw.shape[0], dtype=bool)
+    for a, b in _like_the_longest(motion, long_runs, p):
+        walking[a:b] = True
+    return walking
+
+
+def _swing(motion: Motion, a: int, b: int) -> tuple[FloatArray, FloatArray]:
+    """Mean gravity (unit) and swing axis (unit, sign arbitrary) of samples ``[a, b)``."""
+    g = motion.gravity[a:b]
+    mean = g.mean(axis=0)
+    mean = mean / max(float(np.linalg.norm(mean)), 1e-9)
+    if motion.gyro_dps is not None:
+        return mean, principal_axis(motion.gyro_dps[a:b])
+    centred = g - mean
+    _, vecs = np.linalg.eigh(centred.T @ centred)
+    axis = np.cross(mean, vecs[:, -1])
+    return mean, axis / max(float(np.linalg.norm(axis)), 1e-9)
+
+
+def _like_the_longest(
+    motion: Motion, candidates: list[tuple[int, int]], p: AnalysisParams
+) -> list[tuple[int, int]]:
+    """3a': candidate walking runs that swing like the longest one: the same posture (mean gravity within
+    ``walking_posture_deg``) and, with a gyro, about the same axis (within 45 deg). Brisk reps of a large
+    range are as fast and jolting as steps, but lying down (clams) or about the front-back axis (standing
+    abduction). Without a gyro the swing axis from gravity is blurred by the impacts and is not compared."""
+    if len(candidates) < 2:
+        return candidates
+    ref_g, ref_axis = _swing(motion, *max(candidates, key=lambda r: r[1] - r[0]))
+    cos_posture = np.cos(np.radians(p.walking_posture_deg))
+    out = []
+    for a, b in candidates:
+        g, axis = _swing(motion, a, b)
+        same_axis = motion.gyro_dps is None or abs(float(axis @ ref_axis)) >= np.cos(np.radians(45.0))
+        if float(g @ ref_g) >= cos_posture and same_axis:
+            out.append((a, b))
+    return out
+
+
+def _thigh_axes(motion: Motion, walking: npt.NDArray[np.bool_]) -> tuple[FloatArray, FloatArray, float]:
+    """3b: the thigh axis (mean gravity while walking), the mediolateral axis (principal gyro axis while
+    walking; without a gyro the normal of gravity's swing) and the spread of the tilt while walking (deg)."""
+    g = motion.gravity[walking]
+    thigh = g.mean(axis=0)
+    thigh = thigh / max(float(np.linalg.norm(thigh)), 1e-9)
+    spread = float(np.std(np.degrees(np.arccos(np.clip(g @ thigh, -1.0, 1.0)))))
+    if motion.gyro_dps is not None:
+        ml = principal_axis(motion.gyro_dps[walking])
+    else:
+        # the swing turns gravity fore-aft; impacts act along the thigh, so take them out first
+        centred = g - g.mean(axis=0)
+        centred = centred - np.outer(centred @ thigh, thigh)
+        _, vecs = np.linalg.eigh(centred.T @ centred)
+        ml = np.cross(thigh, vecs[:, -1])
+        ml = ml / max(float(np.linalg.norm(ml)), 1e-9)
+    return thigh, ml, spread
+
+
+def lateral_axis(
+    gravity: FloatArray,
+    activity: npt.NDArray[np.int8],
+    thigh_axis: FloatArray,
+    side: str | None,
+    fs_hz: float,
+    params: AnalysisParams,
+) -> tuple[FloatArray | None, FloatArray | None, float | None]:
+    """3c: the thigh's outward (lateral) direction in the sensor frame (signed), its long axis in quiet
+    standing (knee to hip), and the mean hip flexion while walking they rest on (deg); None where there is
+    no standing still next to walking, and no lateral direction without the leg's ``side``.
+
+    People walk with the hip flexed on average (gait swings the thigh from ~30 deg of flexion to ~10 deg of
+    extension): the mean gravity while walking leans, against the gravity of quiet standing just before or
+    after walking (``lateral_standing_s``), towards the thigh's front ``a``. With the thigh's long axis
+    ``f`` (knee to hip), ``a x f`` points to the right; that is lateral for a right leg and medial for a
+    left one. Mounting invariant (no sensor axis is used); the side comes from the sensors file.
+    """
+    walking = activity == Activity.WALKING
+    near = np.zeros_like(walking)
+    k = round(params.lateral_standing_s * fs_hz)
+    for a, b in runs(walking):
+        near[max(0, a - k) : a] = True
+        near[b : b + k] = True
+    standing = near & (activity == Activity.STILL) & (gravity @ thigh_axis > np.cos(np.radians(30.0)))
+    if standing.sum() < fs_hz:
+        return None, None, None
+    f = gravity[standing].mean(axis=0)
+    f = f / max(float(np.linalg.norm(f)), 1e-9)
+    lean = thigh_axis - (thigh_axis @ f) * f
+    size = float(np.linalg.norm(lean))
+    flexion_deg = float(np.degrees(np.arcsin(min(1.0, size))))
+    if flexion_deg < params.min_walking_flexion_deg or side not in ("left", "right"):
+        return None, f, flexion_deg
+    right = np.cross(lean / size, f)
+    return (right if side == "right" else -right), f, flexion_deg
+
+
+def classify_activity(
+    motion: Motion, fs_hz: float, params: AnalysisParams | None = None, *, side: str | None = None
+) -> tuple[ActivityResult, dict[str, Any]]:
+    """Label every sample still / moving / walking and find the thigh reference axes.
+
+    ``side`` (``left``/``right``, the leg the sensor is on) gives the signed lateral axis
+    (:func:`lateral_axis`). Quality keys: ``walking_s``, ``moving_s``, ``still_s`` (seconds of each),
+    ``thigh_axis_source`` (``"walking"`` or ``"none"``), ``walking_tilt_spread_deg`` (deg, std of the
+    gravity angle to the thigh axis while walking; large values mean the reference is unreliable),
+    ``moving_speed_dps`` (deg/s, the threshold used: :func:`moving_threshold_dps`), ``walking_flexion_deg``
+    (deg, mean hip flexion while walking against quiet standing, or None), ``lateral_axis_known`` (bool).
+    """
+    p = params or AnalysisParams()
+    walking = _walking(motion, fs_hz, p)
+    smooth = moving_mean(motion.speed_dps, max(1, round(0.5 * fs_hz)))
+    moving_thr = moving_threshold_dps(smooth, p)
     act = np.zeros(motion.speed_dps.shape[0], dtype=np.int8)
-    act[moving] = Activity.MOVING
+    act[smooth > moving_thr] = Activity.MOVING
     act[walking] = Activity.WALKING
 
-    thigh = ml = None
-    spread = None
+    thigh = ml = lateral = None
+    spread = flexion = None
     if walking.sum() >= p.min_walking_for_reference_s * fs_hz:
-        g = motion.gravity[walking]
-        thigh = g.mean(axis=0)
-        thigh = thigh / max(float(np.linalg.norm(thigh)), 1e-9)
-        spread = float(np.std(np.degrees(np.arccos(np.clip(g @ thigh, -1.0, 1.0)))))
-        if motion.gyro_dps is not None:
-            ml = principal_axis(motion.gyro_dps[walking])
-        else:
-            # the swing turns gravity fore-aft; impacts act along the thigh, so take them out first
-            centred = g - g.mean(axis=0)
-            centred = centred - np.outer(centred @ thigh, thigh)
-            _, vecs = np.linalg.eigh(centred.T @ centred)
-            ml = np.cross(thigh, vecs[:, -1])
-            ml = ml / max(float(np.linalg.norm(ml)), 1e-9)
+        thigh, ml, spread = _thigh_axes(motion, walking)
+        lateral, standing, flexion = lateral_axis(motion.gravity, act, thigh, side, fs_hz, p)
+        # quiet standing is the thigh's upright (walking leans it forward by the mean flexion), and the
+        # lateral axis is a better mediolateral axis than the swing's (impacts blur the swing without a gyro)
+        thigh = thigh if standing is None else standing
+        ml = ml if lateral is None else lateral
     quality: dict[str, Any] = {
         "walking_s": round(float(walking.sum() / fs_hz), 2),
         "moving_s": round(float((act == Activity.MOVING).sum() / fs_hz), 2),
         "still_s": round(float((act == Activity.STILL).sum() / fs_hz), 2),
         "thigh_axis_source": "walking" if thigh is not None else "none",
         "walking_tilt_spread_deg": None if spread is None else round(spread, 2),
+        "moving_speed_dps": round(moving_thr, 2),
+        "walking_flexion_deg": None if flexion is None else round(flexion, 1),
+        "lateral_axis_known": lateral is not None,
     }
-    return ActivityResult(activity=act, thigh_axis=thigh, mediolateral_axis=ml), quality
+    result = ActivityResult(activity=act, thigh_axis=thigh, mediolateral_axis=ml, lateral_axis=lateral)
+    return result, quality
 
 
 def classify_posture(

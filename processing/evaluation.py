@@ -5,12 +5,13 @@ Used by the accuracy benchmark and its CI test; usable on any labelled recording
   with at least ``min_iou`` (0.3) overlap;
 - sets are matched one-to-one, greedily by time overlap;
 - a predicted rep is "in walking" / "in a passive set" when its midpoint lies in a truth segment of that kind
-  (``truth["segments"]`` with ``kind`` ``walking`` / ``passive_set``, as the simulator writes them).
+  (``truth["segments"]`` with ``kind`` ``walking`` / ``passive_set``, as the simulator writes them), and
+  "outside sets" when its midpoint lies in no truth set (walking, passive legs, fidgets, rests alike).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +27,11 @@ class Score:
     matched_reps: int = 0
     truth_sets: int = 0
     exact_count_sets: int = 0
+    within_one_sets: int = 0
     exercise_correct_sets: int = 0
     false_reps_walking: int = 0
     false_reps_passive: int = 0
+    false_reps_outside_sets: int = 0
     concentric_err_s: list[float] = field(default_factory=list)
     hold_err_s: list[float] = field(default_factory=list)
     eccentric_err_s: list[float] = field(default_factory=list)
@@ -48,15 +51,15 @@ class Score:
         def med(x: list[float]) -> float:
             return float(np.median(np.abs(x))) if x else float("nan")
 
+        def frac(a: int, b: int) -> float:
+            return a / b if b else float("nan")
+
         return {
-            "rep_recall": self.matched_reps / self.truth_reps if self.truth_reps else float("nan"),
-            "rep_precision": self.matched_reps / self.pred_reps if self.pred_reps else float("nan"),
-            "exact_count_fraction": self.exact_count_sets / self.truth_sets
-            if self.truth_sets
-            else float("nan"),
-            "exercise_correct_fraction": (
-                self.exercise_correct_sets / self.truth_sets if self.truth_sets else float("nan")
-            ),
+            "rep_recall": frac(self.matched_reps, self.truth_reps),
+            "rep_precision": frac(self.matched_reps, self.pred_reps),
+            "exact_count_fraction": frac(self.exact_count_sets, self.truth_sets),
+            "within_one_fraction": frac(self.within_one_sets, self.truth_sets),
+            "exercise_correct_fraction": frac(self.exercise_correct_sets, self.truth_sets),
             "median_abs_concentric_err_s": med(self.concentric_err_s),
             "median_abs_hold_err_s": med(self.hold_err_s),
             "median_abs_eccentric_err_s": med(self.eccentric_err_s),
@@ -64,6 +67,7 @@ class Score:
             "median_abs_velocity_loss_err": med(self.velocity_loss_err),
             "false_reps_walking": float(self.false_reps_walking),
             "false_reps_passive": float(self.false_reps_passive),
+            "false_reps_outside_sets": float(self.false_reps_outside_sets),
             "truth_sets": float(self.truth_sets),
             "truth_reps": float(self.truth_reps),
         }
@@ -109,69 +113,199 @@ def match_intervals(
     return _greedy(pairs)
 
 
-def score_session(
-    truth: dict[str, Any], predicted: dict[str, Any], *, min_iou: float = 0.3, label: str = ""
-) -> Score:
-    """Score one predicted ``analyze --json`` document against its truth document."""
-    s = Score()
-    t_sets = truth.get("sets", [])
-    p_sets = predicted.get("sets", [])
-    t_reps = [(si, r) for si, st in enumerate(t_sets) for r in st["reps"]]
-    p_reps = [(si, r) for si, st in enumerate(p_sets) for r in st["reps"]]
-    s.truth_reps, s.pred_reps, s.truth_sets = len(t_reps), len(p_reps), len(t_sets)
+Doc = dict[str, Any]
 
+
+def _rep_errors(s: Score, t_reps: list[Doc], p_reps: list[Doc], min_iou: float) -> None:
+    """Match reps and collect phase, ROM errors."""
     rep_match = match_intervals(
-        [(r["start"], r["end"]) for _, r in t_reps],
-        [(r["start"], r["end"]) for _, r in p_reps],
-        min_iou=min_iou,
+        [(r["start"], r["end"]) for r in t_reps], [(r["start"], r["end"]) for r in p_reps], min_iou=min_iou
     )
     s.matched_reps = len(rep_match)
     for i, j in rep_match.items():
-        tr, pr = t_reps[i][1], p_reps[j][1]
+        tr, pr = t_reps[i], p_reps[j]
         s.concentric_err_s.append((pr["top_start"] - pr["start"]) - (tr["top_start"] - tr["start"]))
         s.hold_err_s.append((pr["top_end"] - pr["top_start"]) - (tr["top_end"] - tr["top_start"]))
         s.eccentric_err_s.append((pr["end"] - pr["top_end"]) - (tr["end"] - tr["top_end"]))
         s.rom_err_deg.append(pr["rom_deg"] - tr["rom_deg"])
 
-    set_pairs = []
+
+def _set_match(t_sets: list[Doc], p_sets: list[Doc]) -> dict[int, int]:
+    pairs = []
     for i, ts in enumerate(t_sets):
         for j, ps in enumerate(p_sets):
             ov = min(ts["end"], ps["end"]) - max(ts["start"], ps["start"])
             if ov > 0:
-                set_pairs.append((ov, i, j))
-    set_match = _greedy(set_pairs)
+                pairs.append((ov, i, j))
+    return _greedy(pairs)
+
+
+def _one_set(s: Score, i: int, ts: Doc, ps: Doc, label: str) -> None:
+    """Count, exercise and velocity loss of truth set ``i`` against its matched predicted set."""
+    n_p, n_t = len(ps["reps"]), len(ts["reps"])
+    s.exact_count_sets += n_p == n_t
+    s.within_one_sets += abs(n_p - n_t) <= 1
+    if n_p != n_t:
+        s.failures.append(
+            f"{label} set {i} ({ts['exercise']} at {ts['start']:.0f} s): {n_p} reps, truth {n_t}"
+        )
+    if ps["exercise"] == ts["exercise"]:
+        s.exercise_correct_sets += 1
+    else:
+        s.failures.append(f"{label} set {i} at {ts['start']:.0f} s: {ps['exercise']}, truth {ts['exercise']}")
+    if ps.get("velocity_loss") is not None and ts.get("velocity_loss") is not None:
+        s.velocity_loss_err.append(ps["velocity_loss"] - ts["velocity_loss"])
+
+
+def _set_scores(s: Score, t_sets: list[Doc], p_sets: list[Doc], label: str) -> None:
+    set_match = _set_match(t_sets, p_sets)
     for i, ts in enumerate(t_sets):
-        if i not in set_match:
+        if i in set_match:
+            _one_set(s, i, ts, p_sets[set_match[i]], label)
+        else:
             s.failures.append(
                 f"{label} set {i} ({ts['exercise']}, {len(ts['reps'])} reps at {ts['start']:.0f} s) missed"
             )
-            continue
-        ps = p_sets[set_match[i]]
-        if len(ps["reps"]) == len(ts["reps"]):
-            s.exact_count_sets += 1
-        else:
-            s.failures.append(
-                f"{label} set {i} ({ts['exercise']} at {ts['start']:.0f} s): "
-                f"{len(ps['reps'])} reps, truth {len(ts['reps'])}"
-            )
-        if ps["exercise"] == ts["exercise"]:
-            s.exercise_correct_sets += 1
-        else:
-            s.failures.append(
-                f"{label} set {i} at {ts['start']:.0f} s: {ps['exercise']}, truth {ts['exercise']}"
-            )
-        if ps.get("velocity_loss") is not None and ts.get("velocity_loss") is not None:
-            s.velocity_loss_err.append(ps["velocity_loss"] - ts["velocity_loss"])
 
+
+def _inside(r: Doc, spans: list[tuple[float, float]]) -> bool:
+    mid = 0.5 * (r["start"] + r["end"])
+    return any(a <= mid <= b for a, b in spans)
+
+
+def _false_reps(s: Score, truth: Doc, p_reps: list[Doc], label: str) -> None:
+    """Predicted reps in walking, in passive-leg sets, and outside every truth set."""
     for seg in truth.get("segments", []):
         kind = seg.get("kind")
         if kind not in ("walking", "passive_set"):
             continue
-        n = sum(1 for _, r in p_reps if seg["start"] <= 0.5 * (r["start"] + r["end"]) <= seg["end"])
+        n = sum(1 for r in p_reps if _inside(r, [(seg["start"], seg["end"])]))
         if kind == "walking":
             s.false_reps_walking += n
         else:
             s.false_reps_passive += n
         if n:
             s.failures.append(f"{label} {n} reps in {kind} at {seg['start']:.0f} s")
+    spans = [(st["start"], st["end"]) for st in truth.get("sets", [])]
+    s.false_reps_outside_sets = sum(1 for r in p_reps if not _inside(r, spans))
+
+
+def score_session(truth: Doc, predicted: Doc, *, min_iou: float = 0.3, label: str = "") -> Score:
+    """Score one predicted ``analyze --json`` document against its truth document."""
+    s = Score()
+    t_sets = truth.get("sets", [])
+    p_sets = predicted.get("sets", [])
+    t_reps = [r for st in t_sets for r in st["reps"]]
+    p_reps = [r for st in p_sets for r in st["reps"]]
+    s.truth_reps, s.pred_reps, s.truth_sets = len(t_reps), len(p_reps), len(t_sets)
+    _rep_errors(s, t_reps, p_reps, min_iou)
+    _set_scores(s, t_sets, p_sets, label)
+    _false_reps(s, truth, p_reps, label)
     return s
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Labelled:
+    """A real recording and its label.
+
+    ``file`` is the path relative to the real-data directory; ``moving`` False for a passive leg (0 reps
+    expected); ``reps`` the labelled count, right within ``tolerance`` reps; ``bounds`` per-rep
+    ``(start, end)`` in s from the first sample, when known; ``source`` where the label comes from.
+    """
+
+    dataset: str
+    subject: str
+    file: str
+    exercise: str
+    moving: bool
+    reps: int
+    tolerance: int
+    bounds: tuple[tuple[float, float], ...] = ()
+    source: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.dataset}/{self.subject}/{self.file.rsplit('/', 1)[-1].split('.')[0]}"
+
+
+def mex_labels(rows: Iterable[Mapping[str, str]]) -> list[Labelled]:
+    """The rows of ``mex/labels.csv`` (hand labels, see ``mex/LABELS.md``): moving files within +-1 rep,
+    passive files exactly 0."""
+    out = []
+    for r in rows:
+        bounds = tuple(
+            (float(a), float(b))
+            for a, b in (pair.split("-") for pair in r["rep_bounds_s"].split(";") if pair)
+        )
+        moving = r["moving"].strip().lower() == "true"
+        out.append(
+            Labelled(
+                dataset="mex",
+                subject=r["subject"],
+                file=f"mex/{r['subject']}/{r['file']}.gz",
+                exercise=r["exercise"],
+                moving=moving,
+                reps=int(r["reps"]),
+                tolerance=1 if moving else 0,
+                bounds=bounds,
+                source="mex/labels.csv",
+            )
+        )
+    return out
+
+
+UCI_FS_HZ = 25.0
+
+
+def uci_labels(test_times: Iterable[Mapping[str, str]]) -> list[Labelled]:
+    """UCI PT subject 1, exercise 4 (side-lying hip abduction), counted exactly: the moving thigh's test
+    session (30 reps; per-rep bounds from ``test_times.csv``, 1-based time indices at 25 Hz), its template
+    session (3 reps of each kind: the dataset's protocol), and the resting thigh of both (0)."""
+    bounds = tuple(
+        ((float(r["start"]) - 1) / UCI_FS_HZ, (float(r["end"]) - 1) / UCI_FS_HZ) for r in test_times
+    )
+    return [
+        _uci_s1("u3", "test", len(bounds), "uci-pt/s1/e4/test_times.csv", bounds),
+        _uci_s1("u3", "template_session", 9, "protocol: 3 correct, 3 fast, 3 low-amplitude reps"),
+        _uci_s1("u4", "test", 0, "resting thigh"),
+        _uci_s1("u4", "template_session", 0, "resting thigh"),
+    ]
+
+
+def _uci_s1(
+    unit: str, session: str, reps: int, source: str, bounds: tuple[tuple[float, float], ...] = ()
+) -> Labelled:
+    return Labelled(
+        dataset="uci",
+        subject="1",
+        file=f"uci-pt/s1/e4/{unit}/{session}.txt.gz",
+        exercise="side_lying_leg_raise",
+        moving=reps > 0,
+        reps=reps,
+        tolerance=0,
+        bounds=bounds,
+        source=source,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileScore:
+    """One labelled file's result: reps found, matched to the labelled bounds (when known), in tolerance."""
+
+    label: Labelled
+    found: int
+    matched: int | None
+
+    @property
+    def ok(self) -> bool:
+        return abs(self.found - self.label.reps) <= self.label.tolerance
+
+    @property
+    def error(self) -> int:
+        return self.found - self.label.reps
+
+
+def score_file(label: Labelled, reps: Sequence[tuple[float, float]]) -> FileScore:
+    """Score the reps ``(start, end)`` (s) found in a labelled file."""
+    matched = len(match_intervals(label.bounds, reps)) if label.bounds else None
+    return FileScore(label=label, found=len(reps), matched=matched)

@@ -43,6 +43,8 @@ class Motion:
         speed_dps: (n,) angular speed in deg/s (see module docstring).
         dyn_acc_g: (n,) moving std of |a| over ``activity_window_s`` in g (impacts, locomotion).
         valid: (n,) False inside data gaps (values there are interpolated).
+        gravity_fast: (n, 3) unit gravity low-passed at ``phase_gravity_lowpass_hz`` instead: the rep angle of
+            an accelerometer-only sensor, whose phase times the slower gravity would smear; None with a gyro.
     """
 
     gravity: FloatArray
@@ -50,6 +52,7 @@ class Motion:
     speed_dps: FloatArray
     dyn_acc_g: FloatArray
     valid: npt.NDArray[np.bool_]
+    gravity_fast: FloatArray | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,12 +64,44 @@ class AngleTrace:
         angle_deg: (m,) rotation angle in degrees about ``axis`` (offset arbitrary).
         speed_dps: (m,) signed angular speed about ``axis`` in deg/s.
         source: ``"fused"``, ``"gyro"`` or ``"accel"``.
+        phase_speed_dps: (m,) a less smoothed signed speed for phase times (accelerometer only), or None
+            (then ``speed_dps`` times the phases too).
     """
 
     axis: FloatArray
     angle_deg: FloatArray
     speed_dps: FloatArray
     source: str
+    phase_speed_dps: FloatArray | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pose:
+    """Where the thigh points over time (mounting invariant): how far it turned between two samples.
+
+    Attributes:
+        gravity: (n, 3) unit gravity direction in the sensor frame.
+        turned_deg: (n, 3) integrated bias-corrected gyro (deg), or None without a gyroscope. Its change
+            between two samples is the rotation between them (exact for a turn about one axis, as a rep).
+    """
+
+    gravity: FloatArray
+    turned_deg: FloatArray | None
+
+    def turn_deg(self, i: npt.NDArray[np.intp], j: npt.NDArray[np.intp]) -> FloatArray:
+        """(k,) angle (deg) the thigh turned between samples ``i`` and ``j`` (pairwise), the larger of the
+        gravity angle and, with a gyro, the turned angle (gravity alone misses turns about the vertical)."""
+        cos = np.clip(np.einsum("ij,ij->i", self.gravity[i], self.gravity[j]), -1.0, 1.0)
+        d = np.degrees(np.arccos(cos))
+        if self.turned_deg is not None:
+            d = np.maximum(d, np.linalg.norm(self.turned_deg[j] - self.turned_deg[i], axis=1))
+        return np.asarray(d, dtype=np.float64)
+
+    @classmethod
+    def of(cls, motion: Motion, fs_hz: float) -> Pose:
+        """The pose of a recording's motion (the gyro integrated once for the whole recording)."""
+        turned = None if motion.gyro_dps is None else np.cumsum(motion.gyro_dps, axis=0) / fs_hz
+        return cls(gravity=motion.gravity, turned_deg=turned)
 
 
 def _unit(v: FloatArray) -> FloatArray:
@@ -115,7 +150,17 @@ def estimate_motion(
         "has_gyro": clean.gyro_dps is not None,
         "accel_norm_median_g": round(float(np.median(norm)), 4),
     }
-    return Motion(gravity=gravity, gyro_dps=gyro, speed_dps=speed, dyn_acc_g=dyn, valid=clean.valid), quality
+    motion = Motion(
+        gravity=gravity,
+        gyro_dps=gyro,
+        speed_dps=speed,
+        dyn_acc_g=dyn,
+        valid=clean.valid,
+        gravity_fast=None
+        if gyro is not None
+        else _unit(lowpass(clean.accel_g, p.phase_gravity_lowpass_hz, fs)),
+    )
+    return motion, quality
 
 
 def principal_axis(vectors: FloatArray, weights: FloatArray | None = None, rank: int = 0) -> FloatArray:
@@ -138,6 +183,18 @@ def gravity_path_axis(gravity: FloatArray) -> FloatArray:
     axis = np.cross(mean_g, change)
     axis = axis / max(float(np.linalg.norm(axis)), 1e-9)
     return np.asarray(axis if axis[np.argmax(np.abs(axis))] > 0 else -axis, dtype=np.float64)
+
+
+def gravity_rate_axis(gravity: FloatArray, fs_hz: float, rank: int = 0) -> FloatArray:
+    """Rotation axis seen by gravity alone: the principal axis (``rank`` 0, or the second, 1) of
+    ``g x dg/dt`` (the part of the angular rate perpendicular to gravity), each sample weighted by the angle
+    it turns, as the gyro's (:func:`rotation_angle`): the reps' many degrees outweigh one posture change in
+    the window. Falls back to :func:`gravity_path_axis` when gravity hardly moves."""
+    rate = np.cross(gravity, np.gradient(gravity, axis=0) * fs_hz)
+    mag = np.linalg.norm(rate, axis=1)
+    if float(np.sum(mag)) / fs_hz < np.radians(1.0):
+        return gravity_path_axis(gravity)
+    return principal_axis(rate, weights=1.0 / np.maximum(mag, 1e-9), rank=rank)
 
 
 def _gravity_angle(gravity: FloatArray, axis: FloatArray) -> tuple[FloatArray, float]:
@@ -176,8 +233,9 @@ def rotation_angle(
     """Rotation angle and signed angular speed of samples ``[start, stop)`` about their principal axis.
 
     ``axis_rank`` 1 uses the second principal axis instead, 2 the principal axis of the unit rate vectors
-    of moving samples (gyro only): when a window also holds larger movements about another axis (sitting
-    down, standing up), the reps may be the second component, or dominate only by duration.
+    of moving samples (without a gyro: the normal of gravity's path): when a window also holds larger
+    movements about another axis (sitting down, standing up), the reps may be the second component, or
+    dominate only by duration.
     """
     p = params or AnalysisParams()
     grav = motion.gravity[start:stop]
@@ -189,6 +247,11 @@ def rotation_angle(
             mag = np.linalg.norm(w, axis=1)
             moving = mag > p.moving_speed_dps
             axis = principal_axis(w[moving] / mag[moving, None]) if moving.sum() >= 3 else principal_axis(w)
+        elif axis_rank == 0:
+            # each sample weighs by the angle it turns (|w|), not by its energy (|w|^2): the reps' many
+            # degrees outweigh one fast posture change caught in the same window
+            mag = np.linalg.norm(w, axis=1)
+            axis = principal_axis(w, weights=1.0 / np.maximum(mag, 1e-6))
         else:
             axis = principal_axis(w, rank=axis_rank)
         speed = w @ axis
@@ -209,11 +272,26 @@ def rotation_angle(
             low = lowpass(np.column_stack((ang_a, ang_g)), fc, fs_hz)
             fused = low[:, 0] + (ang_g - low[:, 1])
             return AngleTrace(axis=axis, angle_deg=fused, speed_dps=speed, source="fused")
+        gap = ~motion.valid[start:stop]
+        if gap.any():
+            # about the vertical nothing measures the turn inside a data gap: hold the angle there (the
+            # interpolated rates could integrate to any angle and shift everything after the gap)
+            speed = np.where(gap, 0.0, speed)
+            ang_g = np.cumsum(speed) / fs_hz
         t = np.arange(ang_g.size, dtype=np.float64)
         coef = np.polyfit(t, ang_g, 1) if ang_g.size > 2 else np.zeros(2)
         return AngleTrace(axis=axis, angle_deg=ang_g - np.polyval(coef, t), speed_dps=speed, source="gyro")
-    axis = gravity_path_axis(grav)
+    # without a gyro: rank 0 and 1 from gravity's turning rate, rank 2 the normal of gravity's path
+    axis = gravity_path_axis(grav) if axis_rank == 2 else gravity_rate_axis(grav, fs_hz, rank=axis_rank)
     ang_a, _ = _gravity_angle(grav, axis)
     ang = lowpass(ang_a, p.speed_lowpass_hz / 2, fs_hz)
+    phase_speed = None
+    if motion.gravity_fast is not None:
+        # phase times from the less smoothed gravity (the slow one smears onsets by a few hundred ms); the
+        # excursions and ranges from the slow one, which linear acceleration and noise disturb less
+        fast, _ = _gravity_angle(motion.gravity_fast[start:stop], axis)
+        phase_speed = np.gradient(fast) * fs_hz
+        if float(np.dot(phase_speed, np.gradient(ang))) < 0:
+            phase_speed = -phase_speed
     speed = np.gradient(ang) * fs_hz
-    return AngleTrace(axis=axis, angle_deg=ang, speed_dps=speed, source="accel")
+    return AngleTrace(axis=axis, angle_deg=ang, speed_dps=speed, source="accel", phase_speed_dps=phase_speed)

@@ -16,7 +16,7 @@ import typer
 from hipsync.cli._utilities import AccUnits, GyroUnits, exit_with_error
 
 if TYPE_CHECKING:
-    from hipsync.records import SessionAnalysis
+    from hipsync.records import Recording, SessionAnalysis
 
 TEMPO_ORDER = "eccentric-bottom pause-concentric-top hold"
 
@@ -73,6 +73,79 @@ def render_table(analysis: SessionAnalysis) -> object:
     return table
 
 
+def render_explanation(analysis: SessionAnalysis) -> object:
+    """A rich Table of every movement period the analysis considered and why it was or was not counted."""
+    from rich.table import Table
+
+    table = Table(
+        title="movement periods considered",
+        caption=(
+            "excursions = rep-like excursions seen; ROM = median range of the reps judged; CV = robust "
+            "spread of the ranges within a block of like reps; rep s = median rep duration."
+        ),
+    )
+    for col, just in (
+        ("from s", "right"),
+        ("to s", "right"),
+        ("verdict", "left"),
+        ("reason", "left"),
+        ("excursions", "right"),
+        ("reps", "right"),
+        ("ROM deg", "right"),
+        ("CV", "right"),
+        ("rep s", "right"),
+        ("why", "left"),
+    ):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for per in analysis.considered:
+        table.add_row(
+            f"{per.start_s:.1f}",
+            f"{per.end_s:.1f}",
+            "[green]counted[/green]" if per.counted else "not counted",
+            per.reason,
+            str(per.excursions),
+            str(per.reps_counted),
+            _fmt(per.median_rom_deg),
+            _fmt(per.rom_cv, 2),
+            _fmt(per.median_rep_s),
+            per.detail,
+        )
+    return table
+
+
+def plot_explanation(recording: Recording, analysis: SessionAnalysis, out: Path) -> None:
+    """A PNG of the recording as the analysis saw it: per considered period the rotation angle about its
+    own axis (counted sets in green with every rep shaded, the rest in grey with the reason), and the
+    angular speed below."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from processing.explain import explain_signals
+
+    sig = explain_signals(recording, analysis)
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(16, 6), sharex=True, height_ratios=(3, 1))
+    for tr in sig.traces:
+        per = tr.period
+        ax.plot(
+            tr.time_s, tr.angle_deg - tr.angle_deg.min(), color="tab:green" if per.counted else "0.5", lw=0.8
+        )
+        ax.axvspan(per.start_s, per.end_s, color="tab:green" if per.counted else "0.85", alpha=0.12, lw=0)
+        ax.annotate(per.reason, (per.start_s, 1.0), xycoords=("data", "axes fraction"), fontsize=7, va="top")
+    for s in analysis.sets:
+        for r in s.reps:
+            ax.axvspan(r.start_s, r.end_s, ymin=0.0, ymax=0.06, color="tab:green", alpha=0.8, lw=0)
+    ax.set_ylabel("angle about the period's axis, deg")
+    ax.set_title(f"{len(analysis.sets)} sets, {sum(len(s.reps) for s in analysis.sets)} reps; bars = reps")
+    ax2.plot(sig.time_s, sig.speed_dps, color="tab:blue", lw=0.5)
+    ax2.set_ylabel("angular speed, deg/s")
+    ax2.set_xlabel("time, s")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
 def analyze_cmd(
     file: Annotated[
         Path,
@@ -97,6 +170,23 @@ def analyze_cmd(
         GyroUnits,
         typer.Option("--gyro-units", help="Units of gx,gy,gz in CSV/Parquet files: dps (deg/s) or rad/s."),
     ] = GyroUnits.dps,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help=(
+                "Also list every movement period the analysis considered and why it was or was not counted "
+                "(with --json: under the key 'considered')."
+            ),
+        ),
+    ] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Write a PNG of the signal as the analysis saw it, with the reps and the rejected periods.",
+        ),
+    ] = None,
 ) -> None:
     """Find sets, reps, tempo phases, range of motion and the exercise in one recording."""
     from hipsync.records import RecordingError, analysis_to_json
@@ -120,15 +210,25 @@ def analyze_cmd(
         analysis = analyze(recording)
     except Exception as e:  # whatever the analysis raises: one line, not a traceback
         exit_with_error(f"the analysis of {file} failed: {type(e).__name__}: {e}")
+    if plot is not None:
+        try:
+            plot_explanation(recording, analysis, plot)
+        except OSError as e:
+            exit_with_error(f"cannot write {plot}: {e}", code=2)
     if as_json:
-        typer.echo(json.dumps(analysis_to_json(analysis)))
+        typer.echo(json.dumps(analysis_to_json(analysis, explain=explain)))
         return
     from rich.console import Console  # rich's console is slow to import: only for the table
 
     console = Console()
     if not analysis.sets:
-        console.print(f"No sets found in {file} ({recording.duration_s:.0f} s analysed).")
+        hint = "" if explain else "; --explain lists the movement periods considered and why"
+        console.print(f"No sets found in {file} ({recording.duration_s:.0f} s analysed{hint}).")
     else:
         console.print(render_table(analysis))
+    if explain:
+        console.print(render_explanation(analysis))
     for w in analysis.quality.get("warnings", []):
         console.print(f"[yellow]note:[/yellow] {w}")
+    if plot is not None:
+        console.print(f"plot written to {plot}")

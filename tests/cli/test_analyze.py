@@ -70,3 +70,47 @@ def test_wrong_column_gives_a_clear_message_not_a_traceback(tmp_path: Path) -> N
 def test_missing_file(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["analyze", str(tmp_path / "nope.csv")])
     assert res.exit_code == 2 and "no such file" in res.output
+
+
+REAL = Path(__file__).resolve().parents[1] / "data" / "real"
+
+
+def test_explain_lists_every_period_considered_and_why(tmp_path: Path) -> None:
+    # the resting thigh of UCI subject 1: no set, and the explanation says what was looked at and why not
+    f = REAL / "uci-pt/s1/e4/u4/test.txt.gz"
+    plain = CliRunner().invoke(app, ["analyze", str(f)])
+    assert plain.exit_code == 0, plain.output
+    assert "No sets found" in plain.output and "--explain" in plain.output
+    res = CliRunner().invoke(app, ["analyze", str(f), "--explain"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "movement periods considered" in res.output and "not counted" in res.output
+    doc = json.loads(CliRunner().invoke(app, ["analyze", str(f), "--json", "--explain"]).output)
+    assert doc["sets"] == [] and doc["considered"]
+    assert all(not p["counted"] and p["reason"] != "set" and p["detail"] for p in doc["considered"])
+    # the shape without --explain is unchanged
+    assert "considered" not in json.loads(CliRunner().invoke(app, ["analyze", str(f), "--json"]).output)
+
+
+def test_explain_json_marks_the_counted_set_with_its_numbers(
+    tmp_path: Path, session: SimulatedSession
+) -> None:
+    f = tmp_path / "rec.csv"
+    _write_csv(f, session.time_s, session.accel_g, session.gyro_dps)
+    doc = json.loads(CliRunner().invoke(app, ["analyze", str(f), "--json", "--explain"]).output)
+    counted = [p for p in doc["considered"] if p["counted"]]
+    assert len(counted) == len(doc["sets"]) >= 1
+    assert counted[0]["reps_counted"] == len(doc["sets"][0]["reps"])
+    assert counted[0]["median_rom_deg"] > 5 and counted[0]["reason"] == "set"
+
+
+def test_plot_writes_a_png(tmp_path: Path) -> None:
+    out = tmp_path / "explain.png"
+    res = CliRunner().invoke(
+        app, ["analyze", str(REAL / "mex/01/04_act_2.csv.gz"), "--explain", "--plot", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = CliRunner().invoke(
+        app, ["analyze", str(REAL / "mex/01/04_act_2.csv.gz"), "--plot", str(tmp_path / "no" / "dir.png")]
+    )
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
