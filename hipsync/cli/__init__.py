@@ -10,6 +10,7 @@ without the app):
 - :mod:`hipsync.cli.sessions`: ``sync``, ``import``, ``sessions``, ``reprocess``, ``log``, ``export``;
 - :mod:`hipsync.cli.plan`: ``plan show|set|edit``;
 - :mod:`hipsync.cli.report`, :mod:`hipsync.cli.demo`, :mod:`hipsync.cli.serve`: the flows-level commands;
+- :mod:`hipsync.cli.cohort`: ``cohort simulate|reprocess|export|report`` (many athletes, Dask, the lake);
 - :mod:`hipsync.cli._utilities`: the error exit, option enums and common options they share.
 
 Data flows one way: a command parses its options, calls one function of ``flows``, ``storage``,
@@ -23,7 +24,7 @@ import logging
 
 import typer
 
-from hipsync.cli import analyze, ble, demo, plan, report, sensors, serve, sessions, simulate
+from hipsync.cli import analyze, ble, cohort, demo, plan, report, sensors, serve, sessions, simulate
 
 app = typer.Typer(
     name="hipsync",
@@ -63,5 +64,6 @@ app.command("export")(sessions.export_cmd)
 app.command("report")(report.report)
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+app.add_typer(cohort.app, name="cohort")
 
 __all__ = ["app"]
