@@ -137,7 +137,7 @@ def dask_task_runner(workers: int | None = None, address: str | None = None) -> 
             "n_workers": workers or 2,
             "threads_per_worker": 1,
             "processes": True,
-            "dashboard_address": None,
+            "dashboard_address": ":0",
         }
     )
 

@@ -13,19 +13,23 @@ and each second-leg session is placed on the first leg's training day, right aft
 session when there was one. Its loads are the second program's plan (stored as the athlete's own
 entries, ``load_source = 'user'``); the first leg's loads come from the weekly plans, as in the demo.
 
-Sessions are imported through :func:`flows.imports.import_recording` (analysed, idempotent by content),
-so running the same command again imports nothing new. With ``workers > 1`` the athletes are simulated
-on a Dask ``LocalCluster``, one task per athlete (each task is the only writer of its athlete's database).
+Sessions are imported through :func:`flows.imports.import_recording` (analysed, idempotent by content);
+an athlete whose simulation completed leaves ``simulated.json`` (its spec and counts) in its home, so
+running the same command again simulates only the athletes not finished before. With ``workers > 1``
+the athletes are simulated on a Dask ``LocalCluster``, one task per athlete (each task is the only writer
+of its athlete's database).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,6 +67,8 @@ SIDES: tuple[tuple[tuple[str, ...], float], ...] = (
 )
 #: Chance a planned session is missed: from faithful to patchy adherence.
 MISS_PROBS = (0.0, 0.05, 0.1, 0.15, 0.25, 0.4)
+#: Written into an athlete's home when its simulation is complete: the spec and what was imported.
+DONE_FILE = "simulated.json"
 #: Rest between the first leg's session and the second leg's on the same day (s).
 SECOND_LEG_AFTER_S = 180.0
 
@@ -209,12 +215,15 @@ def planned_sessions(first: SimulatedProgram, second: SimulatedProgram | None) -
 
 def _import_all(db: Path, todo: list[_Planned], sensor: str, progress: Progress) -> tuple[int, int, int, int]:
     imported = skipped = quarantined = n_reps = 0
+    recorded: set[int] = set()
     for i, p in enumerate(todo, start=1):
         rec = replace(Recording.of(p.session, profile=sensor), started_at=p.started_at)
         loads = {ex: t.resistance for ex, t in p.week.targets.items()} if p.own_loads else None
-        res = import_recording(
-            db, rec, started_at=p.started_at, plan=None if p.own_loads else plan_for_week(p.week), loads=loads
-        )
+        # Each week's plan goes into the plan history once, with the week's first session (a write each).
+        plan = None if p.own_loads or p.week.week in recorded else plan_for_week(p.week)
+        if plan is not None:
+            recorded.add(p.week.week)
+        res = import_recording(db, rec, started_at=p.started_at, plan=plan, loads=loads)
         if res.status == "skipped":
             skipped += 1
         elif res.status == "quarantined":
@@ -226,9 +235,38 @@ def _import_all(db: Path, todo: list[_Planned], sensor: str, progress: Progress)
     return imported, skipped, quarantined, n_reps
 
 
+def _spec_json(spec: AthleteSpec) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(json.dumps(asdict(spec), default=str))
+    return out
+
+
+def _done_before(home: Path, spec: AthleteSpec) -> SimulatedAthlete | None:
+    """What an earlier run with the same spec stored (``home/simulated.json``), as nothing new to import."""
+    try:
+        marker = json.loads((home / DONE_FILE).read_text("utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    if marker.get("spec") != _spec_json(spec):
+        return None
+    r = marker["result"]
+    return SimulatedAthlete(
+        athlete=spec.athlete,
+        home=home,
+        sessions_per_week=r["sessions_per_week"],
+        planned=r["planned"],
+        imported=0,
+        skipped=r["imported"] + r["skipped"],
+        quarantined=r["quarantined"],
+        n_reps=r["n_reps"],
+    )
+
+
 def simulate_athlete(root: Path, spec: AthleteSpec, progress: Progress = _noop) -> SimulatedAthlete:
-    """Simulate one athlete's program(s) and import them into ``root/<athlete>`` (idempotent)."""
+    """Simulate one athlete's program(s) and import them into ``root/<athlete>`` (idempotent: an athlete
+    finished before with the same spec is not simulated again)."""
     home = root / spec.athlete
+    if (earlier := _done_before(home, spec)) is not None:
+        return earlier
     first = _program(spec, spec.sides[0], spec.seed)
     second = None
     if len(spec.sides) > 1:
@@ -248,7 +286,7 @@ def simulate_athlete(root: Path, spec: AthleteSpec, progress: Progress = _noop) 
     imported, skipped, quarantined, n_reps = _import_all(paths.db_path(home), todo, spec.sensor, progress)
     # The athlete's current plan file: what a real user would have after the program's last week.
     save_plan(plan_for_week(first.plan[-1]), paths.plan_path(home))
-    return SimulatedAthlete(
+    done = SimulatedAthlete(
         athlete=spec.athlete,
         home=home,
         sessions_per_week=per_week,
@@ -258,6 +296,9 @@ def simulate_athlete(root: Path, spec: AthleteSpec, progress: Progress = _noop) 
         quarantined=quarantined,
         n_reps=n_reps,
     )
+    result = {k: v for k, v in asdict(done).items() if k != "home"}
+    (home / DONE_FILE).write_text(json.dumps({"spec": _spec_json(spec), "result": result}, indent=1), "utf-8")
+    return done
 
 
 def simulate_cohort(
@@ -299,7 +340,7 @@ def _simulate_on_dask(
     results: dict[str, SimulatedAthlete] = {}
     with (
         LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):
