@@ -28,6 +28,7 @@ speed-up measured while other processes take a core says more about them than ab
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import statistics
@@ -35,6 +36,10 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flows.cohort.reprocess import AthleteReprocess, CohortReprocess
 
 ATHLETES = int(os.environ.get("HIPSYNC_BENCH_ATHLETES", "100"))
 WEEKS = int(os.environ.get("HIPSYNC_BENCH_WEEKS", "8"))
@@ -85,9 +90,149 @@ def cached_cohort() -> Path:
     return root
 
 
+def _baseline(root: Path) -> tuple[float, float, int]:
+    """The per-athlete work in a plain loop in this process: (wall s and CPU s per session, sessions)."""
+    from flows.cohort.layout import find_athletes
+    from flows.cohort.reprocess import reprocess_athlete, warm_up
+
+    warm_up()
+    athletes = find_athletes(root)[:BASELINE_ATHLETES]
+    done = [reprocess_athlete(a.athlete, a.db_path, force=True) for a in athletes]
+    n = sum(r.sessions for r in done)
+    return sum(r.work_s for r in done) / n, sum(r.cpu_s for r in done) / n, n
+
+
+def _gaps(run: CohortReprocess) -> tuple[float, float]:
+    """(mean gap between one worker's consecutive tasks, s; idle tail summed over workers, s): the time a
+    worker spends outside the work between two athletes (Prefect's task engine, Dask's dispatch), and at
+    the end waiting for the others."""
+    by_worker: dict[str, list[AthleteReprocess]] = {}
+    for a in run.athletes:
+        by_worker.setdefault(a.worker, []).append(a)
+    gaps: list[float] = []
+    tail = 0.0
+    end = run.started_s + run.elapsed_s
+    for tasks in by_worker.values():
+        tasks.sort(key=lambda a: a.started_s)
+        gaps.append(tasks[0].started_s - run.started_s)
+        gaps += [b.started_s - a.finished_s for a, b in itertools.pairwise(tasks)]
+        tail += end - tasks[-1].finished_s
+    return statistics.fmean(gaps), tail
+
+
+def _run(root: Path, workers: int) -> CohortReprocess:
+    from flows.cohort.flow import run_cohort_reprocess
+
+    t0 = time.perf_counter()
+    run = run_cohort_reprocess(root, workers=workers, force=True)
+    total = time.perf_counter() - t0
+    gap, tail = _gaps(run)
+    peaks = ", ".join(f"{mb:.0f}" for mb in sorted(run.peak_rss_mb_by_worker.values()))
+    print(
+        f"  {workers} worker(s): {run.sessions} sessions in {run.elapsed_s:.1f} s = {run.sessions_per_s:.2f} "
+        f"sessions/s (with cluster start-up {total:.0f} s); work {run.work_s:.1f} s; overhead "
+        f"{run.overhead:.1%} of the workers' time (per-task gap {gap * 1000:.0f} ms = "
+        f"{gap / (run.work_s / len(run.athletes)):.1%} of a task's work; idle tail {tail:.1f} s); "
+        f"peak RSS per worker {peaks} MiB; {_load()}",
+        flush=True,
+    )
+    if run.failed_athletes:
+        print(f"  ! {len(run.failed_athletes)} athlete(s) failed: {run.failed_athletes}")
+    return run
+
+
+def _report_timings(root: Path, lake: Path) -> None:
+    from flows.cohort.flow import cohort_report
+    from flows.cohort.lake import export_lake
+    from flows.cohort.render import write_cohort_report
+    from flows.cohort.report import compute_cohort_report
+    from flows.report.model import IsoWeek
+
+    t0 = time.perf_counter()
+    first = export_lake(root, lake)
+    t1 = time.perf_counter()
+    again = export_lake(root, lake)
+    t2 = time.perf_counter()
+    size = sum(p.stat().st_size for p in lake.rglob("*.parquet"))
+    print(
+        f"lake: first export {t1 - t0:.1f} s ({first.written} files, {size / 1e6:.1f} MB); "
+        f"again with nothing changed {t2 - t1:.2f} s ({again.written} written, "
+        f"{again.unchanged} athletes unchanged)"
+    )
+    week = IsoWeek.of(START).shift(WEEKS - 1)
+    compute, full = [], []
+    out = lake.parent / "reports"
+    for _ in range(5):
+        a = time.perf_counter()
+        report = compute_cohort_report(lake, week)
+        b = time.perf_counter()
+        write_cohort_report(report, out)
+        compute.append(b - a)
+        full.append(time.perf_counter() - a)
+    print(
+        f"report {week} over the lake, {len(report.athletes)} athletes: compute (DuckDB + rules) median "
+        f"{statistics.median(compute) * 1000:.0f} ms (first {compute[0] * 1000:.0f} ms); with HTML, Markdown "
+        f"and JSON written {statistics.median(full) * 1000:.0f} ms; target < 1000 ms; {_load()}"
+    )
+    a = time.perf_counter()
+    cohort_report(root=str(root), week=str(week), lake=str(lake), out=str(out))
+    print(
+        f"the cohort-report flow (export check + report, two Prefect tasks): {time.perf_counter() - a:.2f} s"
+    )
+
+
+def _projection(per_session_s: float, sessions_per_athlete: float, gap_s: float, efficiency: float) -> None:
+    athletes, workers = 10_000, 20
+    sessions = athletes * sessions_per_athlete
+    hours = (sessions * per_session_s + athletes * gap_s) / (workers * efficiency) / 3600
+    print(
+        f"projection: {athletes} athletes x {WEEKS} weeks = {sessions:,.0f} sessions at "
+        f"{per_session_s:.3f} s each + {gap_s * 1000:.0f} ms per athlete task, on {workers} workers at "
+        f"{efficiency:.0%} efficiency: about {hours:.1f} h (docs/cohort.md)"
+    )
+
+
 def main() -> None:
+    from flows.serve import PrefectServer
+
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     root = cached_cohort()
-    print(f"(benchmark body follows; {_load()})")
+    print(
+        f"{_load()}; Dask workers inherit PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE')}"
+    )
+    server = PrefectServer()  # starts in the background while the baseline runs
+    wall, cpu, n = _baseline(root)
+    print(
+        f"baseline, the work in a plain loop (no Prefect, no Dask): {n} sessions of {BASELINE_ATHLETES} "
+        f"athletes, {wall:.3f} s wall and {cpu:.3f} s CPU per session = {1 / wall:.2f} sessions/s; {_load()}",
+        flush=True,
+    )
+    runs: dict[int, list[CohortReprocess]] = {1: [], 2: []}
+    with server:
+        print(f"cohort-reprocess --force, {REPEATS} x (1 worker, 2 workers), alternating:")
+        for _ in range(REPEATS):
+            for workers in (1, 2):
+                runs[workers].append(_run(root, workers))
+        best = {w: max(r.sessions_per_s for r in rs) for w, rs in runs.items()}
+        print(
+            f"speed-up at 2 workers: {best[2] / best[1]:.2f}x (best of {REPEATS} each: {best[1]:.2f} -> "
+            f"{best[2]:.2f} sessions/s; every pair: "
+            + ", ".join(
+                f"{b.sessions_per_s / a.sessions_per_s:.2f}x" for a, b in zip(runs[1], runs[2], strict=True)
+            )
+            + "; target >= 1.7x)"
+        )
+        with tempfile.TemporaryDirectory(prefix="hipsync-bench-lake-") as tmp:
+            _report_timings(root, Path(tmp) / "lake")
+    one = max(runs[1], key=lambda r: r.sessions_per_s)
+    two = max(runs[2], key=lambda r: r.sessions_per_s)
+    _projection(
+        per_session_s=one.work_s / one.sessions,
+        sessions_per_athlete=one.sessions / len(one.athletes),
+        gap_s=_gaps(two)[0],
+        efficiency=1 - (two.overhead or 0.0),
+    )
 
 
 if __name__ == "__main__":

@@ -6,14 +6,21 @@ kept here because only ``storage`` imports DuckDB. Layout, one Hive-partitioned 
     LAKE/sessions/athlete=<id>/week=<YYYY-Www>/data.parquet
     LAKE/sets/athlete=<id>/week=<YYYY-Www>/data.parquet
     LAKE/reps/athlete=<id>/week=<YYYY-Www>/data.parquet
+    LAKE/session_stats/athlete=<id>/week=<YYYY-Www>/data.parquet  (per session, exercise and side)
     LAKE/plans/athlete=<id>/week=<YYYY-Www>/data.parquet      (week of valid_from)
     LAKE/athletes/athlete=<id>/data.parquet                   (athlete.json: planned sessions, sides...)
 
+    LAKE/_by_week/<table>/week=<YYYY-Www>/data.parquet         (every athlete's rows of the week, with
+    LAKE/_by_week/athletes/data.parquet                         an ``athlete`` column)
+
 ``week`` is the ISO week of the session's start in UTC. The partition columns (``athlete``, ``week``) are
 in the paths only, as Hive readers expect (DuckDB ``read_parquet(..., hive_partitioning = true)``,
-``pyarrow.dataset(..., partitioning="hive")``). Only sets and reps of each session's current analysis run
-are exported; quarantined sessions are kept in ``sessions`` with their status. Columns and units are those
-of docs/schema.md; :data:`LAKE_COLUMNS` lists them and docs/cohort.md documents them.
+``pyarrow.dataset(..., partitioning="hive")``). The by-week copy (:func:`compact`) holds the same rows in
+one file per table and week: a query over the whole cohort then opens tens of files instead of thousands
+(reading a small Parquet file costs about a millisecond whatever its size). Only sets and reps of each
+session's current analysis run are exported; quarantined sessions are kept in ``sessions`` with their
+status. Columns and units are those of docs/schema.md; :data:`LAKE_COLUMNS` lists them and docs/cohort.md
+documents them.
 
 Writes are atomic per file (temp file + rename), read through a read-only connection to the athlete's
 database, so an export can run while that athlete syncs.
@@ -24,7 +31,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -35,9 +42,12 @@ from storage.errors import NotFoundError
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "BY_WEEK",
     "LAKE_COLUMNS",
     "LAKE_TABLES",
     "PARTITION_FILE",
+    "by_week_path",
+    "compact",
     "first_weeks",
     "open_lake",
     "partition_path",
@@ -46,8 +56,10 @@ __all__ = [
     "write_partitions",
 ]
 
-LAKE_TABLES = ("sessions", "sets", "reps", "plans")
+LAKE_TABLES = ("sessions", "sets", "reps", "session_stats", "plans")
 PARTITION_FILE = "data.parquet"
+#: The by-week copy: every athlete's rows of one week in one file, for cohort-wide reads.
+BY_WEEK = "_by_week"
 
 #: Every lake table's columns (name, DuckDB type), partition columns excluded. ``athletes`` is written from
 #: athlete.json, the others from the athlete's database.
@@ -100,6 +112,18 @@ LAKE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("partial", "BOOLEAN"),
         ("peak_concentric_speed_dps", "DOUBLE"),
     ),
+    "session_stats": (
+        ("session_id", "VARCHAR"),
+        ("session_started_at", "TIMESTAMPTZ"),
+        ("exercise", "VARCHAR"),
+        ("side", "VARCHAR"),
+        ("n_reps", "BIGINT"),
+        ("tut_s", "DOUBLE"),
+        ("concentric_s", "DOUBLE"),
+        ("top_hold_s", "DOUBLE"),
+        ("eccentric_s", "DOUBLE"),
+        ("rom_deg", "DOUBLE"),
+    ),
     "plans": (
         ("plan_id", "VARCHAR"),
         ("valid_from", "TIMESTAMPTZ"),
@@ -151,6 +175,18 @@ _SOURCES: dict[str, tuple[str, str]] = {
         FROM reps r JOIN sets st USING (set_id) JOIN sessions se ON se.session_id = st.session_id
         WHERE se.status <> 'quarantined' AND {_CURRENT_RUN}""",
         "session_started_at, session_id, set_id, rep_index",
+    ),
+    # Per session, exercise and side: reps, time under tension (concentric + top hold + eccentric, s) and
+    # the reps' medians, so that cohort-wide queries over many weeks need not read every rep.
+    "session_stats": (
+        f"""SELECT r.session_id, se.started_at, st.exercise, st.side, count(*),
+               sum(r.concentric_s + r.top_hold_s + r.eccentric_s), median(r.concentric_s),
+               median(r.top_hold_s), median(r.eccentric_s), median(r.rom_deg),
+               {_WEEK.format(ts="se.started_at")}
+        FROM reps r JOIN sets st USING (set_id) JOIN sessions se ON se.session_id = st.session_id
+        WHERE se.status <> 'quarantined' AND {_CURRENT_RUN}
+        GROUP BY r.session_id, se.started_at, st.exercise, st.side""",
+        "session_started_at, session_id, exercise, side",
     ),
     "plans": (
         f"""SELECT plan_id, valid_from, exercise, target_sets, target_reps_low, target_reps_high, resistance,
@@ -268,20 +304,57 @@ def write_athlete_row(
     return target
 
 
-def _view_sql(lake_dir: Path, table: str) -> str:
-    depth = "*" if table == "athletes" else "*/*"
-    files = sorted((lake_dir / table).glob(f"{depth}/{PARTITION_FILE}"))
-    cols = LAKE_COLUMNS[table]
-    if not files:
-        # No partition yet: an empty view with the lake's columns, so queries still bind.
-        typed = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in cols)
-        parts = "CAST(NULL AS VARCHAR) AS athlete" + (
-            "" if table == "athletes" else ", CAST(NULL AS VARCHAR) AS week"
-        )
-        return f"SELECT {typed}, {parts} WHERE false"
-    hive = "{'athlete': VARCHAR}" if table == "athletes" else "{'athlete': VARCHAR, 'week': VARCHAR}"
-    glob = _sql_string(str(lake_dir / table / depth / PARTITION_FILE))
-    return f"SELECT * FROM read_parquet({glob}, hive_partitioning = true, hive_types = {hive})"
+def by_week_path(lake_dir: Path, table: str, week: str | None = None) -> Path:
+    """``LAKE/_by_week/<table>[/week=<w>]/data.parquet``: the week's rows of every athlete in one file."""
+    base = lake_dir / BY_WEEK / table
+    return (base / f"week={week}" if week is not None else base) / PARTITION_FILE
+
+
+def _hive(table: str) -> str:
+    return "{'athlete': VARCHAR}" if table == "athletes" else "{'athlete': VARCHAR, 'week': VARCHAR}"
+
+
+def compact(lake_dir: Path, table: str, week: str | None = None) -> Path | None:
+    """Gather every athlete's partition of ``table`` (of one ``week``; ``athletes`` has none) into its
+    by-week file, the athlete as a column; returns it, or None (file removed) when no athlete has any."""
+    pattern = f"athlete=*/week={week}/{PARTITION_FILE}" if week is not None else f"athlete=*/{PARTITION_FILE}"
+    target = by_week_path(lake_dir, table, week)
+    if not any((lake_dir / table).glob(pattern)):
+        target.unlink(missing_ok=True)
+        with suppress(OSError):
+            target.parent.rmdir()
+        return None
+    names = ", ".join(name for name, _ in LAKE_COLUMNS[table])
+    source = _sql_string(str(lake_dir / table / pattern))
+    query = (
+        f"SELECT athlete, {names} FROM read_parquet({source}, hive_partitioning = true, "
+        f"hive_types = {_hive(table)}) ORDER BY athlete"
+    )
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        _copy_atomically(con, query, target)
+    except duckdb.Error as e:
+        raise translate_error(e) from e
+    finally:
+        con.close()
+    return target
+
+
+def _view_sql(lake_dir: Path, table: str, *, by_week: bool) -> str:
+    depth = "" if table == "athletes" else "*/"
+    athlete_dirs = "" if by_week else "*/"
+    root = lake_dir / BY_WEEK / table if by_week else lake_dir / table
+    if not any(root.glob(f"{athlete_dirs}{depth}{PARTITION_FILE}")):
+        # Nothing exported yet: an empty view with the lake's columns, so queries still bind.
+        typed = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in LAKE_COLUMNS[table])
+        week = "" if table == "athletes" else ", CAST(NULL AS VARCHAR) AS week"
+        return f"SELECT {typed}, CAST(NULL AS VARCHAR) AS athlete{week} WHERE false"
+    files = _sql_string(str(root / f"{athlete_dirs}{depth}{PARTITION_FILE}"))
+    if by_week:
+        hive = "true, hive_types = {'week': VARCHAR}" if depth else "false"
+        return f"SELECT * FROM read_parquet({files}, hive_partitioning = {hive})"
+    return f"SELECT * FROM read_parquet({files}, hive_partitioning = true, hive_types = {_hive(table)})"
 
 
 def first_weeks(lake_dir: Path) -> dict[str, str]:
@@ -299,14 +372,18 @@ def first_weeks(lake_dir: Path) -> dict[str, str]:
 
 
 @contextmanager
-def open_lake(lake_dir: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_lake(lake_dir: Path, *, by_week: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB connection with one view per lake table (``sessions``, ``sets``, ``reps``,
-    ``plans``, ``athletes``) over the Parquet files, partition columns included; times in UTC."""
+    ``plans``, ``athletes``), ``athlete`` and ``week`` columns included; times in UTC.
+
+    ``by_week`` reads the by-week files (one per table and week: what a cohort-wide query wants);
+    otherwise the athlete partitions themselves (one file per athlete and week). Both hold the same rows.
+    """
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
         for table in (*LAKE_TABLES, "athletes"):
-            con.execute(f"CREATE VIEW {table} AS {_view_sql(lake_dir, table)}")
+            con.execute(f"CREATE VIEW {table} AS {_view_sql(lake_dir, table, by_week=by_week)}")
         yield con
     except duckdb.Error as e:
         raise translate_error(e) from e

@@ -29,11 +29,15 @@ from prefect import flow, get_run_logger
 from prefect.context import get_run_context
 from prefect.futures import PrefectFuture, as_completed
 
-from flows.cohort.layout import Athlete, find_athletes
+from flows.cohort.lake import export_lake
+from flows.cohort.layout import DEFAULT_LAKE, Athlete, find_athletes
+from flows.cohort.render import FORMATS, write_cohort_report
+from flows.cohort.report import compute_cohort_report
 from flows.cohort.reprocess import AthleteReprocess, CohortReprocess, reprocess_athlete, summarize, warm_up
+from flows.report.model import IsoWeek
 from flows.tasks import io_task
 
-__all__ = ["OnAthlete", "cohort_reprocess", "dask_task_runner", "run_cohort_reprocess"]
+__all__ = ["OnAthlete", "cohort_report", "cohort_reprocess", "dask_task_runner", "run_cohort_reprocess"]
 
 #: Called after each athlete: (athletes finished, athletes in the run, the athlete's result or None when its
 #: task failed, the athlete's id).
@@ -92,7 +96,7 @@ def cohort_reprocess(root: str, force: bool = False, athletes: list[str] | None 
     found.sort(key=_size, reverse=True)
     slots = _ready_slots()
     on_athlete = _listener()
-    t0 = time.perf_counter()
+    t0, started = time.perf_counter(), time.time()
     futures: dict[PrefectFuture[AthleteReprocess], str] = {
         reprocess_athlete_task.submit(a.athlete, a.db_path, force): a.athlete for a in found
     }
@@ -117,6 +121,7 @@ def cohort_reprocess(root: str, force: bool = False, athletes: list[str] | None 
         athletes=tuple(sorted(done, key=lambda a: a.athlete)),
         failed_athletes=failed,
         elapsed_s=time.perf_counter() - t0,
+        started_s=started,
         workers=slots,
     )
     for line in summarize(result.athletes, failed):
@@ -168,3 +173,32 @@ def run_cohort_reprocess(
             root=str(root), force=force, athletes=athletes
         )
     return result
+
+
+@io_task("export-lake")
+def export_lake_task(root: Path, lake_dir: Path) -> int:
+    """Bring the lake up to date (incremental); returns the files written."""
+    return export_lake(root, lake_dir).written
+
+
+@io_task("cohort-report-files", task_run_name="cohort report {week}")
+def cohort_report_task(lake_dir: Path, week: str, out_dir: Path) -> dict[str, str]:
+    """Compute the report over the lake and write it; returns format -> path."""
+    report = compute_cohort_report(lake_dir, IsoWeek.parse(week))
+    return {fmt: str(p) for fmt, p in write_cohort_report(report, out_dir, FORMATS).items()}
+
+
+@flow(name="cohort-report", log_prints=False)
+def cohort_report(
+    root: str, week: str | None = None, lake: str | None = None, out: str | None = None
+) -> dict[str, str]:
+    """The lake brought up to date, then the coach's report for ISO ``week`` (default: the last complete
+    week) under ``out`` (default ``ROOT/_reports``); returns format -> path. Runs in the flow's process
+    (both steps are I/O on the lake; no cluster needed)."""
+    base = Path(root)
+    lake_dir = Path(lake) if lake else base / DEFAULT_LAKE
+    written = export_lake_task(base, lake_dir)
+    iso = str(IsoWeek.parse(week) if week else IsoWeek.last_complete())
+    paths = cohort_report_task(lake_dir, iso, Path(out) if out else base / "_reports")
+    get_run_logger().info("cohort report %s (%d lake file(s) written first): %s", iso, written, paths["html"])
+    return paths

@@ -9,8 +9,10 @@ modification time of ``hipsync.duckdb`` and its WAL, and the content of ``athlet
 every partition it wrote (row count and md5 of the rows, :func:`storage.lake.week_digests`). An athlete
 whose fingerprint did not move is skipped without opening its database; otherwise only partitions whose
 digest changed are rewritten, partitions of weeks that no longer have rows are deleted, and so are the
-partitions of athletes no longer in the cohort. Each file is replaced atomically; the manifest is written
-last, so an export that stops half-way is finished by the next one.
+partitions of athletes no longer in the cohort. Then the by-week copy (:func:`storage.lake.compact`: every
+athlete's rows of one week in one file, what the cohort report reads) is rebuilt for the weeks whose
+athlete partitions moved. Each file is replaced atomically; the manifest is written last, so an export
+that stops half-way is finished by the next one.
 
 One export writes a lake at a time: ``LAKE/.lock`` is held (``flock``) while it runs; a second export
 fails at once with :class:`LakeBusyError`. Readers need no lock (every file is replaced atomically).
@@ -64,12 +66,13 @@ class AthleteExport:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LakeExport:
-    """The whole export: per athlete, and the athletes whose partitions were removed (gone from the
-    cohort)."""
+    """The whole export: per athlete, the athletes whose partitions were removed (gone from the cohort),
+    and the by-week files rebuilt or removed."""
 
     lake: Path
     athletes: tuple[AthleteExport, ...]
     dropped_athletes: tuple[str, ...] = field(default_factory=tuple)
+    by_week: int = 0
 
     @property
     def written(self) -> int:
@@ -204,6 +207,44 @@ def _drop_athlete(lake_dir: Path, athlete: str) -> None:
         shutil.rmtree(lake_dir / table / f"athlete={athlete}", ignore_errors=True)
 
 
+def _by_week_digests(entries: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """table -> week -> a digest of what every athlete's partition of that week holds; ``athletes`` -> ""."""
+    parts: dict[str, dict[str, list[str]]] = {t: {} for t in lake_files.LAKE_TABLES}
+    for athlete, entry in sorted(entries.items()):
+        for table, weeks in entry.get("partitions", {}).items():
+            for week, digest in weeks.items():
+                parts[table].setdefault(week, []).append(f"{athlete}={digest}")
+    out = {t: {w: _sha(";".join(d)) for w, d in weeks.items()} for t, weeks in parts.items()}
+    out["athletes"] = {"": _sha(";".join(f"{a}={e['fingerprint'][2]}" for a, e in sorted(entries.items())))}
+    return out
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def refresh_by_week(lake_dir: Path, manifest: dict[str, Any]) -> int:
+    """Rebuild the by-week files whose athletes' partitions moved (or that are missing), remove those of
+    weeks nobody has any more; returns the files rebuilt or removed."""
+    want = _by_week_digests(manifest["athletes"])
+    have: dict[str, dict[str, str]] = manifest.get("by_week", {})
+    touched = 0
+    for table, weeks in want.items():
+        for week, digest in weeks.items():
+            key = week or None
+            if (
+                have.get(table, {}).get(week) != digest
+                or not lake_files.by_week_path(lake_dir, table, key).exists()
+            ):
+                lake_files.compact(lake_dir, table, key)
+                touched += 1
+        for week in set(have.get(table, {})) - set(weeks):
+            lake_files.compact(lake_dir, table, week or None)  # no athlete has it: removes the file
+            touched += 1
+    manifest["by_week"] = want
+    return touched
+
+
 def export_lake(root: Path, lake_dir: Path, *, on_athlete: OnAthlete | None = None) -> LakeExport:
     """Bring the lake at ``lake_dir`` up to date with every athlete under ``root`` (see the module docstring).
 
@@ -216,6 +257,7 @@ def export_lake(root: Path, lake_dir: Path, *, on_athlete: OnAthlete | None = No
         entries: dict[str, Any] = manifest["athletes"]
         results: list[AthleteExport] = []
         gone: list[str] = []
+        by_week = 0
         try:
             for i, a in enumerate(found, start=1):
                 res, entries[a.athlete] = export_athlete(lake_dir, a, entries.get(a.athlete))
@@ -226,6 +268,7 @@ def export_lake(root: Path, lake_dir: Path, *, on_athlete: OnAthlete | None = No
             for athlete in gone:
                 _drop_athlete(lake_dir, athlete)
                 del entries[athlete]
+            by_week = refresh_by_week(lake_dir, manifest)
         finally:
             _write_manifest(lake_dir, manifest)
-    return LakeExport(lake=lake_dir, athletes=tuple(results), dropped_athletes=tuple(gone))
+    return LakeExport(lake=lake_dir, athletes=tuple(results), dropped_athletes=tuple(gone), by_week=by_week)

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.report.build import plan_for
-from flows.report.figures import TrainingSession, sets_by_week
+from flows.report.figures import TrainingSession
 from flows.report.model import HISTORY_WEEKS, Asymmetry, IsoWeek, week_of
 from flows.report.progression import (
     MIN_CONTROLLED_PHASE_S,
@@ -219,15 +219,31 @@ def _summary_rep(r: SessionRepsRow) -> RepRow:
     )
 
 
+def weeks_of(times: Iterable[datetime], tz: tzinfo | None) -> dict[datetime, IsoWeek]:
+    """The ISO week (in ``tz``) of each distinct time: one conversion per session, not per set."""
+    return {t: week_of(t, tz) for t in set(times)}
+
+
+def _by_week(sets: Iterable[SetRow], weeks: Mapping[datetime, IsoWeek]) -> dict[IsoWeek, list[SetRow]]:
+    """Sets grouped by the ISO week their session started in (as ``flows.report.figures.sets_by_week``)."""
+    out: dict[IsoWeek, list[SetRow]] = defaultdict(list)
+    for s in sets:
+        out[weeks[s.session_started_at]].append(s)
+    return out
+
+
 def exercise_statuses(
     sets: Sequence[SetRow],
     session_reps: Sequence[SessionRepsRow],
     plans: Sequence[PlanRow],
     week: IsoWeek,
     tz: tzinfo | None,
+    weeks: Mapping[datetime, IsoWeek] | None = None,
 ) -> list[ExerciseStatus]:
-    """The overload verdict of each exercise and side trained in ``week`` (sets up to the week's end)."""
+    """The overload verdict of each exercise and side trained in ``week`` (sets up to the week's end);
+    ``weeks``: the week of each session start, when already known."""
     start, end = week.bounds(tz)
+    weeks = weeks if weeks is not None else weeks_of((s.session_started_at for s in sets), tz)
     summary = {(r.session_started_at, r.exercise, r.side): r for r in session_reps if r.n_reps}
     by_key: dict[tuple[str, str | None], list[SetRow]] = defaultdict(list)
     for s in sets:
@@ -245,7 +261,7 @@ def exercise_statuses(
             sessions.append(
                 TrainingSession(started_at=t, sets=tuple(group), reps=(_summary_rep(rep),) if rep else ())
             )
-        verdict = overload(sessions, sets_by_week(key_sets, tz), week, tz, plan_for(plans, exercise, end))
+        verdict = overload(sessions, _by_week(key_sets, weeks), week, tz, plan_for(plans, exercise, end))
         out.append(
             ExerciseStatus(
                 exercise=exercise,
@@ -443,15 +459,18 @@ def athlete_week(
 ) -> AthleteWeek:
     """One athlete's figures and flags for ``week`` from its rows (history: ``weeks``, oldest first)."""
     start, end = week.bounds(tz)
+    in_week = weeks_of(
+        [s.session_started_at for s in mine.sets] + [r.session_started_at for r in mine.session_reps], tz
+    )
     trained = bouts(s.session_started_at for s in mine.sets)
     weekly_sessions: dict[IsoWeek, int] = defaultdict(int)
     for t in trained:
-        weekly_sessions[week_of(t, tz)] += 1
+        weekly_sessions[in_week[t]] += 1
     tut_by_session: dict[datetime, float] = defaultdict(float)
     weekly_tut: dict[IsoWeek, float] = defaultdict(float)
     for r in mine.session_reps:
         tut_by_session[r.session_started_at] += r.tut_s
-        weekly_tut[week_of(r.session_started_at, tz)] += r.tut_s
+        weekly_tut[in_week[r.session_started_at]] += r.tut_s
     this_week = [s for s in mine.sets if start <= s.session_started_at < end]
     gaps = session_gaps(trained, start, end)
     acwr, acute, chronic = acute_chronic(tut_by_session, end)
@@ -478,7 +497,7 @@ def athlete_week(
         acwr=acwr,
         acute_load_s=acute,
         chronic_load_s=chronic,
-        exercises=tuple(exercise_statuses(mine.sets, mine.session_reps, mine.plans, week, tz)),
+        exercises=tuple(exercise_statuses(mine.sets, mine.session_reps, mine.plans, week, tz, in_week)),
         balance=tuple(side_balance(mine.side_week)),
         quarantined=sum(start <= t < end for t in mine.quarantined),
         flags=(),
@@ -530,5 +549,7 @@ def compute_cohort_report(lake_dir: Path, week: IsoWeek, *, tz: tzinfo | None = 
     """Read the lake (the week and :data:`HISTORY_WEEKS` before it) and build the report."""
     start, end = week.bounds(tz)
     hist_start = start - timedelta(weeks=HISTORY_WEEKS)
-    rows = fetch_cohort_rows(lake_dir, hist_start, end, start, lake_weeks(hist_start, end))
+    rows = fetch_cohort_rows(
+        lake_dir, hist_start, end, start, lake_weeks(hist_start, end), lake_weeks(start, end)
+    )
     return build_cohort_report(rows, week, tz=tz)

@@ -41,7 +41,8 @@ class AthleteReprocess:
     Counts are over the sessions re-analysed: sets and reps before and after, sessions whose set or rep
     count changed, failed sessions (they keep their old analysis) with their errors. ``work_s`` is the
     wall time of the work itself (s), ``cpu_s`` its CPU time (s), ``peak_rss_mb`` the worker process's
-    peak resident memory so far (MiB), ``worker`` ``host:pid``.
+    peak resident memory so far (MiB), ``worker`` ``host:pid``, ``started_s``/``finished_s`` the work's
+    start and end (Unix time, s), from which the gaps between one worker's tasks are measured.
     """
 
     athlete: str
@@ -60,6 +61,8 @@ class AthleteReprocess:
     cpu_s: float = 0.0
     peak_rss_mb: float = 0.0
     worker: str = ""
+    started_s: float = 0.0
+    finished_s: float = 0.0
 
 
 def _peak_rss_mb() -> float:
@@ -102,7 +105,7 @@ def _compare(
 
 def reprocess_athlete(athlete: str, db_path: Path, *, force: bool = False) -> AthleteReprocess:
     """Re-analyse the athlete's stale sessions (all with ``force``) with :func:`flows.reprocess.reprocess`."""
-    t0, c0 = time.perf_counter(), _cpu_s()
+    t0, c0, started = time.perf_counter(), _cpu_s(), time.time()
     before: dict[str, tuple[int, int]] = {}
     results: list[ReprocessResult] = []
     if db_path.exists():
@@ -114,6 +117,8 @@ def reprocess_athlete(athlete: str, db_path: Path, *, force: bool = False) -> At
         cpu_s=_cpu_s() - c0,
         peak_rss_mb=_peak_rss_mb(),
         worker=f"{socket.gethostname()}:{os.getpid()}",
+        started_s=started,
+        finished_s=time.time(),
     )
 
 
@@ -121,15 +126,16 @@ def reprocess_athlete(athlete: str, db_path: Path, *, force: bool = False) -> At
 class CohortReprocess:
     """The whole run: one record per athlete done, the athletes whose task failed (id -> error), timing.
 
-    ``elapsed_s`` is the wall time from the first submission to the last result (s), ``workers`` the
-    Dask workers the run saw; ``overhead`` is the share of the workers' time not spent in the work
-    (scheduling, Prefect's task engine, transfers, idle workers at the end): ``1 - sum(work_s) /
-    (workers * elapsed_s)``.
+    ``elapsed_s`` is the wall time from the first submission to the last result (s), ``started_s`` the
+    first submission (Unix time, s), ``workers`` the Dask worker threads the run saw; ``overhead`` is the
+    share of the workers' time not spent in the work (scheduling, Prefect's task engine, transfers, idle
+    workers at the end): ``1 - sum(work_s) / (workers * elapsed_s)``.
     """
 
     athletes: tuple[AthleteReprocess, ...]
     failed_athletes: dict[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    started_s: float = 0.0
     workers: int = 1
 
     @property

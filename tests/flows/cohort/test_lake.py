@@ -12,7 +12,7 @@ import pytest
 
 from flows.cohort.lake import MANIFEST, LakeBusyError, export_lake
 from flows.cohort.layout import find_athletes
-from storage.lake import LAKE_COLUMNS, LAKE_TABLES, open_lake, partition_path
+from storage.lake import BY_WEEK, LAKE_COLUMNS, LAKE_TABLES, by_week_path, open_lake, partition_path
 from storage.sessions import list_sessions, log_session
 
 # Per athlete database: (sessions, sets, reps) of the current analysis, as the lake should hold them.
@@ -25,7 +25,12 @@ SELECT (SELECT count(*) FROM sessions),
 
 
 def _files(lake: Path) -> dict[Path, int]:
+    """Every Parquet file of the lake (athlete partitions and by-week copy) and its modification time."""
     return {p: p.stat().st_mtime_ns for p in lake.rglob("*.parquet")}
+
+
+def _athlete_files(lake: Path) -> set[Path]:
+    return {p for p in _files(lake) if BY_WEEK not in p.parts}
 
 
 def test_the_lake_holds_every_athletes_sessions_sets_and_reps(small_cohort: Path, lake: Path) -> None:
@@ -61,6 +66,18 @@ def test_the_lake_holds_every_athletes_sessions_sets_and_reps(small_cohort: Path
     assert info == {a.athlete: a.info.sessions_per_week for a in athletes}
 
 
+def test_the_by_week_copy_holds_the_same_rows_as_the_athlete_partitions(lake: Path) -> None:
+    for table in (*LAKE_TABLES, "athletes"):
+        order = "athlete, week" if table != "athletes" else "athlete"
+        cols = ", ".join([name for name, _ in LAKE_COLUMNS[table]] + order.split(", "))
+        with open_lake(lake, by_week=False) as con:
+            per_athlete = con.execute(f"SELECT {cols} FROM {table} ORDER BY ALL").fetchall()
+        with open_lake(lake) as con:
+            per_week = con.execute(f"SELECT {cols} FROM {table} ORDER BY ALL").fetchall()
+        assert per_week == per_athlete and per_athlete, table
+    assert len(list((lake / BY_WEEK / "reps").glob("week=*/data.parquet"))) == 2  # two weeks, all athletes
+
+
 def test_any_parquet_reader_reads_the_hive_partitions(lake: Path) -> None:
     reps = ds.dataset(lake / "reps", format="parquet", partitioning="hive").to_table()
     assert {"athlete", "week"} <= set(reps.column_names)
@@ -72,10 +89,11 @@ def test_any_parquet_reader_reads_the_hive_partitions(lake: Path) -> None:
 def test_exporting_again_writes_nothing(small_cohort: Path, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     first = export_lake(small_cohort, lake)
-    assert first.written == len(_files(lake)) and first.unchanged == 0 and (lake / MANIFEST).exists()
+    assert first.written == len(_athlete_files(lake)) and first.unchanged == 0 and (lake / MANIFEST).exists()
+    assert first.by_week == len(_files(lake)) - first.written > 0
     before = _files(lake)
     again = export_lake(small_cohort, lake)
-    assert (again.written, again.removed, again.unchanged) == (0, 0, 4)
+    assert (again.written, again.removed, again.unchanged, again.by_week) == (0, 0, 4, 0)
     assert _files(lake) == before
 
 
@@ -89,7 +107,8 @@ def test_a_correction_rewrites_only_its_partition(cohort: Path, tmp_path: Path) 
     week = f"{session.started_at.isocalendar().year}-W{session.started_at.isocalendar().week:02d}"
     target = partition_path(lake, "sessions", "athlete-001", week)
     changed = {p for p, t in _files(lake).items() if before.get(p) != t}
-    assert changed == {target} and res.written == 1 and res.unchanged == 3
+    assert changed == {target, by_week_path(lake, "sessions", week)}
+    assert (res.written, res.unchanged, res.by_week) == (1, 3, 1)
     with open_lake(lake) as con:
         assert con.execute(
             "SELECT rpe FROM sessions WHERE session_id = ?", [session.session_id]
@@ -106,6 +125,7 @@ def test_a_lost_file_is_written_again_and_a_gone_athlete_is_dropped(cohort: Path
     assert lost.exists() and res.written == 1
     assert res.dropped_athletes == ("athlete-004",)
     assert not list(lake.rglob("athlete=athlete-004"))
+    assert not list((lake / BY_WEEK).rglob("*athlete-004*"))
     with open_lake(lake) as con:
         assert con.execute("SELECT DISTINCT athlete FROM reps ORDER BY 1").fetchall() == [
             ("athlete-001",),
