@@ -7,8 +7,10 @@ before is skipped before anything is decoded. A source that cannot be decoded is
 samples (``status = 'imported'``; ``hipsync reprocess`` retries).
 
 Decoding and analysis run before the write connection opens, so readers are blocked only for the few
-tens of milliseconds of the write. The Prefect flow ``sync-sessions`` (:mod:`flows.sync_flow`), the CLI
-(``hipsync sync``, ``hipsync import``) and the demo call these functions; nothing here needs Prefect.
+tens of milliseconds of the write. The stored sets are derived by :func:`flows.edits.label_sets`: the
+plan in effect on the session's date as a prior on each set's exercise, and the user's edits. The
+Prefect flow ``sync-sessions`` (:mod:`flows.sync_flow`), the CLI (``hipsync sync``, ``hipsync import``)
+and the demo call these functions; nothing here needs Prefect.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import processing  # the pipeline (SciPy) itself loads on the first analysis (processing/__init__.py)
+from flows.edits import label_sets
 from hipsync.records import Recording, RecordingError, SessionAnalysis, Side
 from ingest.errors import SensorError
 from ingest.files import detect_format, read_recording_file
@@ -110,7 +113,14 @@ def _store(
         return write_with_retry(
             db_path,
             lambda con: write_session(
-                con, info, recording, analysis, analysis_error=error, loads=loads, on_stage=on_stage
+                con,
+                info,
+                recording,
+                analysis,
+                analysis_error=error,
+                loads=loads,
+                labeller=label_sets,
+                on_stage=on_stage,
             ),
         )
     except SampleRangeError as e:

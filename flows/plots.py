@@ -27,6 +27,7 @@ from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
+from flows.report.names import exercise_name, exercise_title, volume_unit
 from hipsync.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis, Side
 from processing.clean import clean_and_resample
 from processing.evaluation import match_intervals
@@ -35,10 +36,14 @@ from processing.orientation import estimate_motion, rotation_angle
 FloatArray = npt.NDArray[np.float64]
 
 __all__ = [
+    "EXERCISE_COLOURS",
     "PHASE_COLOURS",
     "Columns",
     "RepMatch",
     "analysis_from_json",
+    "exercise_name",
+    "label_spans",
+    "load_units",
     "match_reps",
     "plot_angle_with_sets",
     "plot_count_errors",
@@ -52,6 +57,7 @@ __all__ = [
     "reps_from_json",
     "set_angle_deg",
     "thigh_tilt_deg",
+    "volume_unit",
 ]
 
 PHASE_COLOURS: dict[str, str] = {
@@ -60,6 +66,15 @@ PHASE_COLOURS: dict[str, str] = {
     "eccentric": "#1b9e77",
 }
 _AXIS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c")
+_SIDE_COLOURS = {"left": "#4c72b0", "right": "#dd8452"}
+#: One colour per exercise, as in the report's charts.
+EXERCISE_COLOURS: dict[str, str] = {
+    "clamshell": "#1f77b4",
+    "side_lying_leg_raise": "#9467bd",
+    "banded_abduction_standing": "#ff7f0e",
+    "banded_abduction_seated": "#8c564b",
+    "single_leg_glute_bridge": "#2ca02c",
+}
 _SET_COLOUR = "#bbbbbb"
 _REP_COLOURS = ("#9ecae1", "#fdd0a2")
 
@@ -76,6 +91,16 @@ def _col(table: Columns, name: str) -> npt.NDArray[Any]:
 
 def _label(value: object) -> str:
     return "?" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def _group_label(column: str, value: object) -> str:
+    """A legend word for one group value: exercises by the report's names, units in words."""
+    text = _label(value)
+    if column == "exercise":
+        return exercise_name(text)
+    if column == "load_unit":
+        return volume_unit(text)
+    return text.replace("_", " ")
 
 
 # --- signals --------------------------------------------------------------------------------------------
@@ -165,41 +190,94 @@ def plot_raw(recording: Recording, ax_acc: Axes, ax_gyro: Axes | None = None) ->
 def plot_angle_with_sets(
     time_s: FloatArray, angle_deg: FloatArray, analysis: SessionAnalysis, ax: Axes, *, ylabel: str = ""
 ) -> None:
-    """The angle trace with each set shaded grey and its reps shaded in alternating colours.
+    """The angle trace with each set shaded grey and its reps in alternating colours (faint: partial).
 
-    Sets are labelled with their exercise, side and rep count above the trace.
+    Each set is numbered at the top of the plot (the set number ``hipsync log`` takes; numbers that would
+    overlap go on a row below) and marked at the bottom with its exercise's colour, which the legend names
+    (the report's names).
     """
-    ax.plot(time_s, angle_deg, color="black", lw=0.8, label="thigh angle")
-    top = float(np.nanmax(angle_deg)) if angle_deg.size else 1.0
-    for k, s in enumerate(analysis.sets, start=1):
+    ax.plot(time_s, angle_deg, color="black", lw=0.8)
+    exercises = list(dict.fromkeys(str(s.exercise) for s in analysis.sets))
+    for s in analysis.sets:
         ax.axvspan(s.start_s, s.end_s, color=_SET_COLOUR, alpha=0.35, lw=0)
         for j, r in enumerate(s.reps):
             ax.axvspan(
                 r.start_s, r.end_s, color=_REP_COLOURS[j % 2], alpha=0.6 if not r.partial else 0.25, lw=0
             )
-        side = "" if s.side is None else f" {s.side}"
-        ax.text(
-            (s.start_s + s.end_s) / 2,
-            top,
-            f"set {k}: {s.exercise}{side}\n{len(s.reps)} reps",
-            ha="center",
-            va="bottom",
-            fontsize="small",
-        )
+        colour = EXERCISE_COLOURS.get(str(s.exercise), "#555555")
+        ax.axvspan(s.start_s, s.end_s, ymin=0.0, ymax=0.04, color=colour, lw=0)
+    for e in exercises:
+        ax.axvspan(0, 0, ymax=0.0, color=EXERCISE_COLOURS.get(e, "#555555"), lw=0, label=exercise_name(e))
     ax.set_xlabel("time (s)")
     ax.set_ylabel(ylabel or "thigh angle from rest (deg)")
-    ax.margins(y=0.25)
+    xs = [(s.start_s + s.end_s) / 2 for s in analysis.sets]
+    _headroom(ax, label_spans(ax, xs, range(1, len(analysis.sets) + 1)))
+    if exercises:
+        # below the axes: inside, it would hide part of the trace
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize="small", ncols=min(5, len(exercises)),
+            frameon=False,
+        )  # fmt: skip
 
 
-def plot_set_angle(time_s: FloatArray, angle_deg: FloatArray, exercise_set: ExerciseSet, ax: Axes) -> None:
-    """One set's angle (from :func:`set_angle_deg`) with its reps shaded and the phase boundaries marked."""
+#: Height of one row of set numbers (points) and the gap between two numbers on a row (pixels).
+_LABEL_ROW_PT = 11.0
+_LABEL_GAP_PX = 3.0
+
+
+def label_spans(ax: Axes, xs: Sequence[float], labels: Iterable[object]) -> int:
+    """Write ``labels`` at the top of ``ax`` over the x positions ``xs`` (data units), a label that would
+    overlap its left neighbour going on the next row down; returns the number of rows used."""
+    ax.get_xlim()  # settles pending autoscaling, so that the labels' pixel positions below are final
+    rows_right: list[float] = []
+    texts = [
+        ax.annotate(
+            str(label), xy=(x, 1.0), xycoords=("data", "axes fraction"), xytext=(0, -2),
+            textcoords="offset points", ha="center", va="top", fontsize="small",
+        )
+        for x, label in zip(xs, labels, strict=False)
+    ]  # fmt: skip
+    for text in sorted(texts, key=lambda t: float(t.xy[0])):
+        box = text.get_window_extent()  # the figure makes a renderer for it, whatever its canvas
+        row = next(
+            (i for i, right in enumerate(rows_right) if box.x0 > right + _LABEL_GAP_PX), len(rows_right)
+        )
+        if row == len(rows_right):
+            rows_right.append(box.x1)
+        rows_right[row] = box.x1
+        text.xyann = (0.0, -2.0 - row * _LABEL_ROW_PT)
+    return len(rows_right)
+
+
+def _headroom(ax: Axes, rows: int) -> None:
+    """Raise the top of the y axis so ``rows`` rows of labels sit above the data."""
+    lo, hi = ax.get_ylim()
+    height_pt = ax.get_window_extent().height * 72.0 / ax.figure.dpi
+    band = rows * _LABEL_ROW_PT + 6.0
+    if rows and height_pt > band:
+        ax.set_ylim(lo, hi + (hi - lo) * band / (height_pt - band))
+
+
+def plot_set_angle(
+    time_s: FloatArray,
+    angle_deg: FloatArray,
+    exercise_set: ExerciseSet,
+    ax: Axes,
+    *,
+    number: int | None = None,
+) -> None:
+    """One set's angle (from :func:`set_angle_deg`) with its reps shaded and the phase boundaries marked;
+    ``number`` is the set number shown in the title (as ``hipsync log`` takes it)."""
     ax.plot(time_s, angle_deg, color="black", lw=0.9)
     for j, r in enumerate(exercise_set.reps):
         ax.axvspan(r.start_s, r.end_s, color=_REP_COLOURS[j % 2], alpha=0.6 if not r.partial else 0.25, lw=0)
     roms = [r.rom_deg for r in exercise_set.reps if not r.partial]
-    side = "" if exercise_set.side is None else f" {exercise_set.side}"
+    title = exercise_title(
+        str(exercise_set.exercise), None if exercise_set.side is None else str(exercise_set.side)
+    )
     median = f", median ROM {float(np.median(roms)):.0f} deg" if roms else ""
-    ax.set_title(f"{exercise_set.exercise}{side}: {len(exercise_set.reps)} reps{median}", fontsize="medium")
+    prefix = "" if number is None else f"set {number}: "
+    ax.set_title(f"{prefix}{title}\n{len(exercise_set.reps)} reps{median}", fontsize="medium")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("angle (deg)")
 
@@ -295,7 +373,7 @@ def plot_trend(
             ys[sel][order],
             marker=marker,
             drawstyle="steps-post" if steps else "default",
-            label=" ".join(_label(v).replace("_", " ") for v in key),
+            label=" ".join(_group_label(g, v) for g, v in zip(groups, key, strict=True)),
         )
     ax.set_ylabel(ylabel)
     if x == "week_start" and n_lines:
@@ -321,23 +399,49 @@ def plot_trend(
 
 
 def plot_left_right(table: Columns, y: str, ax: Axes, *, ylabel: str, by: str = "exercise") -> None:
-    """Grouped bars: for each ``by`` value, the left and the right side's ``y`` next to each other."""
+    """Grouped bars: for each ``by`` value, the left and the right side's ``y`` next to each other.
+
+    Only sides with data get bars: with one leg only, the plot says so instead of drawing an empty series.
+    """
     cats = _col(table, by)
-    sides = _col(table, "side")
+    sides = _col(table, "side").astype(str)
     ys = np.asarray(_col(table, y), dtype=np.float64)
     names = sorted({str(c) for c in cats})
-    width = 0.38
-    for offset, side, colour in ((-width / 2, "left", "#4c72b0"), (width / 2, "right", "#dd8452")):
+    present = [side for side in ("left", "right") if ((sides == side) & np.isfinite(ys)).any()]
+    width = 0.76 / max(1, len(present))
+    for k, side in enumerate(present):
         vals = []
         for name in names:
-            sel = (cats.astype(str) == name) & (sides.astype(str) == side) & np.isfinite(ys)
+            sel = (cats.astype(str) == name) & (sides == side) & np.isfinite(ys)
             vals.append(float(ys[sel].mean()) if sel.any() else np.nan)
-        ax.bar(np.arange(len(names)) + offset, vals, width, label=side, color=colour)
-    labels = [textwrap.fill(n.replace("_", " "), 14) for n in names]
+        offset = (k - (len(present) - 1) / 2) * width
+        ax.bar(np.arange(len(names)) + offset, vals, width, label=f"{side} leg", color=_SIDE_COLOURS[side])
+    labels = [textwrap.fill(exercise_name(n), 14) for n in names]
     ax.set_xticks(np.arange(len(names)), labels, fontsize="small")
     ax.set_ylabel(ylabel)
     ax.margins(y=0.2)
-    ax.legend(title="side", loc="upper center", ncol=2, fontsize="small")
+    if len(present) == 1:
+        other = "right" if present[0] == "left" else "left"
+        ax.set_title(
+            f"only the {present[0]} leg has data: nothing to compare with the {other}", fontsize="small"
+        )
+    if present:
+        ax.legend(loc="upper center", ncol=2, fontsize="small")
+    else:
+        ax.text(
+            0.5, 0.5, f"no {y.replace('_', ' ')} values", ha="center", va="center", transform=ax.transAxes
+        )
+
+
+def load_units(table: Columns, column: str = "load_unit") -> list[str]:
+    """The load units in ``table`` (band levels, kg, bodyweight, in that order): one panel each, since band
+    levels and kilograms do not share an axis."""
+    present = {
+        str(u) for u in _col(table, column) if u is not None and not (isinstance(u, float) and math.isnan(u))
+    }
+    return [u for u in ("band_level", "kg", "bodyweight") if u in present] + sorted(
+        present - {"band_level", "kg", "bodyweight"}
+    )
 
 
 # --- algorithm check ------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 For each stale session (:func:`storage.reprocess.stale_sessions`) the samples are read back (short read),
 analysed by :mod:`processing` (no connection held), and the new analysis replaces the old one in one write
 transaction (:func:`storage.reprocess.replace_analysis`). A session whose analysis raises is reported with
-its error and keeps its old analysis.
+its error and keeps its old analysis. The user's edits apply again to the new analysis
+(:func:`flows.edits.label_sets`, with the plan prior); an edit whose set the new analysis no longer has is
+kept, counted in ``edits_not_applied`` and shown by ``hipsync edit list``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import processing  # the pipeline (SciPy) itself loads on the first analysis (processing/__init__.py)
+from flows.edits import label_sets
 from hipsync.records import Recording, SessionAnalysis
+from storage.corrections import corrections
 from storage.reprocess import load_for_reanalysis, replace_analysis_in, stale_session_ids
 
 log = logging.getLogger(__name__)
@@ -26,7 +30,8 @@ AnalyzeFn = Callable[[Recording], SessionAnalysis]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReprocessResult:
-    """One re-analysed session: versions before/after, new set and rep counts, user loads carried over."""
+    """One re-analysed session: versions before/after, new set and rep counts, user loads carried over,
+    the user's edits applied again and those that no longer find their set (kept, shown as not applied)."""
 
     session_id: str
     old_version: str | None
@@ -35,6 +40,8 @@ class ReprocessResult:
     n_reps: int
     kept_user_loads: int
     error: str | None = None
+    edits_applied: int = 0
+    edits_not_applied: int = 0
 
 
 def reprocess(
@@ -82,7 +89,8 @@ def reanalyse_session(db_path: Path, session_id: str, analyze_fn: AnalyzeFn, ver
             kept_user_loads=0,
             error=f"{type(e).__name__}: {e}",
         )
-    n_sets, n_reps, kept = replace_analysis_in(db_path, session_id, analysis)
+    n_sets, n_reps, kept = replace_analysis_in(db_path, session_id, analysis, labeller=label_sets)
+    edits = [e for e in corrections(db_path, session_id) if e.active]
     log.info("re-analysed %s: %s -> %s", session_id, old_version, analysis.algorithm_version)
     return ReprocessResult(
         session_id=session_id,
@@ -91,4 +99,6 @@ def reanalyse_session(db_path: Path, session_id: str, analyze_fn: AnalyzeFn, ver
         n_sets=n_sets,
         n_reps=n_reps,
         kept_user_loads=kept,
+        edits_applied=sum(1 for e in edits if e.applied),
+        edits_not_applied=sum(1 for e in edits if not e.applied),
     )

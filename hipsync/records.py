@@ -13,6 +13,7 @@ simulator's ground-truth files, so the two can be compared key by key.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -155,8 +156,30 @@ class Rep:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ExerciseVote:
+    """The exercise recogniser's verdict on one set, with its score for every exercise.
+
+    ``scores``: how well the set's geometry and range fit each of the five exercises, 0-1 each (a likelihood,
+    not a probability: they need not sum to 1; a later step may weigh them with the user's plan).
+    ``exercise``: the best-scoring exercise, or ``unknown`` when the best does not stand out;
+    ``confidence``: 0-1, the best score's share of all scores (see ``docs/processing.md``); ``reason``: one
+    line in the user's words.
+    """
+
+    exercise: Exercise
+    confidence: float
+    scores: Mapping[Exercise, float]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExerciseSet:
-    """A set: consecutive reps of one exercise by one leg."""
+    """A set: consecutive reps of one exercise by one leg.
+
+    ``exercise_confidence`` (0-1) and ``exercise_reason`` come from the recogniser's
+    :class:`ExerciseVote`, ``exercise_scores`` are its scores for every exercise; a set whose exercise was
+    given rather than recognised keeps the defaults (confidence 1, no reason, no scores).
+    """
 
     exercise: Exercise
     side: Side | None
@@ -165,6 +188,9 @@ class ExerciseSet:
     reps: tuple[Rep, ...]
     velocity_loss: float | None = None
     tempo_consistency: float | None = None
+    exercise_confidence: float = 1.0
+    exercise_reason: str = ""
+    exercise_scores: Mapping[Exercise, float] = field(default_factory=dict)
 
     def tempo(self) -> list[TempoPhases]:
         """Phase durations of every rep, the bottom pause measured to the next rep."""
@@ -193,6 +219,9 @@ def analysis_to_json(analysis: SessionAnalysis) -> dict[str, Any]:
                 "start": round(s.start_s, 4),
                 "end": round(s.end_s, 4),
                 "velocity_loss": None if s.velocity_loss is None else round(s.velocity_loss, 4),
+                "exercise_confidence": round(s.exercise_confidence, 3),
+                "exercise_reason": s.exercise_reason,
+                "exercise_scores": {str(e): round(v, 4) for e, v in s.exercise_scores.items()},
                 "reps": [
                     {
                         "start": round(r.start_s, 4),

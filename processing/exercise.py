@@ -1,53 +1,139 @@
-"""Step 6: exercise recognition among the five exercises, or ``unknown``.
+"""Step 6: exercise recognition: a score for each of the five exercises, then the best one or ``unknown``.
 
-Only mounting-invariant geometry is used: the rep's rotation axis ``n``, gravity at the bottom of the reps
-``g0`` (both in the sensor frame, whatever the strap rotation) and, when the session contains walking, the
-thigh long axis ``u`` (see :mod:`processing.activity`).
+The recogniser compares a set's geometry with each exercise's (../shared/reference/training.md,
+``simulate/body.py``). In the thigh frame (femur ``f`` knee to hip, mediolateral ``m``, anteroposterior
+``a``), with gravity ``g0`` at the bottom of the reps and the reps' rotation axis ``n``:
 
-Decision (domain geometry from ../shared/reference/training.md):
-1. gyro present and ``n`` within ``seated_axis_vertical_deg`` of vertical: the knees push outward about the
-   vertical axis -> ``banded_abduction_seated``. Without a gyroscope this movement barely changes gravity:
-   it cannot be recognised (and usually not even seen), so the answer is ``unknown`` and the quality says so.
-2. without ``u`` the posture is unknown -> ``unknown`` (no guessing).
-3. thigh tilt (angle ``g0``-``u``) below ``standing_tilt_max_deg`` -> ``banded_abduction_standing``;
-   above ``bridge_tilt_min_deg`` (knee above hip, supine) -> ``single_leg_glute_bridge``.
-4. thigh about horizontal, side-lying: rotation axis oblique to the thigh (angle ``n``-``u`` below
-   ``clam_axis_thigh_max_deg``; the clam turns about the hip-to-feet line, ~45 deg from the femur) ->
-   ``clamshell``; axis about perpendicular to the femur (abduction) -> ``side_lying_leg_raise``.
+=============================  ==============================  =====================================
+exercise                       gravity at rest ``g0``          rotation axis ``n``
+=============================  ==============================  =====================================
+clamshell                      ``m`` (side-lying)              hip-to-feet line, ~45 deg from ``f``, ``a``
+side-lying leg raise           ``m`` (side-lying)              ``a`` (abduction)
+standing abduction             ``f`` (thigh upright)           ``a``
+seated abduction               ``a`` (thigh level)             ``a``, i.e. vertical
+single-leg glute bridge        ~40 deg from ``a`` (thigh up)   ``m`` (hip extension)
+=============================  ==============================  =====================================
 
-Without walking (``u`` unknown) and with a gyroscope, step 2 is replaced by :func:`recognise_by_skin_normal`:
-the sensor lies flat on the lateral thigh, so its ``z`` axis (out of the device face) is the thigh's
-mediolateral axis ``m`` whatever the strap rotation about it, the leg, or a face-in pocket (sign only).
-In the thigh frame (femur ``f``, mediolateral ``m``, anteroposterior ``a``) the five exercises are:
+What the sensor shows of that frame decides which features exist (:func:`set_features`):
 
-=============================  =================  ===========================
-exercise                       gravity at rest    rotation axis ``n``
-=============================  =================  ===========================
-standing abduction             ``f`` (in skin)    ``a`` (in skin)
-side-lying leg raise           ``m`` (normal)     ``a`` (in skin, perp. to f)
-clamshell                      ``m`` (normal)     ``f``-``a`` mix, ~45 deg
-seated abduction               ``a``              ``a`` (parallel to gravity)
-glute bridge                   ``f``-``a`` mix    ``m`` (normal)
-=============================  =================  ===========================
+- with walking in the recording, ``f`` (mean gravity while walking) and ``m`` (the swing's axis) are known
+  whatever the mounting: every row above is measured directly;
+- without walking, ``m`` is taken to be the sensor's face normal :data:`SKIN_NORMAL` (**assumption: the
+  sensor lies flat on the lateral thigh**, face out or in, either leg). Then side-lying (``g0`` along ``m``),
+  face vertical (``g0`` across ``m``) and a bridge (``n`` along ``m``) are told apart whatever the strap
+  rotation about ``m``. Where ``f`` lies in the face plane is not seen; what is seen is a pair of lines,
+  ``f`` and ``a`` (90 deg apart, which is which unknown), from an **upright reference** (a still period with
+  the face vertical: standing gives ``f``, sitting or lying supine ``a``) and, with less weight, from the
+  **device's edges** (a strap holds a device with one edge along the thigh, at any multiple of 90 deg).
+  Against those lines the clam axis is oblique (~45 deg) and every other in-plane axis lies along one
+  (0 deg): clamshell vs leg raise; a bridge's rest is oblique and a standing or seated rest along one.
+- a gyroscope gives ``n`` directly and shows a rotation about the vertical (seated abduction); without one,
+  ``n`` is the normal of gravity's path, horizontal by construction, and a turn about the vertical is
+  invisible: seated and standing abduction then differ only by the thigh's tilt (walking) or by how far
+  gravity moved (a seated set can move it only by the small tilt of its axis).
 
-Clamshell and leg raise differ only in where the femur lies in the skin plane: they need an upright
-reference ``r``, the gravity of a still period with gravity in the skin plane (standing: ``r = f``;
-sitting: ``r = a``). The clam axis is ~45 deg from both ``f`` and ``a``; the leg-raise axis is ``a``
-(0 deg from a seated reference, 90 deg from a standing one). See :func:`upright_reference`. A bridge must
-also rest oblique to the reference (the supine thigh is ~50 deg up); a rest along or across it is an
-abduction seen by a sensor on the front of the thigh, and is reported ``unknown``.
+Each feature scores each exercise by a Gaussian of its distance to the expected angle (:data:`TEMPLATES`);
+the scores multiply, and a range of motion the exercise cannot reach (:data:`MAX_ROM_DEG`) lowers them.
+The vote is ``unknown`` only when the best score does not stand out (a tie the data cannot break).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from hipsync.records import Exercise
+from hipsync.records import Exercise, ExerciseVote
 from processing.filters import FloatArray
 from processing.params import AnalysisParams
+
+CLAM = Exercise.CLAMSHELL
+RAISE = Exercise.SIDE_LYING_LEG_RAISE
+STANDING = Exercise.BANDED_ABDUCTION_STANDING
+SEATED = Exercise.BANDED_ABDUCTION_SEATED
+BRIDGE = Exercise.SINGLE_LEG_GLUTE_BRIDGE
+FIVE = (CLAM, RAISE, STANDING, SEATED, BRIDGE)
+
+SKIN_NORMAL = np.array([0.0, 0.0, 1.0])
+"""Sensor-frame direction out of the device face: the thigh's mediolateral axis when worn laterally."""
+
+DEVICE_EDGES = (np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+"""The device's edges (sensor ``x`` and ``y``): one lies along the thigh when the strap holds it square."""
+
+#: Expected value of each feature for each exercise; missing: the feature says nothing about it.
+#: ``*_deg`` between lines are folded to 0-90, ``*_line_deg`` to 0-45 (nearest of the lines ``f``, ``a``),
+#: ``thigh_tilt_deg`` is 0-180 (gravity vs knee-to-hip: 0 upright, 90 level, > 90 knee above hip; side-lying,
+#: the working leg rests on the other, its knee a little below the hip: ``lying_tilt_tol_deg``);
+#: ``lift_per_range`` is the change of that tilt from rest to top over the range: the knee rises in a clam
+#: (on a cone about the oblique axis: ~sin 45 deg of the range), a leg raise and a standing abduction, the
+#: hips rise in a bridge (the thigh flattens), a seated abduction turns level.
+TEMPLATES: dict[str, dict[Exercise, float]] = {
+    "gravity_mediolateral_deg": {CLAM: 0.0, RAISE: 0.0, STANDING: 90.0, SEATED: 90.0, BRIDGE: 90.0},
+    "axis_mediolateral_deg": {CLAM: 90.0, RAISE: 90.0, STANDING: 90.0, SEATED: 90.0, BRIDGE: 0.0},
+    "axis_vertical_deg": {CLAM: 90.0, RAISE: 90.0, STANDING: 90.0, SEATED: 0.0, BRIDGE: 90.0},
+    "thigh_tilt_deg": {CLAM: 85.0, RAISE: 85.0, STANDING: 0.0, SEATED: 90.0, BRIDGE: 140.0},
+    "axis_thigh_deg": {CLAM: 45.0, RAISE: 80.0, STANDING: 90.0, SEATED: 90.0, BRIDGE: 90.0},
+    "lift_per_range": {CLAM: 0.65, RAISE: 1.0, STANDING: 1.0, SEATED: 0.0, BRIDGE: -1.0},
+    "axis_line_deg": {CLAM: 45.0, RAISE: 10.0, STANDING: 0.0, SEATED: 0.0},
+    "gravity_line_deg": {STANDING: 0.0, SEATED: 0.0},
+}
+
+#: What changes without a gyroscope: the axis is the normal of gravity's path. A seated abduction turns
+#: about the vertical ``a`` tilted towards ``f`` by the thigh's slope; gravity (along ``a``) then moves
+#: towards ``m`` only, about ``f``: the accelerometer sees the femur as its axis.
+ACCEL_TEMPLATES: dict[str, dict[Exercise, float]] = {"axis_thigh_deg": {SEATED: 0.0}}
+
+#: Largest range (deg) each exercise can show. Hip abduction reaches ~45 deg (standing, side-lying, seated;
+#: plus ~15 deg of pelvic hitch in a leg raise or standing abduction); a bridge lifts the thigh from ~50 deg
+#: elevation to a little past level; a clam opens the knee by external rotation and abduction together
+#: (the real MEx clams reach ~80 deg).
+MAX_ROM_DEG: dict[Exercise, float] = {CLAM: 90.0, RAISE: 65.0, STANDING: 65.0, SEATED: 60.0, BRIDGE: 70.0}
+
+#: Without a gyroscope the angle is gravity's: a seated abduction turns about the vertical and moves gravity
+#: only by its axis' tilt (the thigh's slope on the seat): 2 asin(sin 20 deg sin 22.5 deg) = 15 deg for a
+#: 20 deg slope and a 45 deg abduction, ~9 deg for 15 and 35 deg. Above the first value, with a sharper
+#: fall-off (second value), a range seen by gravity cannot be a seated abduction.
+MAX_ACCEL_SEATED_ROM_DEG = (12.0, 3.0)
+
+_TEXT = {
+    "gravity_mediolateral_deg": "gravity at rest {:.0f} deg from the thigh's mediolateral axis",
+    "axis_mediolateral_deg": "rotation axis {:.0f} deg from the mediolateral axis",
+    "axis_vertical_deg": "rotation axis {:.0f} deg from vertical",
+    "thigh_tilt_deg": "thigh {:.0f} deg from upright at rest",
+    "lift_per_range": "thigh tilt changes by {:+.1f} of the range from rest to top",
+    "axis_thigh_deg": "rotation axis {:.0f} deg from the femur",
+    "axis_line_deg": "rotation axis {:.0f} deg off the femur's line",
+    "gravity_line_deg": "gravity at rest {:.0f} deg off the femur's line",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetGeometry:
+    """What the recogniser needs to know about one set; vectors are unit, sensor frame.
+
+    ``axis``: rotation axis of the reps (sign free); ``rest_gravity``, ``top_gravity``: gravity (specific
+    force, pointing up) at the bottom and the top of the reps (the top may be None); ``rom_deg``: median
+    range of the reps; ``has_gyro``: whether ``axis`` and the range come from a gyroscope (else from
+    gravity's path). From the whole recording: ``thigh_axis`` (knee to hip) and ``mediolateral_axis`` while
+    walking, or None; ``references``: (k, 3) upright reference gravities in time order
+    (:func:`upright_reference`), or None.
+    """
+
+    axis: FloatArray
+    rest_gravity: FloatArray
+    rom_deg: float
+    has_gyro: bool
+    top_gravity: FloatArray | None = None
+    thigh_axis: FloatArray | None = None
+    mediolateral_axis: FloatArray | None = None
+    references: FloatArray | None = None
+
+
+def _unit(v: FloatArray) -> FloatArray:
+    return np.asarray(v / max(float(np.linalg.norm(v)), 1e-12), dtype=np.float64)
 
 
 def _fold_deg(a: FloatArray, b: FloatArray) -> float:
@@ -56,8 +142,29 @@ def _fold_deg(a: FloatArray, b: FloatArray) -> float:
     return float(np.degrees(np.arccos(min(c, 1.0))))
 
 
-SKIN_NORMAL = np.array([0.0, 0.0, 1.0])
-"""Sensor-frame direction out of the device face: the thigh's mediolateral axis when worn laterally."""
+def _angle_deg(a: FloatArray, b: FloatArray) -> float:
+    """Angle between two directions, 0-180 deg."""
+    c = float(np.dot(a, b)) / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12)
+    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
+
+
+def line_offset_deg(
+    v: FloatArray, e1: FloatArray, normal: FloatArray, min_off_normal_deg: float
+) -> float | None:
+    """How far (0-45 deg) ``v``, projected onto the plane normal to ``normal``, lies from the nearer of two
+    perpendicular lines in that plane: ``e1`` (projected) and ``normal x e1``. None when ``v`` or ``e1`` is
+    closer than ``min_off_normal_deg`` to the normal (its projection is too short to have a direction)."""
+    if _fold_deg(v, normal) < min_off_normal_deg or _fold_deg(e1, normal) < min_off_normal_deg:
+        return None
+    n = _unit(normal)
+    u1 = _unit(e1 - float(e1 @ n) * n)
+    u2 = np.cross(n, u1)
+    phi = math.degrees(math.atan2(abs(float(v @ u2)), abs(float(v @ u1))))
+    return min(phi, 90.0 - phi)
+
+
+SKIN_PLANE_MIN_DEG = 45.0
+"""A vector's direction in the face plane counts only when it is at least this far from the face normal."""
 
 
 def upright_reference(
@@ -71,7 +178,7 @@ def upright_reference(
         fs_hz: sample rate of both.
 
     Gravity at least ``skin_upright_min_deg`` from :data:`SKIN_NORMAL` means the thigh's lateral face is
-    vertical: standing (gravity along the femur), sitting (along the anteroposterior axis) or supine.
+    vertical: standing (gravity along the femur), sitting or lying supine (along the anteroposterior axis).
     Returns (k, 3) unit vectors in time order (the first is preferred: people strap the sensor on before
     they lie down) or None. Quality keys: ``reference_start_s`` (s from the first sample, first period),
     ``reference_skin_deg`` (deg between the first reference and the skin normal), ``references`` (count).
@@ -84,8 +191,7 @@ def upright_reference(
     for a, b in zip(edges[::2], edges[1::2], strict=True):
         if b - a < k:
             continue
-        g = gravity[a:b].mean(axis=0)
-        g = g / max(float(np.linalg.norm(g)), 1e-12)
+        g = _unit(gravity[a:b].mean(axis=0))
         skin = _fold_deg(g, SKIN_NORMAL)
         if skin >= p.skin_upright_min_deg:
             if not out:
@@ -95,134 +201,280 @@ def upright_reference(
     return (np.array(out) if out else None), q
 
 
-def recognise_by_skin_normal(
-    *,
-    axis: FloatArray,
-    rest_gravity: FloatArray,
-    reference: FloatArray | None,
-    params: AnalysisParams | None = None,
-) -> tuple[Exercise, dict[str, Any]]:
-    """Name a gyro set's exercise without the thigh axis, from the skin normal (see the module table).
+def _walking_features(geo: SetGeometry) -> dict[str, float]:
+    """Features in the thigh frame seen while walking: the femur always; the mediolateral axis only from the
+    gyroscope's swing axis (mounting invariant). Without a gyroscope it is left out: the accelerometer's
+    estimate from the swing is too rough (a walk sways sideways as well as fore and aft), and the face
+    normal holds only for a lateral sensor, which walking lets us do without: tilt and the axis against the
+    femur tell every exercise but seated abduction, which the accelerometer barely sees."""
+    assert geo.thigh_axis is not None
+    tilt = _angle_deg(geo.rest_gravity, geo.thigh_axis)
+    out = {"thigh_tilt_deg": tilt, "axis_thigh_deg": _fold_deg(geo.axis, geo.thigh_axis)}
+    if geo.top_gravity is not None and geo.rom_deg > 0:
+        out["lift_per_range"] = (_angle_deg(geo.top_gravity, geo.thigh_axis) - tilt) / geo.rom_deg
+    if geo.has_gyro and geo.mediolateral_axis is not None:
+        out["gravity_mediolateral_deg"] = _fold_deg(geo.rest_gravity, geo.mediolateral_axis)
+        out["axis_mediolateral_deg"] = _fold_deg(geo.axis, geo.mediolateral_axis)
+    return out
 
-    Quality keys: ``axis_skin_deg`` (deg between ``n`` and the skin normal, 0-90), ``gravity_skin_deg``
-    (deg between gravity at rest and the skin normal, 0-90), ``gravity_reference_deg`` (deg between gravity
-    at rest and the upright reference, 0-90, None without one), ``axis_reference_deg`` (deg between ``n`` and
-    the upright reference, 0-90, None without one), ``reason``.
+
+def line_sources(geo: SetGeometry, params: AnalysisParams) -> list[tuple[str, float, FloatArray, bool]]:
+    """Where the femur's line may lie in the face plane: (name, weight, a direction on one of the lines,
+    whether it is the set's own rest, within ``same_posture_deg``).
+
+    The first upright reference with weight 1 (people strap the sensor on before they lie down), the later
+    ones sharing ``later_reference_weight``, then the device's edges with ``device_edge_weight``.
+    """
+    refs = [] if geo.references is None else list(np.atleast_2d(geo.references))
+
+    def own(r: FloatArray) -> bool:
+        return _fold_deg(geo.rest_gravity, r) <= params.same_posture_deg
+
+    out = [("upright reference", 1.0, refs[0], own(refs[0]))] if refs else []
+    later = params.later_reference_weight / max(1, len(refs) - 1)
+    out += [("upright reference", later, r, own(r)) for r in refs[1:]]
+    out.append(("device edges", params.device_edge_weight, DEVICE_EDGES[0], False))
+    return out
+
+
+VERTICAL_AXIS_MAX_DEG = 45.0
+"""A gyroscope's rotation axis within this angle of gravity turns the thigh about the vertical."""
+
+
+def turns_about_vertical(geo: SetGeometry) -> bool:
+    """Whether the reps turn about the vertical (gyroscope only: the accelerometer cannot see such a turn):
+    a seated abduction, or a leg rocked underneath the working one."""
+    return geo.has_gyro and _fold_deg(geo.axis, geo.rest_gravity) < VERTICAL_AXIS_MAX_DEG
+
+
+def walking_frame_ok(geo: SetGeometry, params: AnalysisParams) -> bool:
+    """Whether the walking frame can be used: a thigh axis, and with a gyroscope a swing axis across it
+    (the leg swings about its mediolateral axis, which is perpendicular to the femur; an angle below
+    ``walking_frame_min_deg`` means other movement was taken for walking and both are off)."""
+    if geo.thigh_axis is None:
+        return False
+    if not geo.has_gyro or geo.mediolateral_axis is None:
+        return True
+    return _fold_deg(geo.thigh_axis, geo.mediolateral_axis) >= params.walking_frame_min_deg
+
+
+def set_features(geo: SetGeometry, params: AnalysisParams | None = None) -> dict[str, float]:
+    """The set's features that do not depend on where the femur lies in the face plane.
+
+    ``axis_vertical_deg`` only with a gyroscope (without one the axis is horizontal by construction); with a
+    usable walking frame (:func:`walking_frame_ok`) the thigh-frame features (:func:`_walking_features`),
+    otherwise the face-normal ones.
     """
     p = params or AnalysisParams()
-    axis_skin = _fold_deg(axis, SKIN_NORMAL)
-    grav_skin = _fold_deg(rest_gravity, SKIN_NORMAL)
-    q: dict[str, Any] = {
-        "axis_skin_deg": round(axis_skin, 1),
-        "gravity_skin_deg": round(grav_skin, 1),
-        "axis_reference_deg": None,
-    }
-    # the first upright reference that is not the set's own rest (a bridge rests with the face vertical)
-    refs = [] if reference is None else list(np.atleast_2d(reference))
-    others = [r for r in refs if _fold_deg(rest_gravity, r) > p.same_posture_deg]
-    reference = others[0] if others else (refs[0] if refs else None)
-    grav_ref = None if reference is None else _fold_deg(rest_gravity, reference)
-    q["gravity_reference_deg"] = None if grav_ref is None else round(grav_ref, 1)
-    lo, hi = p.bridge_gravity_reference_min_deg, p.bridge_gravity_reference_max_deg
-    if axis_skin < p.bridge_axis_skin_max_deg and grav_skin >= p.skin_upright_min_deg:
-        # the supine thigh rests ~50 deg up: oblique to both upright references (standing f, sitting a); a
-        # rest along or across the reference is an abduction seen by a sensor on the front of the thigh
-        if grav_ref is None or not lo <= grav_ref <= hi:
-            q["reason"] = (
-                "rotation about the skin normal, but the rest is not a supine thigh: sensor not lateral?"
-            )
-            return Exercise.UNKNOWN, q
-        q["reason"] = "rotation about the skin normal (flexion) with the lateral face vertical: bridge"
-        return Exercise.SINGLE_LEG_GLUTE_BRIDGE, q
-    if axis_skin >= p.skin_upright_min_deg and grav_skin >= p.skin_upright_min_deg:
-        q["reason"] = "rotation in the skin plane, gravity in the skin plane: standing abduction"
-        return Exercise.BANDED_ABDUCTION_STANDING, q
-    if axis_skin >= p.skin_upright_min_deg and grav_skin < p.skin_lying_max_deg:
-        if reference is None:
-            q["reason"] = "side-lying, no upright still period to place the femur: clam or leg raise unknown"
-            return Exercise.UNKNOWN, q
-        ref = _fold_deg(axis, reference)
-        q["axis_reference_deg"] = round(ref, 1)
-        if p.clam_axis_reference_min_deg <= ref <= p.clam_axis_reference_max_deg:
-            q["reason"] = "side-lying, rotation axis oblique to the upright reference: clamshell"
-            return Exercise.CLAMSHELL, q
-        m = p.leg_raise_axis_reference_margin_deg
-        if ref <= m or ref >= 90.0 - m:
-            q["reason"] = "side-lying, rotation axis along or across the upright reference: leg raise"
-            return Exercise.SIDE_LYING_LEG_RAISE, q
-        q["reason"] = "side-lying, rotation axis between clam and leg-raise geometry"
-        return Exercise.UNKNOWN, q
-    q["reason"] = "rotation axis and gravity fit no exercise in the skin-normal frame (sensor not lateral?)"
-    return Exercise.UNKNOWN, q
+    out: dict[str, float] = {}
+    if geo.has_gyro:
+        out["axis_vertical_deg"] = _fold_deg(geo.axis, geo.rest_gravity)
+    if walking_frame_ok(geo, p):
+        out.update(_walking_features(geo))
+    else:
+        out["gravity_mediolateral_deg"] = _fold_deg(geo.rest_gravity, SKIN_NORMAL)
+        out["axis_mediolateral_deg"] = _fold_deg(geo.axis, SKIN_NORMAL)
+    return out
 
 
-def recognise_exercise(
-    *,
-    axis: FloatArray,
-    rest_gravity: FloatArray,
-    thigh_axis: FloatArray | None,
-    has_gyro: bool,
-    mediolateral_axis: FloatArray | None = None,
-    reference: FloatArray | None = None,
-    params: AnalysisParams | None = None,
-) -> tuple[Exercise, dict[str, Any]]:
-    """Name the exercise of one set.
+def _tolerance(name: str, ex: Exercise, p: AnalysisParams) -> float:
+    if name.endswith("_line_deg"):
+        return p.line_tol_deg
+    if name == "thigh_tilt_deg" and ex in (CLAM, RAISE):
+        return p.lying_tilt_tol_deg
+    return {
+        "lift_per_range": p.lift_tol,
+        "axis_vertical_deg": p.vertical_tol_deg,
+        "axis_thigh_deg": p.axis_thigh_tol_deg,
+        "thigh_tilt_deg": p.thigh_tilt_tol_deg,
+    }.get(name, p.mediolateral_tol_deg)
 
-    Args:
-        axis: (3,) rotation axis of the reps, sensor frame.
-        rest_gravity: (3,) unit gravity direction at the bottom of the reps, sensor frame.
-        thigh_axis: (3,) unit thigh long axis (knee to hip), sensor frame, or None when unknown.
-        has_gyro: whether ``axis`` comes from a gyroscope.
-        mediolateral_axis: (3,) flexion axis of the thigh, sensor frame, or None; when known and horizontal
-            with a horizontal thigh, the person sits (seated abduction).
-        reference: (3,) or (k, 3) upright reference gravities (:func:`upright_reference`), used without
-            ``thigh_axis``; the first one more than ``same_posture_deg`` from ``rest_gravity`` is taken.
 
-    Quality keys: ``axis_vertical_deg`` (deg between the rotation axis and vertical, 0-90),
-    ``thigh_tilt_deg`` (deg between gravity at rest and the thigh axis), ``axis_thigh_deg`` (deg between
-    rotation axis and thigh axis, 0-90), ``reason`` (short text).
+def feature_scores(
+    features: dict[str, float], params: AnalysisParams, *, has_gyro: bool = True
+) -> dict[Exercise, float]:
+    """Product over features of exp(-d^2 / 2 tol^2), d = distance to each exercise's expected value."""
+    scores = dict.fromkeys(FIVE, 1.0)
+    for name, value in features.items():
+        for ex, expected in (TEMPLATES[name] | ({} if has_gyro else ACCEL_TEMPLATES.get(name, {}))).items():
+            scores[ex] *= math.exp(-0.5 * ((value - expected) / _tolerance(name, ex, params)) ** 2)
+    return scores
+
+
+def _max_rom(ex: Exercise, has_gyro: bool, params: AnalysisParams) -> tuple[float, float]:
+    """Largest range (deg) ``ex`` can show with or without a gyroscope, and the fall-off beyond it (deg)."""
+    if ex == SEATED and not has_gyro:
+        return MAX_ACCEL_SEATED_ROM_DEG
+    return MAX_ROM_DEG[ex], params.rom_margin_deg
+
+
+def plausibility(rom_deg: float, has_gyro: bool, params: AnalysisParams) -> dict[Exercise, float]:
+    """1 for a range the exercise can have, falling off (Gaussian) above its maximum (:func:`_max_rom`)."""
+    out = {}
+    for ex in FIVE:
+        top, margin = _max_rom(ex, has_gyro, params)
+        out[ex] = math.exp(-0.5 * (max(0.0, rom_deg - top) / margin) ** 2)
+    return out
+
+
+def _name(ex: Exercise) -> str:
+    return str(ex).replace("_", " ")
+
+
+def _describe(best: Exercise, second: Exercise, features: dict[str, float], sources: dict[str, str]) -> str:
+    """The feature that separates ``best`` from ``second`` most, in words ("" when none does)."""
+    key = None
+    gap = 0.0
+    for name, value in features.items():
+        t = TEMPLATES[name]
+        if best in t and second in t:
+            d = abs(abs(value - t[second]) - abs(value - t[best]))
+            if d > gap:
+                key, gap = name, d
+    if key is None:
+        return ""
+    text = _TEXT[key].format(features[key])
+    return f"{text} ({sources[key]})" if key in sources else text
+
+
+def _line_scores(
+    geo: SetGeometry, p: AnalysisParams
+) -> tuple[dict[Exercise, float], dict[str, float], dict[str, str]]:
+    """Scores of the in-plane features, each averaged by weight over the line sources that see it; the
+    first source's feature values and the names of those sources.
+
+    A source rests on an assumption (the reference is standing or sitting, the device sits square in its
+    strap) that may fail: its score never drops below ``line_floor``, so a broken assumption lowers the
+    right exercise's score instead of ruling it out. The set's own rest says nothing about where the rest
+    lies (a bridge's oblique rest would read as on a line): it places the axis only.
+    """
+    scores = dict.fromkeys(FIVE, 1.0)
+    shown: dict[str, float] = {}
+    sources: dict[str, str] = {}
+    for name, v in (("axis_line_deg", geo.axis), ("gravity_line_deg", geo.rest_gravity)):
+        total = dict.fromkeys(FIVE, 0.0)
+        weight = 0.0
+        for source, w, line, own_rest in line_sources(geo, p):
+            d = line_offset_deg(v, line, SKIN_NORMAL, SKIN_PLANE_MIN_DEG)
+            if d is None or (own_rest and name == "gravity_line_deg"):
+                continue
+            shown.setdefault(name, d)
+            sources.setdefault(name, source)
+            for ex, sc in feature_scores({name: d}, p).items():
+                total[ex] += w * (p.line_floor + (1.0 - p.line_floor) * sc)
+            weight += w
+        if weight:
+            scores = {ex: scores[ex] * total[ex] / weight for ex in FIVE}
+    return scores, shown, sources
+
+
+def _geometric(
+    geo: SetGeometry, p: AnalysisParams
+) -> tuple[dict[Exercise, float], dict[str, float], dict[str, str], bool]:
+    """Geometric scores of one reading of the set; its features, line sources, and whether it used walking."""
+    features = set_features(geo, p)
+    scores = feature_scores(features, p, has_gyro=geo.has_gyro)
+    sources: dict[str, str] = {}
+    walking = walking_frame_ok(geo, p)
+    if not walking:
+        line, line_feats, sources = _line_scores(geo, p)
+        features.update(line_feats)
+        scores = {ex: scores[ex] * line[ex] for ex in FIVE}
+    return scores, features, sources, walking
+
+
+def _either_polarity(
+    geo: SetGeometry, p: AnalysisParams
+) -> tuple[dict[Exercise, float], set[Exercise], tuple[dict[str, float], dict[str, str], bool]]:
+    """Geometric scores, each exercise read with the reps' rest and top as detected or, weighed by
+    ``reversed_polarity_weight``, swapped (the rep detection takes the end that repeats best for the rest:
+    a bridge held long at the top can fool it); the exercises that scored better swapped; the features,
+    line sources and walking flag as detected (:func:`_geometric`)."""
+    scores, features, sources, walking = _geometric(geo, p)
+    seen = (features, sources, walking)
+    swapped: set[Exercise] = set()
+    if geo.top_gravity is None:
+        return scores, swapped, seen
+    rev, *_ = _geometric(replace(geo, rest_gravity=geo.top_gravity, top_gravity=geo.rest_gravity), p)
+    for ex in FIVE:
+        if p.reversed_polarity_weight * rev[ex] > scores[ex]:
+            scores[ex] = p.reversed_polarity_weight * rev[ex]
+            swapped.add(ex)
+    return scores, swapped, seen
+
+
+def vote(geo: SetGeometry, params: AnalysisParams | None = None) -> tuple[ExerciseVote, dict[str, Any]]:
+    """Score every exercise for one set and name the best (or ``unknown``).
+
+    Scores: the product of the feature scores (:func:`feature_scores`), without walking times the in-plane
+    line scores averaged over the line sources by weight (:func:`line_sources`), read with either polarity
+    (:func:`_either_polarity`), times :func:`plausibility`. Confidence: the best score / (sum of scores +
+    ``other_exercise_score``); below ``min_exercise_confidence`` the set is ``unknown``. Quality keys: every
+    feature as detected (deg; ``lift_per_range`` a fraction), ``frame`` (``walking``, ``face normal``, or
+    ``face normal (walking off)`` when the walking frame failed :func:`walking_frame_ok`), ``line_sources``
+    (feature -> source, empty with walking), ``swapped`` (exercises scored with rest and top swapped),
+    ``scores``, ``confidence``, ``reason``.
     """
     p = params or AnalysisParams()
-    axis_vert = _fold_deg(axis, rest_gravity)
-    q: dict[str, Any] = {
-        "axis_vertical_deg": round(axis_vert, 1),
-        "thigh_tilt_deg": None,
-        "axis_thigh_deg": None,
-    }
-    if has_gyro and axis_vert < p.seated_axis_vertical_deg:
-        q["reason"] = "rotation about the vertical axis"
-        return Exercise.BANDED_ABDUCTION_SEATED, q
-    if thigh_axis is None:
-        if has_gyro:
-            exercise, sq = recognise_by_skin_normal(
-                axis=axis, rest_gravity=rest_gravity, reference=reference, params=p
-            )
-            q.update(sq)
-            return exercise, q
-        q["reason"] = "thigh axis unknown (no walking in the recording): posture cannot be told"
-        return Exercise.UNKNOWN, q
-    c = float(np.dot(rest_gravity, thigh_axis))
-    tilt = float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
-    axis_thigh = _fold_deg(axis, thigh_axis)
-    q["thigh_tilt_deg"] = round(tilt, 1)
-    q["axis_thigh_deg"] = round(axis_thigh, 1)
-    if tilt < p.standing_tilt_max_deg:
-        q["reason"] = "thigh upright at rest"
-        return Exercise.BANDED_ABDUCTION_STANDING, q
-    if tilt > p.bridge_tilt_min_deg:
-        q["reason"] = "knee above hip at rest (supine)"
-        return Exercise.SINGLE_LEG_GLUTE_BRIDGE, q
-    # the accelerometer-only mediolateral axis (from the walking swing) is rougher: demand more margin
-    ml_limit = 45.0 if has_gyro else 65.0
-    sitting = mediolateral_axis is not None and _fold_deg(mediolateral_axis, rest_gravity) > ml_limit
-    if sitting:
-        if has_gyro:
-            q["reason"] = "seated (thigh horizontal, mediolateral axis horizontal)"
-            return Exercise.BANDED_ABDUCTION_SEATED, q
-        q["reason"] = "accelerometer only while seated: seated abduction cannot be measured without a gyro"
-        return Exercise.UNKNOWN, q
-    if axis_thigh < p.clam_axis_thigh_max_deg:
-        q["reason"] = "thigh horizontal, rotation axis oblique to the femur"
-        return Exercise.CLAMSHELL, q
-    q["reason"] = "thigh horizontal, rotation axis across the femur"
-    return Exercise.SIDE_LYING_LEG_RAISE, q
+    geometric, swapped, (features, sources, walking) = _either_polarity(geo, p)
+    plaus = plausibility(geo.rom_deg, geo.has_gyro, p)
+    scores = {ex: geometric[ex] * plaus[ex] for ex in FIVE}
+    best, second = sorted(FIVE, key=lambda e: -scores[e])[:2]
+    confidence = scores[best] / (sum(scores.values()) + p.other_exercise_score)
+    exercise = best if confidence >= p.min_exercise_confidence else Exercise.UNKNOWN
+    raw_best = max(FIVE, key=lambda e: geometric[e])
+    notes = []
+    if plaus[raw_best] < 0.5:
+        top, _ = _max_rom(raw_best, geo.has_gyro, p)
+        notes.append(f"a range of {geo.rom_deg:.0f} deg is beyond any {_name(raw_best)} (at most {top:.0f})")
+    if best in swapped and exercise != Exercise.UNKNOWN:
+        notes.append("read with rest and top swapped")
+    reason = _reason(
+        exercise,
+        (best, second),
+        scores[best] < p.other_exercise_score,
+        features,
+        sources,
+        geo,
+        "; ".join(notes),
+    )
+    q: dict[str, Any] = {k: round(v, 2) for k, v in features.items()}
+    q["frame"] = (
+        "walking" if walking else ("face normal" if geo.thigh_axis is None else "face normal (walking off)")
+    )
+    q.update(
+        {
+            "line_sources": sources,
+            "swapped": sorted(str(e) for e in swapped),
+            "scores": {str(e): round(sc, 4) for e, sc in scores.items()},
+            "confidence": round(confidence, 3),
+            "reason": reason,
+        }
+    )
+    return ExerciseVote(exercise=exercise, confidence=confidence, scores=scores, reason=reason), q
+
+
+def _reason(
+    exercise: Exercise,
+    top_two: tuple[Exercise, Exercise],
+    fits_none: bool,
+    features: dict[str, float],
+    sources: dict[str, str],
+    geo: SetGeometry,
+    note: str,
+) -> str:
+    """One line: the decision and the feature (or the range) that made it."""
+    best, second = top_two
+    why = _describe(best, second, features, sources) or f"range {geo.rom_deg:.0f} deg"
+    if exercise != Exercise.UNKNOWN:
+        text = f"{_name(best)} rather than {_name(second)}: {why}"
+    elif fits_none:
+        text = "the set's geometry and range fit none of the five exercises"
+    elif {best, second} == {STANDING, SEATED} and not geo.has_gyro and "thigh_tilt_deg" not in features:
+        text = (
+            "thigh face vertical, no gyroscope and no walking: standing and seated abduction look the same "
+            "(a turn about the vertical leaves gravity alone)"
+        )
+    else:
+        text = f"{_name(best)} or {_name(second)}: cannot tell ({why})"
+    return f"{text}; {note}" if note else text

@@ -59,20 +59,24 @@ class AnalysisParams:
     min_rep_duration_s: float = 1.0
     max_rep_duration_s: float = 20.0
     partial_rom_fraction: float = 0.72
-    # s6 exercise
-    seated_axis_vertical_deg: float = 45.0
-    standing_tilt_max_deg: float = 45.0
-    bridge_tilt_min_deg: float = 115.0
-    clam_axis_thigh_max_deg: float = 65.0
-    # s6 exercise without the thigh axis (no walking): skin-normal geometry, gyro only
-    skin_lying_max_deg: float = 40.0
+    # s6 exercise: Gaussian tolerances (deg) of the geometric features, plausibility, decision
+    mediolateral_tol_deg: float = 22.0
+    vertical_tol_deg: float = 20.0
+    thigh_tilt_tol_deg: float = 22.0
+    axis_thigh_tol_deg: float = 15.0
+    lift_tol: float = 0.35
+    lying_tilt_tol_deg: float = 12.0
+    reversed_polarity_weight: float = 0.5
+    walking_frame_min_deg: float = 70.0
+    line_tol_deg: float = 12.0
+    later_reference_weight: float = 0.5
+    device_edge_weight: float = 0.5
+    line_floor: float = 0.1
+    rom_margin_deg: float = 10.0
+    other_exercise_score: float = 0.01
+    min_exercise_confidence: float = 0.5
+    # s6 upright references (no walking)
     skin_upright_min_deg: float = 55.0
-    bridge_axis_skin_max_deg: float = 30.0
-    bridge_gravity_reference_min_deg: float = 20.0
-    bridge_gravity_reference_max_deg: float = 70.0
-    clam_axis_reference_min_deg: float = 25.0
-    clam_axis_reference_max_deg: float = 62.0
-    leg_raise_axis_reference_margin_deg: float = 18.0
     min_reference_still_s: float = 2.0
     same_posture_deg: float = 15.0
 

@@ -7,7 +7,7 @@ Steps (each its own module, each returning its result and a quality record):
 4. :func:`processing.sets.find_candidate_windows`, then per window
    :func:`processing.orientation.rotation_angle` and
 5. :func:`processing.reps.detect_reps`, :func:`processing.sets.accept_set`
-6. :func:`processing.exercise.recognise_exercise`
+6. :func:`processing.exercise.vote`
 7. :func:`processing.metrics.velocity_loss`, :func:`processing.metrics.tempo_consistency`
 """
 
@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from hipsync.records import Exercise, ExerciseSet, Recording, Rep, SessionAnalysis
+from hipsync.records import Exercise, ExerciseSet, ExerciseVote, Recording, Rep, SessionAnalysis
 from processing.activity import Activity, Posture, classify_activity, classify_posture
 from processing.clean import CleanSignal, clean_and_resample
-from processing.exercise import recognise_exercise, upright_reference
+from processing.exercise import SetGeometry, turns_about_vertical, upright_reference, vote
 from processing.filters import median_small
 from processing.metrics import tempo_consistency, velocity_loss
 from processing.orientation import AngleTrace, Motion, rotation_angle
@@ -32,7 +32,7 @@ from processing.sets import Window, accept_set, find_candidate_windows, group_re
 
 logger = logging.getLogger(__name__)
 
-ALGORITHM_VERSION = "1.1.0"
+ALGORITHM_VERSION = "1.2.0"
 
 ACCEL_ONLY_NOTE = (
     "accelerometer only: seated abduction turns the thigh about the vertical, which gravity cannot "
@@ -192,22 +192,32 @@ def _analyze_axis(
     has_gyro = motion.gyro_dps is not None
     q["groups"] = [len(g) for g in groups]
 
-    def classify(reps: list[RepCandidate]) -> tuple[Exercise, dict[str, Any], Posture, dict[str, Any]]:
+    def classify(reps: list[RepCandidate]) -> tuple[ExerciseVote, dict[str, Any], Posture, dict[str, Any]]:
         """Exercise and posture of a set from its rep axis and the gravity at the reps' starts (rest)."""
         starts = np.clip(np.round([c.start for c in reps]).astype(int) + a, 0, clean.n - 1)
         rest = motion.gravity[starts].mean(axis=0)
         rest = rest / max(float(np.linalg.norm(rest)), 1e-9)
-        exercise, eq = recognise_exercise(
+        tops = np.clip(
+            np.round([0.5 * (c.top_start + c.top_end) for c in reps]).astype(int) + a, 0, clean.n - 1
+        )
+        top = motion.gravity[tops].mean(axis=0)
+        geometry = SetGeometry(
             axis=trace.axis,
             rest_gravity=rest,
+            top_gravity=top / max(float(np.linalg.norm(top)), 1e-9),
+            rom_deg=median_small([c.rom_deg for c in reps]),
+            has_gyro=has_gyro,
             thigh_axis=thigh_axis,
             mediolateral_axis=mediolateral_axis,
-            has_gyro=has_gyro,
-            reference=reference,
-            params=params,
+            references=reference,
+        )
+        exercise_vote, eq = vote(geometry, params)
+        # the passive-leg checks below ask whether the reps turn about the vertical, whatever their name
+        eq["about_vertical"] = (
+            exercise_vote.exercise == Exercise.BANDED_ABDUCTION_SEATED or turns_about_vertical(geometry)
         )
         posture, pq = classify_posture(rest, thigh_axis, mediolateral_axis)
-        return exercise, eq, posture, pq
+        return exercise_vote, eq, posture, pq
 
     for group in groups or [[]]:
         kept, sq = accept_set(group, walking[a:b], params, fs)
@@ -222,31 +232,25 @@ def _analyze_axis(
             # rocked by the working one than a set: the exercises' ranges start around 20 deg.
             sq["verdict"] = "small_rom_in_session"
             continue
-        exercise, eq, posture, pq = classify(kept)
+        exercise_vote, eq, posture, pq = classify(kept)
+        exercise = exercise_vote.exercise
+        vertical = bool(eq["about_vertical"])
         lift = lift_fraction(kept, motion.gravity, a, thigh_axis)
         q["lift_fraction"] = None if lift is None else round(lift, 3)
         q["exercise"] = eq
         q["posture"] = str(posture)
         q["posture_quality"] = pq
-        if (
-            exercise == Exercise.BANDED_ABDUCTION_SEATED
-            and lift is not None
-            and abs(lift) > params.max_seated_lift
-        ):
+        if vertical and lift is not None and abs(lift) > params.max_seated_lift:
             # a turn about the vertical leaves the thigh's tilt alone; a tilting "seated" set is a leg rocked
             # by the other one
             sq["verdict"] = "vertical_axis_but_tilting"
             continue
-        if exercise == Exercise.BANDED_ABDUCTION_SEATED and posture == Posture.SIDE_LYING:
+        if vertical and posture == Posture.SIDE_LYING:
             # turning about the vertical while lying on the side is no exercise of ours: a leg rocked
             # underneath the working one
             sq["verdict"] = "vertical_axis_while_side_lying"
             continue
-        if (
-            lift is not None
-            and exercise != Exercise.BANDED_ABDUCTION_SEATED
-            and lift < params.min_lift_fraction
-        ):
+        if lift is not None and not vertical and lift < params.min_lift_fraction:
             # Every exercise lifts the leg (or the hips) against gravity in its concentric phase. Either the
             # polarity was wrong (the rest is the other extreme), or these excursions move with gravity: a
             # passive leg rocked by the working one (side-lying underneath, standing on it). Flip, and keep
@@ -272,7 +276,8 @@ def _analyze_axis(
                 q["set"] = sq
                 q["lift_fraction"] = round(lift2, 3)
                 q["reps"] = {**rq, "polarity": -int(rq["polarity"])}
-                exercise, eq, posture, pq = classify(kept)
+                exercise_vote, eq, posture, pq = classify(kept)
+                exercise = exercise_vote.exercise
                 q["exercise"], q["posture"], q["posture_quality"] = eq, str(posture), pq
                 break
             sq["verdict"] = "moves_with_gravity"
@@ -292,6 +297,9 @@ def _analyze_axis(
         reps=reps,
         velocity_loss=velocity_loss(reps),
         tempo_consistency=tempo_consistency(reps),
+        exercise_confidence=exercise_vote.confidence,
+        exercise_reason=exercise_vote.reason,
+        exercise_scores=exercise_vote.scores,
     )
     return ex_set, q
 
@@ -337,8 +345,8 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Sessi
         quality["warnings"].append(ACCEL_ONLY_NOTE)
     if act.thigh_axis is None:
         quality["warnings"].append(
-            "no walking in the recording: thigh axis unknown; exercise from the rotation axis and the "
-            "sensor's skin normal (gyro only), otherwise unknown"
+            "no walking in the recording: thigh axis unknown; exercise from the rotation axis, gravity and "
+            "the sensor's face normal (sensor assumed flat on the lateral thigh)"
         )
     sets: list[ExerciseSet] = []
     # reps are judged against walking widened by walking_guard_s: the detected walking edges are smoothed,

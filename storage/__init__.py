@@ -10,6 +10,8 @@ Records come in (``Recording``, ``SessionAnalysis``, plans) and rows go out; dat
   ``write_analysis``), idempotency by content sha256 (``already_stored``), ``write_with_retry``.
 - :mod:`storage.samples`: the raw samples' fixed-point layout (Arrow in, NumPy out).
 - :mod:`storage.plan`: the plan file, ``Resistance.parse``, plan history.
+- :mod:`storage.edits`: the user's corrections, each set's exercise source, every run's analysed sets;
+  :mod:`storage.corrections`: ``hipsync edit`` on the database (one transaction per edit or undo).
 - :mod:`storage.reprocess`: stale sessions and swapping in a new analysis;
   :mod:`storage.sessions` (listing, ``log_session``); :mod:`storage.export`; :mod:`storage.paths`.
 - :mod:`storage.read_api` (notebooks) and :mod:`storage.report_queries` (reports) read the same schema,

@@ -95,6 +95,9 @@ LAKE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("load_value", "DOUBLE"),
         ("load_unit", "VARCHAR"),
         ("load_source", "VARCHAR"),
+        ("exercise_source", "VARCHAR"),
+        ("exercise_confidence", "DOUBLE"),
+        ("corrected", "BOOLEAN"),
     ),
     "reps": (
         ("rep_id", "VARCHAR"),
@@ -163,7 +166,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "sets": (
         f"""SELECT st.set_id, st.session_id, se.started_at, st.set_index, st.exercise, st.side, st.start_s,
                st.end_s, st.n_reps, st.velocity_loss, st.tempo_consistency, st.resistance, st.load_value,
-               st.load_unit, st.load_source, {_WEEK.format(ts="se.started_at")}
+               st.load_unit, st.load_source, {{optional}}, {_WEEK.format(ts="se.started_at")}
         FROM sets st JOIN sessions se USING (session_id)
         WHERE se.status <> 'quarantined' AND {_CURRENT_RUN}""",
         "session_started_at, session_id, set_index",
@@ -208,8 +211,24 @@ def _typed(table: str) -> str:
     return ", ".join([*cols, f"c{len(cols)} AS week"])
 
 
-def _source(table: str) -> str:
+#: Columns of ``sets`` that schema 4 added (``hipsync edit``): exported where the database has them, else
+#: NULL, so the lake reads every schema version without migrating anyone's database.
+_OPTIONAL_SET_COLUMNS = ("exercise_source", "exercise_confidence", "corrected")
+
+
+def _optional(con: duckdb.DuckDBPyConnection) -> str:
+    present = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'sets'"
+        ).fetchall()
+    }
+    return ", ".join(f"st.{c}" if c in present else "NULL" for c in _OPTIONAL_SET_COLUMNS)
+
+
+def _source(table: str, optional: str) -> str:
     sql, _ = _SOURCES[table]
+    sql = sql.replace("{optional}", optional)
     names = ", ".join(f"c{i}" for i in range(len(LAKE_COLUMNS[table]) + 1))
     return f"SELECT {_typed(table)} FROM ({sql}) AS src({names})"
 
@@ -221,11 +240,12 @@ def week_digests(db_path: Path, *, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) ->
     """
     out: dict[str, dict[str, str]] = {t: {} for t in LAKE_TABLES}
     with _open_source(db_path, timeout_s) as con:
+        optional = _optional(con)
         for table in LAKE_TABLES:
             _, order = _SOURCES[table]
             rows = con.execute(
                 f"SELECT week, count(*), md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY {order})) "
-                f"FROM ({_source(table)}) t GROUP BY week"
+                f"FROM ({_source(table, optional)}) t GROUP BY week"
             ).fetchall()
             out[table] = {str(week): f"{n}:{digest}" for week, n, digest in rows}
     return out
@@ -266,12 +286,13 @@ def write_partitions(
     """Write the partitions ``weeks`` (table -> weeks) of one athlete from its database; returns the files."""
     written: list[Path] = []
     with _open_source(db_path, timeout_s) as con:
+        optional = _optional(con)
         for table, todo in weeks.items():
             if not todo:
                 continue
             _, order = _SOURCES[table]
             names = ", ".join(name for name, _ in LAKE_COLUMNS[table])
-            con.execute(f"CREATE OR REPLACE TEMP TABLE part AS SELECT * FROM ({_source(table)})")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE part AS SELECT * FROM ({_source(table, optional)})")
             for week in todo:
                 target = partition_path(lake_dir, table, athlete, week)
                 _copy_atomically(

@@ -1,12 +1,16 @@
 """The SQL the weekly report needs: plain rows out, one stored report in.
 
-Owned by the flows work (``flows/report.py`` turns these rows into a report); kept here because only
+Owned by the report work (``flows/report/`` turns these rows into a report); kept here because only
 ``storage`` imports DuckDB. Every function takes the database path and opens a short connection through
 :mod:`storage.db`: reads are read-only (retrying while a writer holds the file, then
 :class:`storage.errors.DatabaseLockedError`), and the single write (:func:`store_report`) goes through
 :func:`storage.db.connect`, which applies migrations.
 
 Times are timezone-aware UTC datetimes; durations are seconds; ROM is degrees.
+
+Per-set columns that newer schemas add (the recogniser's ``exercise_confidence``, where an exercise label
+came from, ``exercise_source``) are read when the ``sets`` table has them (:data:`OPTIONAL_SET_COLUMNS`)
+and are ``None`` otherwise, so the report runs on every schema version.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from storage.db import as_utc, connect, connect_readonly, transaction
 
@@ -36,7 +42,13 @@ class SessionRow:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SetRow:
-    """One set of the current analysis run; ``load_value`` in ``load_unit`` (band_level | kg | bodyweight)."""
+    """One set of the current analysis run; ``load_value`` in ``load_unit`` (band_level | kg | bodyweight).
+
+    ``set_index`` is the set number within its session, as ``hipsync log SESSION SET`` takes it.
+    ``load_source`` is ``plan`` or ``user`` (set with ``hipsync log``); ``exercise_confidence`` (0-1),
+    ``exercise_source`` (recognised | plan | user) and ``corrected`` (a user edit changed the set) come
+    from the columns of that name where the schema has them, else ``None``/False.
+    """
 
     set_id: str
     session_id: str
@@ -49,6 +61,10 @@ class SetRow:
     resistance: str | None
     load_value: float | None
     load_unit: str | None
+    load_source: str | None = None
+    exercise_confidence: float | None = None
+    exercise_source: str | None = None
+    corrected: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,11 +114,20 @@ WHERE status <> 'quarantined' AND started_at >= ? AND started_at < ?
 ORDER BY started_at
 """
 
+#: Columns of ``sets`` that only newer schemas have, read when present: name -> SQL type to cast to.
+OPTIONAL_SET_COLUMNS: dict[str, str] = {
+    "load_source": "VARCHAR",
+    "exercise_confidence": "DOUBLE",
+    "exercise_source": "VARCHAR",
+    "corrected": "BOOLEAN",
+}
+
 # Only sets of the current analysis run count (a re-analysis keeps older runs for provenance); a set whose
-# run has no analysis_runs row stays visible, as in storage.read_api's views.
+# run has no analysis_runs row stays visible, as in storage.read_api's views. {optional} becomes the
+# optional columns, each the column itself or a typed NULL (names from OPTIONAL_SET_COLUMNS only).
 _SETS_SQL = """
 SELECT st.set_id, st.session_id, se.started_at, st.set_index, st.exercise, st.side, st.n_reps,
-       st.velocity_loss, st.resistance, st.load_value, st.load_unit
+       st.velocity_loss, st.resistance, st.load_value, st.load_unit, {optional}
 FROM sets st
 JOIN sessions se USING (session_id)
 WHERE NOT EXISTS (SELECT 1 FROM analysis_runs ar WHERE ar.run_id = st.run_id AND NOT ar.is_current)
@@ -127,6 +152,40 @@ FROM plans ORDER BY valid_from, exercise
 """
 
 
+def _optional_columns_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """The select list of :data:`OPTIONAL_SET_COLUMNS`: the column where ``sets`` has it, else NULL."""
+    present = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'sets'"
+        ).fetchall()
+    }
+    return ", ".join(
+        f"st.{name}" if name in present else f"CAST(NULL AS {sql_type})"
+        for name, sql_type in OPTIONAL_SET_COLUMNS.items()
+    )
+
+
+def _set_row(r: tuple[Any, ...]) -> SetRow:
+    return SetRow(
+        set_id=r[0],
+        session_id=r[1],
+        session_started_at=as_utc(r[2]),
+        set_index=int(r[3]),
+        exercise=r[4],
+        side=r[5],
+        n_reps=int(r[6]),
+        velocity_loss=r[7],
+        resistance=r[8],
+        load_value=r[9],
+        load_unit=r[10],
+        load_source=r[11],
+        exercise_confidence=None if r[12] is None else float(r[12]),
+        exercise_source=r[13],
+        corrected=bool(r[14]),
+    )
+
+
 def fetch_report_rows(
     db_path: Path, start: datetime, end: datetime, *, timeout_s: float = 10.0
 ) -> ReportRows:
@@ -148,22 +207,8 @@ def fetch_report_rows(
             )
             for r in con.execute(_SESSIONS_SQL, [start_utc, end_utc]).fetchall()
         )
-        sets = tuple(
-            SetRow(
-                set_id=r[0],
-                session_id=r[1],
-                session_started_at=as_utc(r[2]),
-                set_index=int(r[3]),
-                exercise=r[4],
-                side=r[5],
-                n_reps=int(r[6]),
-                velocity_loss=r[7],
-                resistance=r[8],
-                load_value=r[9],
-                load_unit=r[10],
-            )
-            for r in con.execute(_SETS_SQL, [start_utc, end_utc]).fetchall()
-        )
+        sets_sql = _SETS_SQL.format(optional=_optional_columns_sql(con))
+        sets = tuple(_set_row(r) for r in con.execute(sets_sql, [start_utc, end_utc]).fetchall())
         reps = tuple(
             RepRow(
                 set_id=r[0],

@@ -8,26 +8,26 @@ new analysis. The loop that reads, analyses and replaces is ``flows.reprocess.re
 
 User-entered loads (``load_source = 'user'``, from ``hipsync log``) follow the sets: each new set takes
 the user load of the old set it overlaps most in time (a positive overlap is required); other new sets take
-the plan in effect on the session's date.
+the plan in effect on the session's date. The user's corrections (``hipsync edit``, :mod:`storage.edits`)
+are applied again to the new analysis by the ``labeller`` the caller passes
+(:func:`storage.corrections.relabel` derives them again without a new analysis, after an edit or undo).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
 import duckdb
 
-from hipsync.records import ExerciseSet, Recording, SessionAnalysis
+from hipsync.records import Recording, SessionAnalysis
 from storage.db import connect, transaction
+from storage.edits import Labeller
 from storage.errors import NotFoundError
-from storage.plan import Resistance
 from storage.read_api import load_samples
-from storage.writes import resolve_loads, write_analysis, write_with_retry
+from storage.writes import user_loads, write_analysis, write_with_retry
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +38,8 @@ __all__ = [
     "replace_analysis_in",
     "stale_session_ids",
     "stale_sessions",
+    "started_at_of",
 ]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _OldSet:
-    start_s: float
-    end_s: float
-    resistance: str
 
 
 def stale_sessions(con: duckdb.DuckDBPyConnection, version: str, *, force: bool = False) -> list[str]:
@@ -65,57 +59,34 @@ def load_recording(con: duckdb.DuckDBPyConnection, session_id: str) -> Recording
     return load_samples(con, session_id, order="stored")
 
 
-def _carry_user_loads(
-    new_sets: Sequence[ExerciseSet],
-    old: Sequence[_OldSet],
-    planned: Sequence[tuple[Resistance | None, str | None]],
-) -> tuple[list[tuple[Resistance | None, str | None]], int]:
-    out: list[tuple[Resistance | None, str | None]] = []
-    kept = 0
-    for s, plan_load in zip(new_sets, planned, strict=True):
-        best: _OldSet | None = None
-        best_overlap = 0.0
-        for o in old:
-            overlap = min(s.end_s, o.end_s) - max(s.start_s, o.start_s)
-            if overlap > best_overlap:
-                best, best_overlap = o, overlap
-        if best is not None:
-            out.append((Resistance.parse(best.resistance), "user"))
-            kept += 1
-        else:
-            out.append(plan_load)
-    return out, kept
+def started_at_of(con: duckdb.DuckDBPyConnection, session_id: str) -> datetime:
+    row = con.execute("SELECT started_at FROM sessions WHERE session_id = ?", [session_id]).fetchone()
+    if row is None:
+        raise NotFoundError(f"no session {session_id}")
+    return row[0].astimezone(UTC)  # type: ignore[no-any-return]
 
 
 def replace_analysis(
-    con: duckdb.DuckDBPyConnection, session_id: str, analysis: SessionAnalysis
+    con: duckdb.DuckDBPyConnection,
+    session_id: str,
+    analysis: SessionAnalysis,
+    *,
+    labeller: Labeller | None = None,
 ) -> tuple[int, int, int]:
     """In one transaction: retire the current run, swap the sets/reps; returns (sets, reps, kept loads)."""
     with transaction(con):
-        row = con.execute("SELECT started_at FROM sessions WHERE session_id = ?", [session_id]).fetchone()
-        if row is None:
-            raise NotFoundError(f"no session {session_id}")
-        started_at: datetime = row[0].astimezone(UTC)
-        old = [
-            _OldSet(start_s=float(a), end_s=float(b), resistance=str(c))
-            for a, b, c in con.execute(
-                "SELECT start_s, end_s, resistance FROM sets WHERE session_id = ? AND load_source = 'user' "
-                "AND resistance IS NOT NULL",
-                [session_id],
-            ).fetchall()
-        ]
-        planned = resolve_loads(con, analysis.sets, started_at, None)
-        resolved, kept = _carry_user_loads(analysis.sets, old, planned)
+        started_at = started_at_of(con, session_id)
+        old = user_loads(con, session_id)
         con.execute("DELETE FROM reps WHERE session_id = ?", [session_id])
         con.execute("DELETE FROM sets WHERE session_id = ?", [session_id])
         con.execute(
             "UPDATE analysis_runs SET is_current = FALSE WHERE session_id = ? AND is_current", [session_id]
         )
-        n_sets, n_reps = write_analysis(con, session_id, started_at, analysis, resolved)
+        counts = write_analysis(con, session_id, started_at, analysis, labeller=labeller, keep_loads=old)
         con.execute(
             "UPDATE sessions SET status = 'analysed', status_reason = NULL WHERE session_id = ?", [session_id]
         )
-    return n_sets, n_reps, kept
+    return counts
 
 
 # ------------------------------------------------------------------------------------- by database path
@@ -138,6 +109,10 @@ def load_for_reanalysis(db_path: Path, session_id: str) -> tuple[Recording, str 
     return recording, None if row is None else str(row[0])
 
 
-def replace_analysis_in(db_path: Path, session_id: str, analysis: SessionAnalysis) -> tuple[int, int, int]:
+def replace_analysis_in(
+    db_path: Path, session_id: str, analysis: SessionAnalysis, *, labeller: Labeller | None = None
+) -> tuple[int, int, int]:
     """:func:`replace_analysis` on a fresh writer connection, run again if it lost a write conflict."""
-    return write_with_retry(db_path, partial(replace_analysis, session_id=session_id, analysis=analysis))
+    return write_with_retry(
+        db_path, partial(replace_analysis, session_id=session_id, analysis=analysis, labeller=labeller)
+    )

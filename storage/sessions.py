@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from storage.db import DEFAULT_LOCK_TIMEOUT_S, connect_readonly, transaction
+from storage.db import DEFAULT_LOCK_TIMEOUT_S, connect_readonly, schema_version, transaction
 from storage.errors import NotFoundError
 from storage.plan import Resistance
 from storage.writes import write_with_retry
@@ -40,6 +40,7 @@ class SessionSummary:
     n_samples: int
     rpe: float | None
     algorithm_version: str | None
+    n_corrected: int = 0  # sets a user edit changed (``hipsync edit``)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,7 +60,8 @@ SELECT s.session_id, s.started_at, epoch(s.ended_at) - epoch(s.started_at) AS du
        count(st.set_id) AS n_sets, coalesce(sum(st.n_reps), 0) AS n_reps,
        s.status, s.status_reason, s.source, coalesce(s.n_samples, 0), s.rpe,
        (SELECT max(r.algorithm_version) FROM analysis_runs r
-        WHERE r.session_id = s.session_id AND r.is_current)
+        WHERE r.session_id = s.session_id AND r.is_current),
+       {corrected} AS n_corrected
 FROM sessions s LEFT JOIN sets st ON st.session_id = s.session_id
 WHERE s.started_at >= ?
 GROUP BY ALL
@@ -78,7 +80,9 @@ def list_sessions(
     """Sessions newest first (read-only connection; quarantined ones included, with their reason)."""
     since = since or datetime(1970, 1, 1, tzinfo=UTC)
     with connect_readonly(db_path, timeout_s=timeout_s) as con:
-        rows = con.execute(_LIST_SQL, [since, limit]).fetchall()
+        # a database not yet at schema 4 (read-only, before the next write migrates it) has no corrections
+        corrected = "count(st.set_id) FILTER (WHERE st.corrected)" if schema_version(con) >= 4 else "0"
+        rows = con.execute(_LIST_SQL.format(corrected=corrected), [since, limit]).fetchall()
     return [
         SessionSummary(
             session_id=r[0],
@@ -93,6 +97,7 @@ def list_sessions(
             n_samples=int(r[9]),
             rpe=r[10],
             algorithm_version=r[11],
+            n_corrected=int(r[12]),
         )
         for r in rows
     ]

@@ -35,6 +35,7 @@ import numpy as np
 
 from hipsync.records import ExerciseSet, Recording, SessionAnalysis
 from storage.db import as_utc, connect, retry_conflicts, transaction
+from storage.edits import Labeller, StoredSet, active_edits, as_recognised, record_outcomes, store_run_sets
 from storage.errors import StorageError
 from storage.plan import Plan, Resistance, plan_in_effect, record_plan
 from storage.samples import insert_samples, samples_table
@@ -49,13 +50,17 @@ __all__ = [
     "Source",
     "SourceInfo",
     "StageHook",
+    "UserLoad",
     "already_stored",
     "already_stored_in",
+    "carry_user_loads",
     "file_sha256",
     "forget_quarantined",
     "recording_sha256",
     "resolve_loads",
+    "user_loads",
     "write_analysis",
+    "write_current_sets",
     "write_plan",
     "write_quarantine",
     "write_session",
@@ -186,7 +191,12 @@ def resolve_loads(
     Explicit loads are recorded as ``load_source = 'user'`` (the caller knows them, e.g. a log or the
     simulator's ground truth); planned ones as ``'plan'``; sets neither covers get ``(None, None)``.
     """
-    plan = plan_in_effect(con, started_at)
+    return _resolve(plan_in_effect(con, started_at), sets, loads)
+
+
+def _resolve(
+    plan: Plan | None, sets: Sequence[ExerciseSet], loads: Loads | None
+) -> list[tuple[Resistance | None, str | None]]:
     out: list[tuple[Resistance | None, str | None]] = []
     for i, s in enumerate(sets):
         given: Resistance | str | None = None
@@ -203,6 +213,51 @@ def resolve_loads(
         planned = None if plan is None else plan.resistance_for(s.exercise)
         out.append((planned, None if planned is None else "plan"))
     return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserLoad:
+    """A load the user entered (``hipsync log``) for the set that spanned ``start_s``-``end_s`` (s)."""
+
+    start_s: float
+    end_s: float
+    resistance: str
+
+
+def user_loads(con: duckdb.DuckDBPyConnection, session_id: str) -> list[UserLoad]:
+    """The user-entered loads of a session's current sets, to carry over to the sets that replace them."""
+    return [
+        UserLoad(start_s=float(a), end_s=float(b), resistance=str(c))
+        for a, b, c in con.execute(
+            "SELECT start_s, end_s, resistance FROM sets WHERE session_id = ? AND load_source = 'user' "
+            "AND resistance IS NOT NULL",
+            [session_id],
+        ).fetchall()
+    ]
+
+
+def carry_user_loads(
+    new_sets: Sequence[ExerciseSet],
+    old: Sequence[UserLoad],
+    planned: Sequence[tuple[Resistance | None, str | None]],
+) -> tuple[list[tuple[Resistance | None, str | None]], int]:
+    """Each new set takes the user load of the old set it overlaps most in time (a positive overlap is
+    required), else its planned one; returns the loads and how many user loads were kept."""
+    out: list[tuple[Resistance | None, str | None]] = []
+    kept = 0
+    for s, plan_load in zip(new_sets, planned, strict=True):
+        best: UserLoad | None = None
+        best_overlap = 0.0
+        for o in old:
+            overlap = min(s.end_s, o.end_s) - max(s.start_s, o.start_s)
+            if overlap > best_overlap:
+                best, best_overlap = o, overlap
+        if best is not None:
+            out.append((Resistance.parse(best.resistance), "user"))
+            kept += 1
+        else:
+            out.append(plan_load)
+    return out, kept
 
 
 _ROWS_PER_INSERT = 500
@@ -225,11 +280,14 @@ def write_analysis(
     session_id: str,
     started_at: datetime,
     analysis: SessionAnalysis,
-    resolved: Sequence[tuple[Resistance | None, str | None]],
     *,
+    loads: Loads | None = None,
+    labeller: Labeller | None = None,
+    keep_loads: Sequence[UserLoad] = (),
     on_stage: StageHook | None = None,
-) -> tuple[int, int]:
-    """Insert one analysis run (current) with its sets and reps; returns ``(n_sets, n_reps)``.
+) -> tuple[int, int, int]:
+    """Insert one analysis run (current), its analysed sets, and the sets and reps derived from them
+    (:func:`write_current_sets`); returns ``(n_sets, n_reps, user loads kept)``.
 
     The caller owns the transaction and must first mark older runs of the session not current.
     """
@@ -245,58 +303,62 @@ def write_analysis(
             json.dumps(analysis.quality, default=str),
         ],
     )
+    store_run_sets(con, run_id, session_id, analysis.sets)
     if on_stage:
         on_stage("analysis")
+    return write_current_sets(
+        con,
+        session_id,
+        run_id,
+        started_at,
+        analysis.sets,
+        loads=loads,
+        labeller=labeller,
+        keep_loads=keep_loads,
+        on_stage=on_stage,
+    )
+
+
+def write_current_sets(
+    con: duckdb.DuckDBPyConnection,
+    session_id: str,
+    run_id: str,
+    started_at: datetime,
+    base: Sequence[ExerciseSet],
+    *,
+    loads: Loads | None = None,
+    labeller: Labeller | None = None,
+    keep_loads: Sequence[UserLoad] = (),
+    on_stage: StageHook | None = None,
+) -> tuple[int, int, int]:
+    """Write the ``sets`` and ``reps`` rows of run ``run_id`` from its analysed sets ``base``; returns
+    ``(n_sets, n_reps, user loads kept)``.
+
+    ``labeller`` turns the base, the plan in effect on ``started_at``'s date and the session's active edits
+    into the sets to store, and its edit outcomes are recorded; without one the recogniser's labels are
+    stored as they are. Loads: ``loads`` (explicit, ``'user'``), else the user load of the ``keep_loads``
+    set each new set overlaps most, else the plan's for the set's (shown) exercise. The caller owns the
+    transaction and must first delete the session's old ``sets``/``reps`` rows.
+    """
+    plan = plan_in_effect(con, started_at)
+    edits = active_edits(con, session_id)
+    labelled = (labeller or as_recognised)(base, plan, edits)
+    if labeller is not None:
+        record_outcomes(con, labelled.outcomes)
+    shown = [st.set for st in labelled.sets]
+    resolved, kept = carry_user_loads(shown, keep_loads, _resolve(plan, shown, loads))
     set_rows: list[list[Any]] = []
     rep_rows: list[list[Any]] = []
-    for idx, (s, (res, source)) in enumerate(zip(analysis.sets, resolved, strict=True), start=1):
+    for idx, (st, (res, source)) in enumerate(zip(labelled.sets, resolved, strict=True), start=1):
         set_id = uuid.uuid4().hex
-        set_rows.append(
-            [
-                set_id,
-                session_id,
-                run_id,
-                idx,
-                str(s.exercise),
-                None if s.side is None else str(s.side),
-                float(s.start_s),
-                float(s.end_s),
-                started_at + timedelta(seconds=float(s.start_s)),
-                len(s.reps),
-                _finite_or_none(s.velocity_loss),
-                _finite_or_none(s.tempo_consistency),
-                None if res is None else res.text,
-                None if res is None else res.load_value,
-                None if res is None else res.load_unit,
-                source,
-                datetime.now(UTC) if source == "user" else None,
-            ]
-        )
-        for ridx, (r, ph) in enumerate(zip(s.reps, s.tempo(), strict=True), start=1):
-            rep_rows.append(
-                [
-                    uuid.uuid4().hex,
-                    session_id,
-                    set_id,
-                    ridx,
-                    float(r.start_s),
-                    float(r.top_start_s),
-                    float(r.top_end_s),
-                    float(r.end_s),
-                    float(ph.concentric_s),
-                    float(ph.top_hold_s),
-                    float(ph.eccentric_s),
-                    _finite_or_none(ph.bottom_pause_s),
-                    float(r.rom_deg),
-                    bool(r.partial),
-                    _finite_or_none(r.peak_concentric_speed_dps),
-                ]
-            )
+        set_rows.append(_set_row(set_id, session_id, run_id, idx, started_at, st, res, source))
+        rep_rows.extend(_rep_rows(set_id, session_id, st.set))
     _insert_rows(
         con,
         "INSERT INTO sets (set_id, session_id, run_id, set_index, exercise, side, start_s, end_s, "
         "started_at, n_reps, velocity_loss, tempo_consistency, resistance, load_value, load_unit, "
-        "load_source, load_set_at) VALUES ",
+        "load_source, load_set_at, exercise_source, exercise_confidence, recognised_exercise, "
+        "recognised_confidence, corrected) VALUES ",
         set_rows,
     )
     if on_stage:
@@ -310,7 +372,67 @@ def write_analysis(
     )
     if on_stage:
         on_stage("reps")
-    return len(set_rows), len(rep_rows)
+    return len(set_rows), len(rep_rows), kept
+
+
+def _set_row(
+    set_id: str,
+    session_id: str,
+    run_id: str,
+    idx: int,
+    started_at: datetime,
+    st: StoredSet,
+    res: Resistance | None,
+    source: str | None,
+) -> list[Any]:
+    s = st.set
+    return [
+        set_id,
+        session_id,
+        run_id,
+        idx,
+        str(s.exercise),
+        None if s.side is None else str(s.side),
+        float(s.start_s),
+        float(s.end_s),
+        started_at + timedelta(seconds=float(s.start_s)),
+        st.n_reps,
+        _finite_or_none(s.velocity_loss),
+        _finite_or_none(s.tempo_consistency),
+        None if res is None else res.text,
+        None if res is None else res.load_value,
+        None if res is None else res.load_unit,
+        source,
+        datetime.now(UTC) if source == "user" else None,
+        st.exercise_source,
+        _finite_or_none(s.exercise_confidence),
+        str(st.recognised_exercise),
+        _finite_or_none(st.recognised_confidence),
+        st.corrected,
+    ]
+
+
+def _rep_rows(set_id: str, session_id: str, s: ExerciseSet) -> list[list[Any]]:
+    return [
+        [
+            uuid.uuid4().hex,
+            session_id,
+            set_id,
+            ridx,
+            float(r.start_s),
+            float(r.top_start_s),
+            float(r.top_end_s),
+            float(r.end_s),
+            float(ph.concentric_s),
+            float(ph.top_hold_s),
+            float(ph.eccentric_s),
+            _finite_or_none(ph.bottom_pause_s),
+            float(r.rom_deg),
+            bool(r.partial),
+            _finite_or_none(r.peak_concentric_speed_dps),
+        ]
+        for ridx, (r, ph) in enumerate(zip(s.reps, s.tempo(), strict=True), start=1)
+    ]
 
 
 def write_session(
@@ -321,13 +443,14 @@ def write_session(
     *,
     analysis_error: str | None = None,
     loads: Loads | None = None,
+    labeller: Labeller | None = None,
     on_stage: StageHook | None = None,
 ) -> SessionImport:
     """Store one decoded session in ONE transaction (opened here): session, samples, analysis, sets, reps.
 
     If the same content is already stored (another sync got there first) nothing is written and the
     result is ``skipped``. ``analysis=None`` stores the samples with ``status = 'imported'`` and
-    ``analysis_error`` as the reason.
+    ``analysis_error`` as the reason. ``labeller`` derives the stored sets (see :func:`write_current_sets`).
     """
     started = recording.started_at or info.started_at
     if started is None:
@@ -373,8 +496,9 @@ def write_session(
             on_stage("samples")
         n_sets = n_reps = 0
         if analysis is not None:
-            resolved = resolve_loads(con, analysis.sets, started, loads)
-            n_sets, n_reps = write_analysis(con, session_id, started, analysis, resolved, on_stage=on_stage)
+            n_sets, n_reps, _ = write_analysis(
+                con, session_id, started, analysis, loads=loads, labeller=labeller, on_stage=on_stage
+            )
     log.info(
         "stored session %s (%d samples, %d sets, %d reps)", session_id, recording.n_samples, n_sets, n_reps
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +18,7 @@ import jinja2
 
 from flows.cohort.charts import adherence_heatmap, balance_bars, sparkline, tempo_scatter
 from flows.cohort.report import AthleteWeek, CohortReport
-from flows.report.model import TEMPO_ORDER
+from flows.report.names import TEMPO_ORDER
 from flows.report.recovery import ACWR_CAVEAT
 
 __all__ = [
@@ -75,18 +75,19 @@ def _balance(a: AthleteWeek) -> str:
 
 
 def _stalls(a: AthleteWeek) -> str:
-    stalled = [e for e in a.exercises if e.status in ("stalled", "rom_dropping")]
     return (
         ", ".join(
-            f"{e.exercise.replace('_', ' ')}{' ' + e.side[0].upper() if e.side else ''}" for e in stalled
+            f"{s.exercise.replace('_', ' ')}{' ' + s.side[0].upper() if s.side else ''} {s.weeks} wk"
+            for s in a.stalls
         )
         or "-"
     )
 
 
 def _period(report: CohortReport) -> str:
-    start, end = report.start.astimezone(), report.end.astimezone()
-    return f"{start:%a %d %b %Y} to {end:%a %d %b %Y}"
+    start, end = report.start.astimezone(), (report.end - timedelta(seconds=1)).astimezone()
+    days = f"{start:%a %d %b} to {end:%a %d %b %Y}"
+    return days if report.period.complete else f"{report.period.label}: {days}, adherence not judged yet"
 
 
 def render_cohort_markdown(report: CohortReport) -> str:

@@ -1,27 +1,29 @@
 """The coach's weekly cohort report: one row per athlete, ranked by who needs attention first.
 
-Rows come from the Parquet lake (:func:`storage.lake_queries.fetch_cohort_rows`: DuckDB aggregates the reps
-per session, exercise and side, and the report week's tempo and left/right figures); the rules are the
-single-user report's wherever they fit (:mod:`flows.report`), applied athlete by athlete:
+Rows come from the Parquet lake (:func:`storage.lake_queries.fetch_cohort_rows`: DuckDB reads the window's
+sets, each session's reps and time under tension, and the report week's reps); the single-user report's
+rules and thresholds (:mod:`flows.report`) are applied athlete by athlete wherever they fit:
 
 - sessions done vs planned: training sessions of the week (a session with at least one set; recordings
   that start within :data:`BOUT_GAP_H` of each other are one training session, e.g. the second leg right
-  after the first) against ``sessions_per_week`` of the athlete's ``athlete.json``, else the usual
-  2-3 (:data:`flows.report.recovery.TARGET_SESSIONS`);
-- weekly volume: reps and time under tension (s, the one load measure comparable across exercises and
-  resistances, as the acute:chronic ratio uses it), 9 weeks for the sparkline, and the direction of the
-  last 4 weeks (:func:`flows.report.progression.trend_direction`);
-- tempo: the week's median phases (s) and the coaches' notation (:func:`~flows.report.progression.
-  tempo_notation`); rushed when the concentric or eccentric median is under
-  :data:`~flows.report.progression.MIN_CONTROLLED_PHASE_S`;
-- stalls: the double-progression verdict per exercise and side (:func:`flows.report.progression.overload`,
-  over the same 8 weeks of history as the single-user report; each session enters the rules as its
-  median rep, since the rules only read session medians);
+  after the first) against ``sessions_per_week`` of the athlete's ``athlete.json``, else the usual 2-3
+  (:data:`flows.report.recovery.TARGET_SESSIONS`); a week still running is reported "so far" and raises
+  no adherence flag;
+- weekly volume: reps and time under tension (s: the one load measure comparable across exercises,
+  implements and athletes, as the acute:chronic ratio uses it), 9 weeks for the sparkline, and the
+  direction of the last 4 weeks (:func:`flows.report.progression.trend_direction`);
+- tempo: the week's median phases over every rep (s) in the report's notation
+  (:func:`~flows.report.progression.tempo_notation`); rushed when the lifting or lowering median is under
+  :data:`~flows.report.progression.MIN_CONTROLLED_PHASE_S`; ROM leaves out sets whose ROM is implausible
+  for their exercise (:data:`flows.report.figures.TYPICAL_ROM_TOP_DEG`);
+- stalls: per exercise, side and load unit trained this week, the weeks since load or reps last improved
+  (:func:`flows.report.progression.stalled_weeks`), stalled from
+  :data:`~flows.report.progression.STALL_WEEKS` on; the athlete's own report says what to do about it;
 - recovery: rest between training sessions (:func:`flows.report.recovery.session_gaps`, 48 h minimum) and
   the acute:chronic ratio of time under tension (7 days against the weekly mean of 28, as
   :func:`flows.report.recovery.acute_chronic_load`), with its caveat;
-- left/right: ``(left - right) / max(left, right)`` of volume load and ROM per exercise trained on both sides
-  this week (as :func:`flows.report.recovery.asymmetry`);
+- left/right: per exercise trained on both sides, ``(left - right) / max(left, right)`` of the volume in the
+  load unit both sides share (else of reps) and of ROM, as :func:`flows.report.recovery.asymmetry`;
 - attention: every finding is a :class:`Flag` with a weight (:data:`FLAG_WEIGHTS`); athletes are ranked by
   the sum, highest first.
 """
@@ -36,12 +38,14 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from flows.report.build import plan_for
-from flows.report.figures import TrainingSession
-from flows.report.model import HISTORY_WEEKS, Asymmetry, IsoWeek, week_of
+from flows.report.build import week_period
+from flows.report.figures import IMPLAUSIBLE_ROM_FACTOR, TYPICAL_ROM_TOP_DEG, UNKNOWN, by_unit, volume_load
+from flows.report.model import HISTORY_WEEKS, Asymmetry, IsoWeek, WeekPeriod, week_of
+from flows.report.names import TEMPO_ORDER, volume_unit
 from flows.report.progression import (
     MIN_CONTROLLED_PHASE_S,
-    overload,
+    STALL_WEEKS,
+    stalled_weeks,
     tempo_notation,
     trend_direction,
 )
@@ -53,23 +57,16 @@ from flows.report.recovery import (
     TARGET_SESSIONS,
     session_gaps,
 )
-from storage.lake_queries import (
-    AthleteRow,
-    CohortRows,
-    SessionRepsRow,
-    SideWeekRow,
-    TempoRow,
-    fetch_cohort_rows,
-)
-from storage.report_queries import PlanRow, RepRow, SetRow
+from storage.lake_queries import AthleteRow, CohortRows, SideRomRow, TempoRow, fetch_cohort_rows
+from storage.report_queries import SetRow
 
 __all__ = [
     "BOUT_GAP_H",
     "FLAG_WEIGHTS",
     "AthleteWeek",
     "CohortReport",
-    "ExerciseStatus",
     "Flag",
+    "Stall",
     "Tempo",
     "build_cohort_report",
     "compute_cohort_report",
@@ -79,22 +76,21 @@ __all__ = [
 REPORT_VERSION = "1"
 #: Recordings starting within this many hours of the previous one belong to the same training session.
 BOUT_GAP_H = 3.0
-#: Weeks of volume shown per athlete (the report week last).
-SPARK_WEEKS = HISTORY_WEEKS + 1
-#: Finding -> weight in the attention score (per missed session, per exercise, or once).
+#: Finding -> weight in the attention score (per missed session, per stall, or once).
 FLAG_WEIGHTS: dict[str, int] = {
     "no_training": 6,
     "missed_sessions": 2,  # per session missed, at most 3 counted
     "load_spike": 3,
     "short_rest": 2,
-    "rom_dropping": 2,  # per exercise and side
     "asymmetry": 2,  # once, whatever the number of uneven exercises
-    "stalled": 1,  # per exercise and side
+    "stalled": 1,  # per exercise, side and load unit
     "rushed_tempo": 1,
     "volume_falling": 1,
     "load_drop": 1,
     "quarantined": 1,
 }
+#: Set median ROM (degrees) per exercise beyond which the single-user report leaves a set's ROM out.
+ROM_LIMITS_DEG = {exercise: IMPLAUSIBLE_ROM_FACTOR * top for exercise, top in TYPICAL_ROM_TOP_DEG.items()}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,8 +104,9 @@ class Flag:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Tempo:
-    """The week's median phase durations (s), ROM (degrees) and the notation eccentric-pause-concentric-
-    pause; ``rushed`` when the concentric or eccentric median is under the controlled minimum."""
+    """The week's median phase durations over every rep (s), median ROM (degrees, plausible sets only)
+    and the notation eccentric-pause-concentric-hold; ``rushed`` when the concentric or eccentric median is
+    under the controlled minimum."""
 
     concentric_s: float | None
     top_hold_s: float | None
@@ -121,14 +118,14 @@ class Tempo:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ExerciseStatus:
-    """The double-progression verdict of one exercise and side trained this week (``flows.report`` status:
-    increase | new_resistance | rom_dropping | stalled | building)."""
+class Stall:
+    """An exercise, side and load unit trained this week whose load and reps have not improved for
+    ``weeks`` weeks; ``resistance`` the heaviest of the week."""
 
     exercise: str
     side: str | None
-    status: str
-    advice: str
+    load_unit: str | None
+    weeks: int
     resistance: str | None
 
 
@@ -146,6 +143,7 @@ class AthleteWeek:
     weekly_sessions: tuple[int | None, ...]
     sets: int
     reps: int
+    unrecognised_sets: int
     tut_s: float
     weekly_tut_s: tuple[float, ...]
     trend: str
@@ -155,7 +153,7 @@ class AthleteWeek:
     acwr: float | None
     acute_load_s: float
     chronic_load_s: float
-    exercises: tuple[ExerciseStatus, ...]
+    stalls: tuple[Stall, ...]
     balance: tuple[Asymmetry, ...]
     quarantined: int
     flags: tuple[Flag, ...]
@@ -171,6 +169,7 @@ class CohortReport:
     """The cohort's week: athletes ranked by attention (highest first, then by id)."""
 
     week: str
+    period: WeekPeriod
     start: datetime
     end: datetime
     generated_at: datetime
@@ -186,8 +185,7 @@ class CohortReport:
 def lake_weeks(start: datetime, end: datetime) -> list[str]:
     """The lake's ``week`` partitions (ISO weeks in UTC) that sessions started in ``[start, end)`` fall in."""
     first, last = start.astimezone(UTC).date(), (end - timedelta(microseconds=1)).astimezone(UTC).date()
-    days = (last - first).days
-    return sorted({str(IsoWeek.of(first + timedelta(days=d))) for d in range(days + 1)})
+    return sorted({str(IsoWeek.of(first + timedelta(days=d))) for d in range((last - first).days + 1)})
 
 
 def bouts(starts: Iterable[datetime], gap_h: float = BOUT_GAP_H) -> list[datetime]:
@@ -201,76 +199,40 @@ def bouts(starts: Iterable[datetime], gap_h: float = BOUT_GAP_H) -> list[datetim
     return out
 
 
-# ------------------------------------------------------------------------------------------ the figures
-
-
-def _summary_rep(r: SessionRepsRow) -> RepRow:
-    """A session's reps of one exercise and side as their median rep (the progression rules read only
-    per-session medians of these fields)."""
-    return RepRow(
-        set_id="",
-        rep_index=0,
-        concentric_s=r.concentric_s or 0.0,
-        top_hold_s=r.top_hold_s or 0.0,
-        eccentric_s=r.eccentric_s or 0.0,
-        bottom_pause_s=None,
-        rom_deg=r.rom_deg or 0.0,
-        partial=False,
-    )
-
-
 def weeks_of(times: Iterable[datetime], tz: tzinfo | None) -> dict[datetime, IsoWeek]:
     """The ISO week (in ``tz``) of each distinct time: one conversion per session, not per set."""
     return {t: week_of(t, tz) for t in set(times)}
 
 
-def _by_week(sets: Iterable[SetRow], weeks: Mapping[datetime, IsoWeek]) -> dict[IsoWeek, list[SetRow]]:
-    """Sets grouped by the ISO week their session started in (as ``flows.report.figures.sets_by_week``)."""
-    out: dict[IsoWeek, list[SetRow]] = defaultdict(list)
-    for s in sets:
-        out[weeks[s.session_started_at]].append(s)
-    return out
+# ------------------------------------------------------------------------------------------ the figures
 
 
-def exercise_statuses(
+def stalls(
     sets: Sequence[SetRow],
-    session_reps: Sequence[SessionRepsRow],
-    plans: Sequence[PlanRow],
     week: IsoWeek,
-    tz: tzinfo | None,
-    weeks: Mapping[datetime, IsoWeek] | None = None,
-) -> list[ExerciseStatus]:
-    """The overload verdict of each exercise and side trained in ``week`` (sets up to the week's end);
-    ``weeks``: the week of each session start, when already known."""
-    start, end = week.bounds(tz)
-    weeks = weeks if weeks is not None else weeks_of((s.session_started_at for s in sets), tz)
-    summary = {(r.session_started_at, r.exercise, r.side): r for r in session_reps if r.n_reps}
-    by_key: dict[tuple[str, str | None], list[SetRow]] = defaultdict(list)
+    bounds: tuple[datetime, datetime],
+    weeks: Mapping[datetime, IsoWeek],
+) -> list[Stall]:
+    """The stalled exercise, side and load unit combinations among those trained in ``week``."""
+    start, end = bounds
+    by_key: dict[tuple[str, str | None, str | None], list[SetRow]] = defaultdict(list)
     for s in sets:
-        if s.session_started_at < end:
-            by_key[(s.exercise, s.side)].append(s)
+        if s.session_started_at < end and s.exercise != UNKNOWN and s.load_unit is not None:
+            by_key[(s.exercise, s.side, s.load_unit)].append(s)
     out = []
-    for (exercise, side), key_sets in sorted(by_key.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-        if not any(s.session_started_at >= start for s in key_sets):
+    for (exercise, side, unit), key_sets in sorted(by_key.items(), key=lambda kv: str(kv[0])):
+        this_week = [s for s in key_sets if s.session_started_at >= start]
+        if not this_week:
             continue
-        sessions = []
-        for t, group in itertools.groupby(
-            sorted(key_sets, key=lambda s: s.session_started_at), lambda s: s.session_started_at
-        ):
-            rep = summary.get((t, exercise, side))
-            sessions.append(
-                TrainingSession(started_at=t, sets=tuple(group), reps=(_summary_rep(rep),) if rep else ())
+        weekly: dict[IsoWeek, list[SetRow]] = defaultdict(list)
+        for s in key_sets:
+            weekly[weeks[s.session_started_at]].append(s)
+        n = stalled_weeks(weekly, week)
+        if n >= STALL_WEEKS:
+            top = max(this_week, key=lambda s: s.load_value or 0.0)
+            out.append(
+                Stall(exercise=exercise, side=side, load_unit=unit, weeks=n, resistance=top.resistance)
             )
-        verdict = overload(sessions, _by_week(key_sets, weeks), week, tz, plan_for(plans, exercise, end))
-        out.append(
-            ExerciseStatus(
-                exercise=exercise,
-                side=side,
-                status=verdict.status,
-                advice=verdict.advice,
-                resistance=verdict.resistance,
-            )
-        )
     return out
 
 
@@ -281,25 +243,43 @@ def _fraction_of_larger(left: float | None, right: float | None) -> float | None
     return (left - right) / larger if larger else None
 
 
-def side_balance(rows: Iterable[SideWeekRow]) -> list[Asymmetry]:
-    """Left vs right of each exercise trained on both sides this week: volume load and median ROM."""
-    by_ex: dict[str, dict[str | None, SideWeekRow]] = defaultdict(dict)
-    for r in rows:
-        by_ex[r.exercise][r.side] = r
+def _volumes(sets: Sequence[SetRow]) -> tuple[str | None, float | None, int]:
+    """(the one load unit, its volume load, reps); unit and volume None unless every set shares a logged
+    unit (as the single-user report compares sides)."""
+    units = by_unit(sets)
+    reps = sum(s.n_reps for s in sets)
+    if len(units) != 1:
+        return None, None, reps
+    unit, unit_sets = next(iter(units.items()))
+    return unit, volume_load(unit_sets), reps
+
+
+def side_balance(week_sets: Sequence[SetRow], roms: Iterable[SideRomRow]) -> list[Asymmetry]:
+    """Left vs right of each recognised exercise trained on both sides this week: volume in the load unit
+    both share (else reps) and median ROM (degrees)."""
+    by_ex: dict[str, dict[str | None, list[SetRow]]] = defaultdict(lambda: defaultdict(list))
+    for s in week_sets:
+        if s.exercise != UNKNOWN:
+            by_ex[s.exercise][s.side].append(s)
+    rom = {(r.exercise, r.side): r.rom_deg for r in roms}
     out = []
     for exercise, sides in sorted(by_ex.items()):
-        left, right = sides.get("left"), sides.get("right")
-        if left is None or right is None:
+        if "left" not in sides or "right" not in sides:
             continue
+        (lu, lv, lr), (ru, rv, rr) = _volumes(sides["left"]), _volumes(sides["right"])
+        same = lu == ru and lv is not None and rv is not None
+        measure, left, right = (volume_unit(lu), lv, rv) if same else ("reps", float(lr), float(rr))
+        rom_l, rom_r = rom.get((exercise, "left")), rom.get((exercise, "right"))
         out.append(
             Asymmetry(
                 exercise=exercise,
-                volume_left=left.volume_load,
-                volume_right=right.volume_load,
-                volume_asymmetry=_fraction_of_larger(left.volume_load, right.volume_load),
-                rom_left_deg=left.rom_deg,
-                rom_right_deg=right.rom_deg,
-                rom_asymmetry=_fraction_of_larger(left.rom_deg, right.rom_deg),
+                measure=measure,
+                volume_left=float(left or 0.0),
+                volume_right=float(right or 0.0),
+                volume_asymmetry=_fraction_of_larger(left, right),
+                rom_left_deg=rom_l,
+                rom_right_deg=rom_r,
+                rom_asymmetry=_fraction_of_larger(rom_l, rom_r),
             )
         )
     return out
@@ -317,18 +297,15 @@ def tempo_of(row: TempoRow | None) -> Tempo:
             notation=None,
             rushed=False,
         )
-    notation = tempo_notation(
-        row.eccentric_s or 0.0, row.bottom_pause_s or 0.0, row.concentric_s or 0.0, row.top_hold_s or 0.0
-    )
-    rushed = any(x is not None and x < MIN_CONTROLLED_PHASE_S for x in (row.concentric_s, row.eccentric_s))
+    phases = (row.eccentric_s, row.bottom_pause_s, row.concentric_s, row.top_hold_s)
     return Tempo(
         concentric_s=row.concentric_s,
         top_hold_s=row.top_hold_s,
         eccentric_s=row.eccentric_s,
         bottom_pause_s=row.bottom_pause_s,
         rom_deg=row.rom_deg,
-        notation=notation,
-        rushed=rushed,
+        notation=tempo_notation(*(x or 0.0 for x in phases)),
+        rushed=any(x is not None and x < MIN_CONTROLLED_PHASE_S for x in (row.concentric_s, row.eccentric_s)),
     )
 
 
@@ -357,20 +334,25 @@ def _flag(code: str, text: str, times: int = 1) -> Flag:
     return Flag(code=code, weight=FLAG_WEIGHTS[code] * times, text=text)
 
 
-def session_flags(a: AthleteWeek) -> list[Flag]:
-    """Sessions missed or absent, short rest, load spikes and drops, quarantined recordings."""
-    flags = []
+def adherence_flags(a: AthleteWeek) -> list[Flag]:
+    """No training, or fewer sessions than planned (complete weeks only)."""
     if a.sessions_done == 0:
-        flags.append(_flag("no_training", "no training session recorded this week"))
-    elif a.sessions_planned and a.sessions_done < a.sessions_planned:
+        return [_flag("no_training", "no training session recorded this week")]
+    if a.sessions_planned and a.sessions_done < a.sessions_planned:
         missed = a.sessions_planned - a.sessions_done
-        flags.append(
+        return [
             _flag(
                 "missed_sessions",
                 f"{a.sessions_done} of {a.sessions_planned} planned sessions",
                 min(missed, 3),
             )
-        )
+        ]
+    return []
+
+
+def recovery_flags(a: AthleteWeek) -> list[Flag]:
+    """Short rest, load spikes and drops, recordings that could not be read."""
+    flags = []
     if a.short_rests:
         flags.append(
             _flag(
@@ -390,23 +372,18 @@ def session_flags(a: AthleteWeek) -> list[Flag]:
 
 
 def training_flags(a: AthleteWeek) -> list[Flag]:
-    """Progression, range of motion, left/right balance, tempo and volume trend."""
-    flags = []
-    for e in a.exercises:
-        side = f" ({e.side})" if e.side else ""
-        if e.status == "rom_dropping":
-            flags.append(
-                _flag("rom_dropping", f"{e.exercise}{side}: range of motion dropping after a load step")
-            )
-        elif e.status == "stalled":
-            flags.append(_flag("stalled", f"{e.exercise}{side}: {e.advice.split(':')[0]}"))
+    """Stalls, left/right balance, tempo and volume trend."""
+    flags = [
+        _flag("stalled", f"{s.exercise}{f' ({s.side})' if s.side else ''}: stalled {s.weeks} weeks")
+        for s in a.stalls
+    ]
     uneven = [
         f"{b.exercise} {abs(v):.0%} less on the {'right' if v > 0 else 'left'}"
         for b in a.balance
         if (v := b.volume_asymmetry) is not None and abs(v) > ASYMMETRY_ADVICE_FRACTION
     ]
     if uneven:  # one flag however many exercises: it is one athlete's imbalance
-        flags.append(_flag("asymmetry", "left/right volume: " + ", ".join(uneven)))
+        flags.append(_flag("asymmetry", "left/right: " + ", ".join(uneven)))
     if a.tempo.rushed:
         flags.append(
             _flag(
@@ -427,9 +404,8 @@ class _AthleteRows:
     """One athlete's share of the cohort rows."""
 
     sets: list[SetRow] = field(default_factory=list)
-    session_reps: list[SessionRepsRow] = field(default_factory=list)
-    side_week: list[SideWeekRow] = field(default_factory=list)
-    plans: list[PlanRow] = field(default_factory=list)
+    tut_by_session: dict[datetime, float] = field(default_factory=lambda: defaultdict(float))
+    side_rom: list[SideRomRow] = field(default_factory=list)
     quarantined: list[datetime] = field(default_factory=list)
 
 
@@ -437,44 +413,49 @@ def _split(rows: CohortRows) -> dict[str, _AthleteRows]:
     by: dict[str, _AthleteRows] = defaultdict(_AthleteRows)
     for athlete, s in rows.sets:
         by[athlete].sets.append(s)
-    for r in rows.session_reps:
-        by[r.athlete].session_reps.append(r)
-    for w in rows.side_week:
-        by[w.athlete].side_week.append(w)
-    for athlete, p in rows.plans:
-        by[athlete].plans.append(p)
+    for r in rows.session_loads:
+        by[r.athlete].tut_by_session[r.session_started_at] += r.tut_s
+    for w in rows.side_rom:
+        by[w.athlete].side_rom.append(w)
     for q in rows.sessions:
         if q.status == "quarantined":
             by[q.athlete].quarantined.append(q.started_at)
     return by
 
 
-def athlete_week(
-    info: AthleteRow,
-    mine: _AthleteRows,
-    tempo: TempoRow | None,
-    week: IsoWeek,
-    weeks: Sequence[IsoWeek],
-    tz: tzinfo | None,
-) -> AthleteWeek:
-    """One athlete's figures and flags for ``week`` from its rows (history: ``weeks``, oldest first)."""
-    start, end = week.bounds(tz)
-    in_week = weeks_of(
-        [s.session_started_at for s in mine.sets] + [r.session_started_at for r in mine.session_reps], tz
-    )
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Week:
+    """The report week as every athlete's figures need it."""
+
+    week: IsoWeek
+    period: WeekPeriod
+    start: datetime
+    end: datetime
+    history: tuple[IsoWeek, ...]
+    tz: tzinfo | None
+    now: datetime
+
+
+def athlete_week(info: AthleteRow, mine: _AthleteRows, tempo: TempoRow | None, w: _Week) -> AthleteWeek:
+    """One athlete's figures and flags for the week from its rows."""
+    in_week = weeks_of(itertools.chain((s.session_started_at for s in mine.sets), mine.tut_by_session), w.tz)
     trained = bouts(s.session_started_at for s in mine.sets)
     weekly_sessions: dict[IsoWeek, int] = defaultdict(int)
     for t in trained:
         weekly_sessions[in_week[t]] += 1
-    tut_by_session: dict[datetime, float] = defaultdict(float)
     weekly_tut: dict[IsoWeek, float] = defaultdict(float)
-    for r in mine.session_reps:
-        tut_by_session[r.session_started_at] += r.tut_s
-        weekly_tut[in_week[r.session_started_at]] += r.tut_s
-    this_week = [s for s in mine.sets if start <= s.session_started_at < end]
-    gaps = session_gaps(trained, start, end)
-    acwr, acute, chronic = acute_chronic(tut_by_session, end)
-    done = weekly_sessions.get(week, 0)
+    for t, tut in mine.tut_by_session.items():
+        weekly_tut[in_week[t]] += tut
+    this_week = [s for s in mine.sets if w.start <= s.session_started_at < w.end]
+    gaps = session_gaps(trained, w.start, w.end)
+    # As in the single-user report: a running week's last 7 days are the 7 days before now.
+    acwr, acute, chronic = acute_chronic(mine.tut_by_session, min(w.end, w.now))
+    done = sum(1 for t in trained if w.start <= t < w.end)
+    trend_weeks = (
+        [w.week.shift(k) for k in range(-3, 1)]
+        if w.period.complete
+        else [w.week.shift(k) for k in range(-4, 0)]
+    )
     draft = AthleteWeek(
         athlete=info.athlete,
         sensor=info.sensor,
@@ -483,30 +464,30 @@ def athlete_week(
         sessions_planned=info.sessions_per_week,
         sessions_status=plan_status(done, info.sessions_per_week),
         weekly_sessions=tuple(
-            None if info.first_week is None or str(w) < info.first_week else weekly_sessions.get(w, 0)
-            for w in weeks
+            None if info.first_week is None or str(h) < info.first_week else weekly_sessions.get(h, 0)
+            for h in w.history
         ),
         sets=len(this_week),
         reps=sum(s.n_reps for s in this_week),
-        tut_s=weekly_tut.get(week, 0.0),
-        weekly_tut_s=tuple(weekly_tut.get(w, 0.0) for w in weeks),
-        trend=trend_direction([weekly_tut.get(week.shift(k), 0.0) for k in range(-3, 1)]),
+        unrecognised_sets=sum(1 for s in this_week if s.exercise == UNKNOWN),
+        tut_s=sum(v for t, v in mine.tut_by_session.items() if w.start <= t < w.end),
+        weekly_tut_s=tuple(weekly_tut.get(h, 0.0) for h in w.history),
+        trend=trend_direction([weekly_tut.get(h) for h in trend_weeks]),
         tempo=tempo_of(tempo),
         min_rest_h=min((g.hours for g in gaps), default=None),
         short_rests=sum(g.short for g in gaps),
         acwr=acwr,
         acute_load_s=acute,
         chronic_load_s=chronic,
-        exercises=tuple(exercise_statuses(mine.sets, mine.session_reps, mine.plans, week, tz, in_week)),
-        balance=tuple(side_balance(mine.side_week)),
-        quarantined=sum(start <= t < end for t in mine.quarantined),
+        stalls=tuple(stalls(mine.sets, w.week, (w.start, w.end), in_week)),
+        balance=tuple(side_balance(this_week, mine.side_rom)),
+        quarantined=sum(w.start <= t < w.end for t in mine.quarantined),
         flags=(),
     )
-    return _with_flags(draft)
-
-
-def _with_flags(a: AthleteWeek) -> AthleteWeek:
-    return replace(a, flags=tuple(session_flags(a) + training_flags(a)))
+    flags = (
+        (adherence_flags(draft) if w.period.complete else []) + recovery_flags(draft) + training_flags(draft)
+    )
+    return replace(draft, flags=tuple(flags))
 
 
 PARAMETERS: dict[str, Any] = {
@@ -518,38 +499,57 @@ PARAMETERS: dict[str, Any] = {
     "acwr_caveat": ACWR_CAVEAT,
     "asymmetry_fraction": ASYMMETRY_ADVICE_FRACTION,
     "min_controlled_phase_s": MIN_CONTROLLED_PHASE_S,
+    "stall_weeks": STALL_WEEKS,
+    "rom_limits_deg": ROM_LIMITS_DEG,
     "history_weeks": HISTORY_WEEKS,
+    "tempo_order": TEMPO_ORDER,
 }
+
+
+def _report_week(week: IsoWeek, tz: tzinfo | None, now: datetime) -> _Week:
+    period = week_period(week, now, tz)
+    start, week_end = week.bounds(tz)
+    # A running week covers Monday to the end of today, as in the single-user report.
+    end = week.day_bounds(period.days, tz)[1] if not period.complete else week_end
+    history = tuple(week.shift(k) for k in range(-HISTORY_WEEKS, 1))
+    return _Week(week=week, period=period, start=start, end=end, history=history, tz=tz, now=now)
 
 
 def build_cohort_report(
     rows: CohortRows, week: IsoWeek, *, tz: tzinfo | None = None, generated_at: datetime | None = None
 ) -> CohortReport:
     """The report for ``week`` from rows covering it and :data:`HISTORY_WEEKS` weeks before."""
-    start, end = week.bounds(tz)
-    weeks = [week.shift(k) for k in range(-HISTORY_WEEKS, 1)]
+    now = generated_at or datetime.now(UTC)
+    w = _report_week(week, tz, now)
     mine = _split(rows)
     tempo = {t.athlete: t for t in rows.tempo}
-    athletes = [
-        athlete_week(a, mine[a.athlete], tempo.get(a.athlete), week, weeks, tz) for a in rows.athletes
-    ]
+    athletes = [athlete_week(a, mine[a.athlete], tempo.get(a.athlete), w) for a in rows.athletes]
     athletes.sort(key=lambda a: (-a.attention, a.athlete))
     return CohortReport(
         week=str(week),
-        start=start,
-        end=end,
-        generated_at=generated_at or datetime.now(UTC),
-        weeks=tuple(str(w) for w in weeks),
+        period=w.period,
+        start=w.start,
+        end=week.bounds(tz)[1],
+        generated_at=now,
+        weeks=tuple(str(h) for h in w.history),
         athletes=tuple(athletes),
         parameters=dict(PARAMETERS),
     )
 
 
-def compute_cohort_report(lake_dir: Path, week: IsoWeek, *, tz: tzinfo | None = None) -> CohortReport:
+def compute_cohort_report(
+    lake_dir: Path, week: IsoWeek, *, tz: tzinfo | None = None, generated_at: datetime | None = None
+) -> CohortReport:
     """Read the lake (the week and :data:`HISTORY_WEEKS` before it) and build the report."""
     start, end = week.bounds(tz)
     hist_start = start - timedelta(weeks=HISTORY_WEEKS)
     rows = fetch_cohort_rows(
-        lake_dir, hist_start, end, start, lake_weeks(hist_start, end), lake_weeks(start, end)
+        lake_dir,
+        hist_start,
+        end,
+        (start, end),
+        lake_weeks(hist_start, end),
+        lake_weeks(start, end),
+        ROM_LIMITS_DEG,
     )
-    return build_cohort_report(rows, week, tz=tz)
+    return build_cohort_report(rows, week, tz=tz, generated_at=generated_at)

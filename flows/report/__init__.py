@@ -4,9 +4,11 @@ Data flows one way, every step a plain function (no Prefect here; :mod:`flows.re
 
 - :mod:`flows.report.model`: the ISO week and the report's records (``WeeklyReport`` and its parts), and
   the JSON document of ``hipsync report --format json``;
-- :mod:`flows.report.figures`: small measures shared by the rules (medians, volume load, time under
-  tension, sets grouped into sessions and weeks);
-- :mod:`flows.report.progression`: double progression and stalls, one rule per overload verdict;
+- :mod:`flows.report.names`: the words every output uses (exercise names, resistances, volume units,
+  verdicts, the tempo notation);
+- :mod:`flows.report.figures`: small measures shared by the rules (medians, volume load per unit, time
+  under tension, implausible ROM and set flags, sets grouped into sessions and weeks);
+- :mod:`flows.report.progression`: double progression and stalls per load unit, one rule per verdict;
 - :mod:`flows.report.recovery`: sessions per week, rest between them, acute:chronic load, left/right;
 - :mod:`flows.report.build`: rows -> ``WeeklyReport`` (per exercise figures, recovery, history, summary);
 - :mod:`flows.report.render` (HTML, Markdown, table rows) and :mod:`flows.report.charts` (PNG charts);

@@ -219,7 +219,7 @@ def email_for_report(produced: ProducedReport, cfg: EmailConfig) -> EmailMessage
     report = produced.report
     charts = produced.charts or render_charts(report)
     return build_email(
-        subject=f"hipsync weekly report {produced.week}",
+        subject=f"hipsync weekly report {report.period.label}",
         sender=cfg.sender,
         recipients=cfg.recipients,
         html_cid=render_html(report, charts, images="cid"),

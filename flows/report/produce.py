@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
 from flows.report.build import build_weekly_report
 from flows.report.charts import render_charts
-from flows.report.model import HISTORY_WEEKS, IsoWeek, WeeklyReport, report_to_json
+from flows.report.model import HISTORY_WEEKS, IsoWeek, WeeklyReport, report_to_json, week_of
 from flows.report.render import render_html, render_markdown
-from storage.report_queries import fetch_report_rows, store_report
+from storage.report_queries import fetch_report_rows, latest_session_start, store_report
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +41,22 @@ def report_filename(week: str, fmt: str) -> str:
     return f"hipsync-report-{week}.{fmt}"
 
 
-def compute_report(db_path: Path, week: IsoWeek, *, tz: tzinfo | None = None) -> WeeklyReport:
-    """Fetch the rows the report needs (the week and :data:`HISTORY_WEEKS` before it) and build it."""
+def default_week(db_path: Path, *, tz: tzinfo | None = None, now: datetime | None = None) -> IsoWeek:
+    """The week ``hipsync report`` shows without ``--week``, whatever the format: the week of the latest
+    stored session (a week still running is reported "so far"), or the current week when nothing is
+    stored."""
+    latest = latest_session_start(db_path)
+    return week_of(latest if latest is not None else now or datetime.now().astimezone(), tz)
+
+
+def compute_report(
+    db_path: Path, week: IsoWeek, *, tz: tzinfo | None = None, now: datetime | None = None
+) -> WeeklyReport:
+    """Fetch the rows the report needs (the week and :data:`HISTORY_WEEKS` before it) and build it as of
+    ``now`` (default: the current time)."""
     start, end = week.bounds(tz)
     rows = fetch_report_rows(db_path, start - timedelta(weeks=HISTORY_WEEKS), end)
-    return build_weekly_report(rows, week, tz=tz)
+    return build_weekly_report(rows, week, tz=tz, generated_at=now)
 
 
 def produce_report(
@@ -56,14 +67,16 @@ def produce_report(
     formats: tuple[Format, ...] = FORMATS,
     store: bool = True,
     tz: tzinfo | None = None,
+    now: datetime | None = None,
 ) -> ProducedReport:
     """Compute, render and save the report for ``week``; the fast path, no Prefect involved.
 
     Files are written atomically (temp file + rename) as ``hipsync-report-YYYY-Www.{html,md,json}`` in
     ``reports_dir``; with ``store`` each format is also recorded in the ``reports`` table (id ``week-fmt``)
-    with the JSON document as content.
+    with the JSON document as content. ``now`` (default: the current time) decides whether the week is
+    still running.
     """
-    report = compute_report(db_path, week, tz=tz)
+    report = compute_report(db_path, week, tz=tz, now=now)
     document = report_to_json(report)
     charts = render_charts(report) if "html" in formats else {}
     reports_dir.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,8 @@ stored rows or of the exercise figures, testable alone; :func:`build_recovery` p
 - :func:`sessions_status`: below, on or above the :data:`TARGET_SESSIONS` range;
 - :func:`acute_chronic_load`: time under tension (s) of the last 7 days against the weekly mean of the
   last 28 days, and their ratio (context, not a verdict: :data:`ACWR_CAVEAT`);
-- :func:`asymmetries`: left vs right volume load and ROM per exercise trained on both sides;
+- :func:`asymmetries`: left vs right volume load (in the unit both sides share, else reps) and ROM per
+  exercise trained on both sides;
 - :func:`recovery_advice`: the sentences the summary shows.
 """
 
@@ -19,10 +20,11 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from flows.report.figures import RepsBySet, rep_time_under_tension_s
-from flows.report.model import Asymmetry, ExerciseReport, Gap, Recovery
+from flows.report.model import Asymmetry, ExerciseReport, Gap, Recovery, WeekPeriod, local
+from flows.report.names import exercise_name, volume_unit
 from storage.report_queries import SetRow
 
 #: Recovery: 2-3 glute sessions a week with >= 48 h between them (training.md).
@@ -85,14 +87,29 @@ def _fraction_of_larger(left: float, right: float) -> float | None:
     return (left - right) / larger if larger else None
 
 
+def _comparable_volumes(left: ExerciseReport, right: ExerciseReport) -> tuple[str, float, float]:
+    """``(measure, left, right)``: volume load when both sides used one and the same load unit, else reps."""
+    if (
+        len(left.volumes) == len(right.volumes) == 1
+        and left.volumes[0].load_unit == right.volumes[0].load_unit
+        and left.volume_load is not None
+        and right.volume_load is not None
+    ):
+        return volume_unit(left.load_unit), left.volume_load, right.volume_load
+    return "reps", float(left.reps), float(right.reps)
+
+
 def asymmetry(exercise: str, left: ExerciseReport, right: ExerciseReport) -> Asymmetry:
-    """``(left - right) / max(left, right)`` of volume load and of median ROM for one exercise."""
+    """``(left - right) / max(left, right)`` of volume (or reps, see :func:`_comparable_volumes`) and of
+    median ROM for one exercise."""
     both_roms = left.rom_deg is not None and right.rom_deg is not None
+    measure, vol_left, vol_right = _comparable_volumes(left, right)
     return Asymmetry(
         exercise=exercise,
-        volume_left=left.volume_load,
-        volume_right=right.volume_load,
-        volume_asymmetry=_fraction_of_larger(left.volume_load, right.volume_load),
+        measure=measure,
+        volume_left=vol_left,
+        volume_right=vol_right,
+        volume_asymmetry=_fraction_of_larger(vol_left, vol_right),
         rom_left_deg=left.rom_deg,
         rom_right_deg=right.rom_deg,
         rom_asymmetry=(_fraction_of_larger(left.rom_deg or 0.0, right.rom_deg or 0.0) if both_roms else None),
@@ -111,28 +128,41 @@ def asymmetries(exercises: Iterable[ExerciseReport]) -> list[Asymmetry]:
     ]
 
 
-def recovery_advice(
-    n_sessions: int, status: str, gaps: Iterable[Gap], asym: Iterable[Asymmetry]
-) -> list[str]:
-    """Sentences for the summary: sessions off target, short gaps, clear left/right differences."""
+def _sessions_advice(n_sessions: int, status: str, period: WeekPeriod) -> list[str]:
     lo, hi = TARGET_SESSIONS
-    advice: list[str] = []
+    if status == "below_target" and not period.complete:
+        return [f"{n_sessions} glute session(s) so far ({period.day_range}); the target is {lo}-{hi} a week"]
     if status == "below_target":
-        advice.append(f"{n_sessions} glute session(s) this week, below the {lo}-{hi} target")
-    elif status == "above_target":
-        advice.append(
-            f"{n_sessions} glute sessions this week, above the {lo}-{hi} target: leave 48 h between them"
-        )
+        return [f"{n_sessions} glute session(s) this week, below the {lo}-{hi} target"]
+    if status == "above_target":
+        return [f"{n_sessions} glute sessions this week, above the {lo}-{hi} target: leave 48 h between them"]
+    return []
+
+
+def recovery_advice(
+    n_sessions: int,
+    status: str,
+    gaps: Iterable[Gap],
+    asym: Iterable[Asymmetry],
+    period: WeekPeriod,
+    tz: tzinfo | None = None,
+) -> list[str]:
+    """Sentences for the summary: sessions off target (so far, in a running week), short gaps (local
+    times), clear left/right differences."""
+    advice = _sessions_advice(n_sessions, status, period)
     advice.extend(
-        f"only {g.hours:.0f} h between sessions ({g.from_started_at:%a %H:%M} -> "
-        f"{g.to_started_at:%a %H:%M} UTC): under the {MIN_RECOVERY_H:.0f} h minimum"
+        f"only {g.hours:.0f} h between sessions ({local(g.from_started_at, tz):%a %H:%M} -> "
+        f"{local(g.to_started_at, tz):%a %H:%M}): under the {MIN_RECOVERY_H:.0f} h minimum"
         for g in gaps
         if g.short
     )
     for a in asym:
         if a.volume_asymmetry is not None and abs(a.volume_asymmetry) > ASYMMETRY_ADVICE_FRACTION:
             weaker = "right" if a.volume_asymmetry > 0 else "left"
-            advice.append(f"{a.exercise}: {abs(a.volume_asymmetry):.0%} less volume on the {weaker} side")
+            advice.append(
+                f"{exercise_name(a.exercise)}: {abs(a.volume_asymmetry):.0%} less {a.measure} on the "
+                f"{weaker} side"
+            )
     return advice
 
 
@@ -140,15 +170,19 @@ def build_recovery(
     sets: Sequence[SetRow],
     reps_by_set: RepsBySet,
     exercises: Sequence[ExerciseReport],
-    start: datetime,
-    end: datetime,
+    period: WeekPeriod,
+    window: tuple[datetime, datetime, datetime],
+    tz: tzinfo | None = None,
 ) -> Recovery:
-    """The recovery section for the week ``[start, end)`` (UTC) from all fetched sets."""
+    """The recovery section from all fetched sets; ``window`` is ``(start, end, now)`` in UTC: the week
+    ``[start, end)`` and when the report is made. The acute:chronic load ends at the earlier of ``end``
+    and ``now`` (a running week's last 7 days are the 7 days before now)."""
+    start, end, now = window
     trained = trained_sessions(sets)
     n = sum(1 for t in trained if start <= t < end)
     gaps = session_gaps(trained, start, end)
     status = sessions_status(n)
-    acwr, acute, chronic = acute_chronic_load(sets, reps_by_set, end)
+    acwr, acute, chronic = acute_chronic_load(sets, reps_by_set, min(end, now))
     asym = asymmetries(exercises)
     return Recovery(
         sessions=n,
@@ -164,5 +198,5 @@ def build_recovery(
         acwr_band=ACWR_BAND,
         acwr_caveat=ACWR_CAVEAT,
         asymmetry=tuple(asym),
-        advice=tuple(recovery_advice(n, status, gaps, asym)),
+        advice=tuple(recovery_advice(n, status, gaps, asym, period, tz)),
     )

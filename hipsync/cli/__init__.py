@@ -9,6 +9,7 @@ without the app):
 - :mod:`hipsync.cli.simulate`: ``simulate session|program``;
 - :mod:`hipsync.cli.sessions`: ``sync``, ``import``, ``sessions``, ``reprocess``, ``log``, ``export``;
 - :mod:`hipsync.cli.plan`: ``plan show|set|edit``;
+- :mod:`hipsync.cli.edit`: ``edit exercise|reps|merge|split|delete|undo|list|show`` (corrections);
 - :mod:`hipsync.cli.report`, :mod:`hipsync.cli.demo`, :mod:`hipsync.cli.serve`: the flows-level commands;
 - :mod:`hipsync.cli.cohort`: ``cohort simulate|reprocess|export|report`` (many athletes, Dask, the lake);
 - :mod:`hipsync.cli._utilities`: the error exit, option enums and common options they share.
@@ -24,7 +25,7 @@ import logging
 
 import typer
 
-from hipsync.cli import analyze, ble, cohort, demo, plan, report, sensors, serve, sessions, simulate
+from hipsync.cli import analyze, ble, cohort, demo, edit, plan, report, sensors, serve, sessions, simulate
 
 app = typer.Typer(
     name="hipsync",
@@ -60,6 +61,7 @@ app.command("sessions")(sessions.sessions_cmd)
 app.command("reprocess")(sessions.reprocess_cmd)
 app.add_typer(plan.app, name="plan")
 app.command("log")(sessions.log_cmd)
+app.add_typer(edit.app, name="edit")
 app.command("export")(sessions.export_cmd)
 app.command("report")(report.report)
 app.command("demo")(demo.demo)

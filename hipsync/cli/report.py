@@ -32,8 +32,9 @@ def report(
         typer.Option(
             "--week",
             "-w",
-            help="ISO week to report, YYYY-Www (e.g. 2026-W47). Default: the last complete week "
-            "(weeks run Monday 00:00 to Sunday 24:00 local time).",
+            help="ISO week to report, YYYY-Www (e.g. 2026-W47). Default, in every format: the week of "
+            "your latest session (a week still running is reported 'so far'). Weeks run Monday 00:00 to "
+            "Sunday 24:00 local time.",
         ),
     ] = None,
     fmt: Annotated[
@@ -58,19 +59,20 @@ def report(
         ),
     ] = False,
 ) -> None:
-    """Write the weekly volume, tempo, overload and recovery report for one ISO week.
+    """Write the weekly volume, tempo, overload and recovery report for one ISO week (default: the week of your latest session).
 
     The report is computed from the local database (no Prefect server needed), saved as hipsync-report-YYYY-Www.{html,md,json} under $HIPSYNC_HOME/reports/ and recorded in the database's `reports` table.
     """  # noqa: E501 (one line: Typer keeps docstring line breaks in --help)
     from flows.report.model import IsoWeek, WeekFormatError
-    from flows.report.produce import produce_report
+    from flows.report.produce import default_week, produce_report
     from storage import paths
 
     try:
-        iso = IsoWeek.parse(week) if week else IsoWeek.last_complete()
+        iso = IsoWeek.parse(week) if week else default_week(paths.db_path())
     except WeekFormatError as e:
         raise typer.BadParameter(str(e), param_hint="--week") from e
     produced = produce_report(paths.db_path(), iso, reports_dir=paths.reports_dir())
+    typer.echo(f"report for {produced.report.period.label}", err=True)
     chosen = produced.paths[fmt.value]
     if deliver:
         from flows.report.delivery import DeliveryError, load_delivery_config

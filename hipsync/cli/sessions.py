@@ -206,6 +206,7 @@ def sessions_cmd(
                         "status": r.status,
                         "status_reason": r.status_reason,
                         "rpe": r.rpe,
+                        "n_corrected": r.n_corrected,
                     }
                 )
             )
@@ -221,7 +222,7 @@ def sessions_cmd(
             r.started_at.astimezone().strftime("%Y-%m-%d %H:%M"),
             dur,
             ", ".join(r.exercises),
-            str(r.n_sets),
+            f"{r.n_sets} ({r.n_corrected} corrected)" if r.n_corrected else str(r.n_sets),
             str(r.n_reps),
             "" if r.rpe is None else f"{r.rpe:g}",
             r.status,
@@ -263,7 +264,14 @@ def reprocess_cmd(
                 f"{r.session_id[:8]} {r.old_version} -> {r.new_version}: {r.n_sets} sets, "
                 f"{r.n_reps} reps, "
                 f"{r.kept_user_loads} user loads kept"
+                + (f", {r.edits_applied} edits applied" if r.edits_applied else "")
             )
+            if r.edits_not_applied:
+                typer.secho(
+                    f"  {r.edits_not_applied} edit(s) no longer find their set: kept, see "
+                    f"`hipsync edit list {r.session_id[:8]}`",
+                    fg=typer.colors.YELLOW,
+                )
     typer.echo(f"{len(results)} session(s) re-analysed" if results else "everything is up to date")
 
 

@@ -40,3 +40,17 @@ def test_report_html_prints_the_file_path(hipsync_home: Path, hand: Any) -> None
 def test_report_rejects_a_malformed_week(hipsync_home: Path) -> None:
     result = CliRunner().invoke(app, ["report", "--week", "2026-45"])
     assert result.exit_code == 2 and "ISO week" in result.output
+
+
+def test_report_without_a_week_shows_the_latest_sessions_week_in_every_format(
+    hipsync_home: Path, hand: Any
+) -> None:
+    sunday = datetime(2026, 11, 8, 18, 0, tzinfo=UTC)  # the last day of 2026-W45
+    hand.build(paths.db_path(hipsync_home), [hand.Session(started_at=sunday, sets=[hand.Set()])])
+    runner = CliRunner()
+    doc = json.loads(runner.invoke(app, ["report", "--format", "json"]).stdout)
+    md = runner.invoke(app, ["report", "--format", "md"]).stdout
+    html = Path(runner.invoke(app, ["report"]).stdout.strip())
+    week = IsoWeek.of(sunday.astimezone().date())
+    assert doc["week"] == str(week) and md.startswith(f"# Hip training report {week}")
+    assert html.name == f"hipsync-report-{week}.html"

@@ -109,3 +109,50 @@ def test_set_angle_recovers_the_true_rom(exercise: str) -> None:
         angle[(t >= r.start_s) & (t <= r.end_s)].max() - np.interp(r.start_s, t, angle) for r in s.reps
     ]
     np.testing.assert_allclose(measured, [r.rom_deg for r in s.reps], atol=3.0)
+
+
+def test_set_numbers_on_the_angle_plot_never_overlap() -> None:
+    # Twelve short sets packed into the first minute of a 20-minute session: on one row their numbers
+    # would collide, so some go on rows below.
+    t = np.arange(0, 1200, 0.5)
+    sets = tuple(
+        ExerciseSet(
+            exercise=Exercise.CLAMSHELL if k % 2 else Exercise.SINGLE_LEG_GLUTE_BRIDGE,
+            side=Side.LEFT,
+            start_s=5.0 * k,
+            end_s=5.0 * k + 4.0,
+            reps=(_rep(5.0 * k, 5.0 * k + 1, 5.0 * k + 2, 5.0 * k + 3),),
+        )
+        for k in range(12)
+    )
+    fig = Figure(figsize=(8, 3))
+    ax = fig.subplots()
+    plots.plot_angle_with_sets(t, np.sin(t), SessionAnalysis(sets=sets, algorithm_version="t"), ax)
+    labels = [a for a in ax.texts if a.get_text().isdigit()]
+    assert sorted(int(a.get_text()) for a in labels) == list(range(1, 13))
+    boxes = [a.get_window_extent() for a in labels]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    assert len({round(b.y0) for b in boxes}) > 1  # stacked on several rows
+    top = max(b.y1 for b in boxes)
+    assert top <= ax.get_window_extent().y1  # inside the axes
+    legend = ax.get_legend()
+    assert legend is not None
+    assert [x.get_text() for x in legend.get_texts()] == ["single-leg glute bridge", "clamshell"]
+
+
+def test_left_right_with_one_leg_draws_one_series_and_says_so() -> None:
+    table = {
+        "exercise": ["clamshell", "single_leg_glute_bridge"],
+        "side": ["left", "left"],
+        "n": [30.0, 20.0],
+    }
+    ax = Figure().subplots()
+    plots.plot_left_right(table, "n", ax, ylabel="reps (count)")
+    legend = ax.get_legend()
+    assert legend is not None and [x.get_text() for x in legend.get_texts()] == ["left leg"]
+    assert len(ax.patches) == 2 and "only the left leg" in ax.get_title()
+    assert [x.get_text() for x in ax.get_xticklabels()] == ["clamshell", "single-leg\nglute bridge"]
+
+
+def test_load_units_in_a_fixed_order() -> None:
+    assert plots.load_units({"load_unit": ["kg", None, "band_level", "kg"]}) == ["band_level", "kg"]

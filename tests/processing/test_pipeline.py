@@ -130,9 +130,12 @@ def test_a_file_that_is_just_one_set(rng: np.random.Generator, make_set: Any) ->
     )
     a = analyze(s.recording)
     assert [len(x.reps) for x in a.sets] == [10]
-    # no walking and no upright still period: side-lying is seen, but clam vs leg raise is not guessed
-    assert a.sets[0].exercise == Exercise.UNKNOWN
-    assert "no upright" in a.quality["sets"][0]["exercise"]["reason"]
+    # no walking and no upright still period: side-lying is seen; clam vs leg raise rests on the device's
+    # edges lying along the thigh, which a random strap rotation breaks (processing/exercise.py)
+    scores = a.sets[0].exercise_scores
+    lying = {Exercise.CLAMSHELL, Exercise.SIDE_LYING_LEG_RAISE}
+    assert set(sorted(scores, key=lambda e: -scores[e])[:2]) == lying
+    assert a.sets[0].exercise in lying | {Exercise.UNKNOWN}
     assert any("no walking" in w for w in a.quality["warnings"])
 
 
@@ -145,7 +148,17 @@ def test_result_carries_version_parameters_and_json_shape(rng: np.random.Generat
     doc = analysis_to_json(a)
     assert set(doc) == {"sets"}
     st = doc["sets"][0]
-    assert set(st) == {"exercise", "side", "start", "end", "velocity_loss", "reps"}
+    assert set(st) == {
+        "exercise",
+        "side",
+        "start",
+        "end",
+        "velocity_loss",
+        "reps",
+        "exercise_confidence",
+        "exercise_reason",
+        "exercise_scores",
+    }
     assert set(st["reps"][0]) == {"start", "top_start", "top_end", "end", "rom_deg", "partial"}
     for key in ("clean", "orientation", "activity", "windows", "sets", "warnings"):
         assert key in a.quality

@@ -1,13 +1,11 @@
-"""Steps 4, 6, 7: set acceptance, exercise recognition, velocity loss and tempo consistency."""
+"""Steps 4 and 7: set acceptance, velocity loss and tempo consistency (step 6: test_exercise.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
 
-from hipsync.records import Exercise, Rep
-from processing.exercise import recognise_exercise
+from hipsync.records import Rep
 from processing.metrics import tempo_consistency, velocity_loss
 from processing.params import AnalysisParams
 from processing.reps import RepCandidate
@@ -119,56 +117,6 @@ def test_tempo_consistency() -> None:
     varied = [_rep(0, 1.0), _rep(10, 3.0), _rep(20, 1.0), _rep(30, 3.0)]
     assert tempo_consistency(varied) is not None and tempo_consistency(varied) < 0.85  # type: ignore[operator]
     assert tempo_consistency(same[:2]) is None
-
-
-UP = np.array([0.0, 0.0, 1.0])
-
-
-@pytest.mark.parametrize(
-    ("rest_thigh_world", "axis_world", "expected"),
-    [
-        ([0.0, 0.0, 1.0], [1.0, 0.0, 0.0], Exercise.BANDED_ABDUCTION_STANDING),
-        ([0.0, 1.0, 0.0], [0.0, 0.0, 1.0], Exercise.BANDED_ABDUCTION_SEATED),
-        ([0.0, 1.0, 0.0], [1.0, 0.0, 0.0], Exercise.SIDE_LYING_LEG_RAISE),
-        ([0.0, 1.0, 0.0], [0.7, 0.7, 0.0], Exercise.CLAMSHELL),
-        ([-0.64, 0.0, -0.77], [0.0, 1.0, 0.0], Exercise.SINGLE_LEG_GLUTE_BRIDGE),
-    ],
-)
-def test_exercise_geometry_for_any_mounting(
-    rest_thigh_world: list[float], axis_world: list[float], expected: Exercise
-) -> None:
-    thigh = np.asarray(rest_thigh_world) / np.linalg.norm(rest_thigh_world)
-    axis = np.asarray(axis_world) / np.linalg.norm(axis_world)
-    for seed in range(5):
-        m = Rotation.random(random_state=seed)  # world -> sensor for this mounting
-        ex, q = recognise_exercise(
-            axis=m.apply(axis), rest_gravity=m.apply(UP), thigh_axis=m.apply(thigh), has_gyro=True
-        )
-        assert ex == expected, q
-
-
-def test_without_thigh_axis_seated_is_named_and_side_lying_needs_a_reference() -> None:
-    ex, q = recognise_exercise(axis=UP, rest_gravity=UP, thigh_axis=None, has_gyro=True)
-    assert ex == Exercise.BANDED_ABDUCTION_SEATED
-    # gravity along the sensor face normal (UP = sensor z): side-lying; no upright still period to place the
-    # femur, so clam vs leg raise is not guessed (more in test_exercise_no_walking.py)
-    ex, q = recognise_exercise(axis=np.array([1.0, 0, 0]), rest_gravity=UP, thigh_axis=None, has_gyro=True)
-    assert ex == Exercise.UNKNOWN and "no upright" in q["reason"]
-    ex, q = recognise_exercise(axis=np.array([1.0, 0, 0]), rest_gravity=UP, thigh_axis=None, has_gyro=False)
-    assert ex == Exercise.UNKNOWN and "thigh axis unknown" in q["reason"]
-
-
-def test_accelerometer_only_seated_is_unknown_and_says_so() -> None:
-    ml = np.array([1.0, 0.0, 0.0])  # mediolateral horizontal, thigh horizontal: sitting
-    ex, q = recognise_exercise(
-        axis=np.array([0.0, 1.0, 0.0]),
-        rest_gravity=UP,
-        thigh_axis=np.array([0.0, 1.0, 0.0]),
-        has_gyro=False,
-        mediolateral_axis=ml,
-    )
-    assert ex == Exercise.UNKNOWN
-    assert "gyro" in q["reason"]
 
 
 def test_mean_of_three_equals_numpy(rng: np.random.Generator) -> None:

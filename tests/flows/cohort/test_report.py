@@ -20,17 +20,24 @@ from flows.cohort.report import (
     FLAG_WEIGHTS,
     AthleteWeek,
     CohortReport,
-    ExerciseStatus,
+    Flag,
+    Stall,
     Tempo,
+    adherence_flags,
     bouts,
     compute_cohort_report,
     lake_weeks,
     plan_status,
-    session_flags,
+    recovery_flags,
+    side_balance,
+    stalls,
     training_flags,
+    weeks_of,
 )
+from flows.report.build import week_period
 from flows.report.model import Asymmetry, IsoWeek
 from flows.report.produce import compute_report
+from storage.report_queries import SetRow
 
 T0 = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)
 
@@ -46,14 +53,22 @@ def test_every_athlete_agrees_with_its_own_report(
     assert sorted(a.athlete for a in report.athletes) == [f"athlete-00{i}" for i in range(1, 5)]
     for a in report.athletes:
         own = compute_report(small_cohort / a.athlete / "hipsync.duckdb", IsoWeek.parse(report_week))
-        assert a.reps == sum(e.reps for e in own.exercises) > 0, a.athlete
-        assert a.sets == sum(e.sets for e in own.exercises)
-        assert a.tut_s == pytest.approx(sum(e.time_under_tension_s for e in own.exercises))
+        assert (a.sets, a.reps) == (own.totals["sets"], own.totals["reps"]) and a.reps > 0, a.athlete
+        assert a.unrecognised_sets == len(own.unrecognised)
+        # The week is complete: its time under tension is the acute load of the week's last 7 days.
+        assert a.tut_s == pytest.approx(own.recovery.acute_load_s)
         assert a.acwr == pytest.approx(own.recovery.acwr)
-        assert [(e.exercise, e.side, e.status) for e in a.exercises] == [
-            (e.exercise, e.side, e.overload.status) for e in own.exercises
+        own_stalls = {
+            (e.exercise, e.side, o.load_unit)
+            for e in own.exercises
+            for o in e.overloads
+            if o.status == "stalled"
+        }
+        assert own_stalls <= {(s.exercise, s.side, s.load_unit) for s in a.stalls}
+        assert all(s.weeks >= 3 for s in a.stalls)
+        assert [(b.exercise, b.measure) for b in a.balance] == [
+            (b.exercise, b.measure) for b in own.recovery.asymmetry
         ]
-        assert [b.exercise for b in a.balance] == [b.exercise for b in own.recovery.asymmetry]
         for mine, theirs in zip(a.balance, own.recovery.asymmetry, strict=True):
             assert (mine.volume_asymmetry, mine.rom_asymmetry) == pytest.approx(
                 (theirs.volume_asymmetry, theirs.rom_asymmetry)
@@ -94,6 +109,7 @@ def _athlete(**changes: object) -> AthleteWeek:
         weekly_sessions=(3,),
         sets=9,
         reps=100,
+        unrecognised_sets=0,
         tut_s=600.0,
         weekly_tut_s=(600.0,),
         trend="flat",
@@ -111,7 +127,7 @@ def _athlete(**changes: object) -> AthleteWeek:
         acwr=1.0,
         acute_load_s=600.0,
         chronic_load_s=600.0,
-        exercises=(),
+        stalls=(),
         balance=(),
         quarantined=0,
         flags=(),
@@ -120,31 +136,29 @@ def _athlete(**changes: object) -> AthleteWeek:
     return AthleteWeek(**base)  # type: ignore[arg-type]
 
 
+def _codes(flags: list[Flag]) -> list[str]:
+    return [f.code for f in flags]
+
+
 def test_a_week_as_planned_raises_no_flag() -> None:
     a = _athlete()
-    assert session_flags(a) == [] and training_flags(a) == []
+    assert adherence_flags(a) == recovery_flags(a) == training_flags(a) == []
 
 
 def test_each_finding_is_a_weighted_flag() -> None:
-    assert [f.code for f in session_flags(_athlete(sessions_done=0, acwr=None))] == ["no_training"]
-    missed = session_flags(_athlete(sessions_done=1, sessions_planned=3))
+    assert _codes(adherence_flags(_athlete(sessions_done=0))) == ["no_training"]
+    missed = adherence_flags(_athlete(sessions_done=1, sessions_planned=3))
     assert [(f.code, f.weight) for f in missed] == [("missed_sessions", 2 * FLAG_WEIGHTS["missed_sessions"])]
-    assert [
-        f.code for f in session_flags(_athlete(short_rests=1, min_rest_h=20.0, acwr=1.6, quarantined=1))
-    ] == [
+    assert _codes(recovery_flags(_athlete(short_rests=1, min_rest_h=20.0, acwr=1.6, quarantined=1))) == [
         "short_rest",
         "load_spike",
         "quarantined",
     ]
-    assert [f.code for f in session_flags(_athlete(acwr=0.5))] == ["load_drop"]
-    stall = ExerciseStatus(
-        exercise="clamshell", side="left", status="stalled", advice="stalled 3 weeks: add", resistance=None
-    )
-    drop = ExerciseStatus(
-        exercise="clamshell", side="right", status="rom_dropping", advice="x", resistance=None
-    )
+    assert _codes(recovery_flags(_athlete(acwr=0.5))) == ["load_drop"]
+    stall = Stall(exercise="clamshell", side="left", load_unit="band_level", weeks=4, resistance="band:red")
     uneven = Asymmetry(
         exercise="clamshell",
+        measure="band-level reps",
         volume_left=100,
         volume_right=50,
         volume_asymmetry=0.5,
@@ -161,17 +175,9 @@ def test_each_finding_is_a_weighted_flag() -> None:
         notation="2-0-1-0",
         rushed=True,
     )
-    flags = training_flags(
-        _athlete(exercises=(stall, drop), balance=(uneven,), tempo=rushed, trend="falling")
-    )
-    assert [f.code for f in flags] == [
-        "stalled",
-        "rom_dropping",
-        "asymmetry",
-        "rushed_tempo",
-        "volume_falling",
-    ]
-    assert "50% less on the right" in flags[2].text
+    flags = training_flags(_athlete(stalls=(stall,), balance=(uneven,), tempo=rushed, trend="falling"))
+    assert _codes(flags) == ["stalled", "asymmetry", "rushed_tempo", "volume_falling"]
+    assert "stalled 4 weeks" in flags[0].text and "50% less on the right" in flags[1].text
 
 
 def test_recordings_close_together_are_one_training_session() -> None:
@@ -215,6 +221,57 @@ def test_the_json_document_lists_athletes_in_attention_order(report: CohortRepor
 
 def test_charts_handle_empty_and_flat_data() -> None:
     assert "<polyline" in sparkline([0.0, 0.0, 0.0])
-    empty = CohortReport(week="2026-W11", start=T0, end=T0, generated_at=T0, weeks=("2026-W11",), athletes=())
+    period = week_period(IsoWeek.parse("2026-W11"), T0 + timedelta(days=30), UTC)
+    empty = CohortReport(
+        week="2026-W11", period=period, start=T0, end=T0, generated_at=T0, weeks=("2026-W11",), athletes=()
+    )
     assert balance_bars(empty) == ""
     assert "No athletes in the lake" in render_cohort_html(empty)
+
+
+def _set(
+    week: int, reps: int, *, unit: str | None = "band_level", value: float = 2.0, side: str = "left"
+) -> SetRow:
+    started = T0 + timedelta(weeks=week)
+    return SetRow(
+        set_id=f"{week}-{side}-{unit}",
+        session_id=f"s{week}",
+        session_started_at=started,
+        set_index=1,
+        exercise="clamshell",
+        side=side,
+        n_reps=reps,
+        velocity_loss=None,
+        resistance="band:red" if unit == "band_level" else None,
+        load_value=value if unit else None,
+        load_unit=unit,
+    )
+
+
+def test_a_stall_is_weeks_without_more_load_or_reps_in_one_unit() -> None:
+    week = IsoWeek.of((T0 + timedelta(weeks=4)).date())
+    bounds = week.bounds(UTC)
+    flat = [_set(k, 12) for k in range(5)]  # the same band and reps for five weeks
+    weeks = weeks_of((s.session_started_at for s in flat), UTC)
+    [stall] = stalls(flat, week, bounds, weeks)
+    assert (stall.exercise, stall.side, stall.load_unit, stall.weeks, stall.resistance) == (
+        "clamshell",
+        "left",
+        "band_level",
+        4,
+        "band:red",
+    )
+    rising = [_set(k, 10 + k) for k in range(5)]  # a rep more every week
+    assert stalls(rising, week, bounds, weeks_of((s.session_started_at for s in rising), UTC)) == []
+    unlogged = [_set(k, 12, unit=None) for k in range(5)]  # no load: nothing to judge
+    assert stalls(unlogged, week, bounds, weeks_of((s.session_started_at for s in unlogged), UTC)) == []
+
+
+def test_sides_compare_volume_in_a_shared_unit_else_reps() -> None:
+    left, right = _set(0, 12, value=3.0), _set(0, 12, side="right")
+    [same] = side_balance([left, right], [])
+    assert (same.measure, same.volume_left, same.volume_right) == ("band-level reps", 36.0, 24.0)
+    assert same.volume_asymmetry == pytest.approx(1 / 3) and same.rom_asymmetry is None
+    [mixed] = side_balance([left, _set(0, 8, side="right", unit="kg", value=1.0)], [])
+    assert (mixed.measure, mixed.volume_left, mixed.volume_right) == ("reps", 12.0, 8.0)
+    assert side_balance([left], []) == []

@@ -63,7 +63,7 @@ def _report(db: Path, week: str) -> dict[str, Any]:
     w = IsoWeek.parse(week)
     start, end = w.bounds(UTC)
     rows = fetch_report_rows(db, start - timedelta(weeks=8), end)
-    return report_to_json(build_weekly_report(rows, w, tz=UTC))
+    return report_to_json(build_weekly_report(rows, w, tz=UTC, generated_at=end + timedelta(days=1)))
 
 
 def _ex(doc: dict[str, Any], exercise: str, side: str | None = "left") -> dict[str, Any]:
@@ -89,16 +89,25 @@ def test_week_before_the_step_advises_moving_to_the_next_band(program_db: Path) 
     assert clam["volume_load"] == pytest.approx(2 * 3 * 15 * 2.0)
     assert clam["load_unit"] == "band_level"
     assert clam["overload"]["status"] == "increase"
-    assert "all sets at 15 reps with 2-1-2 tempo" in clam["overload"]["advice"]
-    assert "move from red band to green band" in clam["overload"]["advice"]
-    # Tempo: ecc 2, bottom pause 1, conc 2, top hold 1 -> "2-1-2-1" in coaches' order.
+    advice = clam["overload"]["advice"]
+    assert "every set at 15 reps with controlled tempo (2-1-2-1)" in advice
+    assert "step up to green band" in advice and advice.endswith("next: green band x 10-15")
+    assert clam["overload"]["status_words"] == "ready to step up"
+    # Tempo: ecc 2, bottom pause 1, conc 2, top hold 1 -> "2-1-2-1", eccentric-pause-concentric-hold.
     assert clam["tempo"]["notation"] == "2-1-2-1"
+    assert clam["tempo"]["notation_order"] == "eccentric-pause-concentric-hold"
     assert clam["tempo"]["concentric"]["median_s"] == pytest.approx(2.0)
     assert clam["time_under_tension_s"] == pytest.approx(90 * 5.0)
-    # W43 had 14 reps per set: +6 reps and +12 band-level reps of volume.
-    assert clam["change"]["reps"] == 6 and clam["change"]["volume_load"] == pytest.approx(12.0)
-    assert clam["trend"]["weeks"] == ["2026-W41", "2026-W42", "2026-W43", "2026-W44"]
-    assert clam["trend"]["direction"] == "rising"
+    # W43 had 14 reps per set: +6 reps and 84 -> 90 band-level reps x 2 of volume.
+    [band] = clam["volumes"]
+    assert band["load_unit"] == "band_level" and band["unit_words"] == "band-level reps"
+    assert band["volume_load"] == pytest.approx(180.0) and band["previous_volume_load"] == pytest.approx(
+        168.0
+    )
+    assert band["change_pct"] == pytest.approx(12 / 168, abs=1e-4)
+    assert clam["change"]["reps"] == 6
+    assert band["trend"]["weeks"] == ["2026-W41", "2026-W42", "2026-W43", "2026-W44"]
+    assert band["trend"]["direction"] == "rising"
     assert doc["recovery"]["sessions"] == 2 and doc["recovery"]["flag_under_48h"] is False
     assert doc["recovery"]["min_hours_between_sessions"] == pytest.approx(72.0)
 
@@ -110,13 +119,14 @@ def test_week_after_the_step(program_db: Path) -> None:
     assert clam["volume_load"] == pytest.approx(90 * 3.0)
     assert clam["resistance"] == "band:green"
     assert clam["overload"]["status"] == "new_resistance"
-    assert "from red band to green band" in clam["overload"]["advice"]
+    assert "stepped up from red band to green band" in clam["overload"]["advice"]
     assert "restart at 10 reps" in clam["overload"]["advice"]
+    assert clam["overload"]["next_step"] == "green band x 10-15"
     assert clam["rom_deg"] == pytest.approx(38.0)
 
     abd = _ex(doc, "banded_abduction_standing", "right")
     assert abd["overload"]["status"] == "rom_dropping"
-    assert "ROM dropping while load rose" in abd["overload"]["advice"]
+    assert "range of motion fell from 35 to 28 deg after stepping up" in abd["overload"]["advice"]
 
     raise_ = _ex(doc, "side_lying_leg_raise")
     assert raise_["overload"]["status"] == "stalled"
@@ -129,7 +139,8 @@ def test_week_after_the_step(program_db: Path) -> None:
     assert any("23 h" in a for a in rec["advice"])
     [asym] = rec["asymmetry"]
     assert asym["exercise"] == "clamshell"
-    # left 90 reps x 3, right 3 x 8 x 3: (270 - 72) / 270
+    # left 90 reps x 3, right 3 x 8 x 3 (both band levels): (270 - 72) / 270
+    assert asym["measure"] == "band-level reps"
     assert asym["volume_asymmetry"] == pytest.approx((270 - 72) / 270, abs=1e-3)
     assert rec["acwr"] is not None and "disputed" in rec["acwr_caveat"]
 
@@ -155,9 +166,41 @@ def test_empty_database_gives_an_empty_report(tmp_path: Path) -> None:
         ("band:black", 5.0, "band_level", None),
         ("ankle:1kg", 1.0, "kg", "ankle:1.5kg"),
         ("ankle:2kg", 2.0, "kg", "ankle:3kg"),
+        ("ankle:5lb", 2.268, "kg", "ankle:7.5lb"),
         ("bodyweight", 1.0, "bodyweight", "band:yellow"),
         ("band:3", 3.0, "band_level", "band:4"),
     ],
 )
 def test_next_resistance(resistance: str, value: float, unit: str, expected: str | None) -> None:
     assert next_resistance(resistance, value, unit) == expected
+
+
+def test_a_running_week_is_so_far_and_compared_with_the_same_days() -> None:
+    from flows.report.build import week_period
+
+    week = IsoWeek.parse("2026-W49")
+    friday = datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
+    p = week_period(week, friday, UTC)
+    assert (p.complete, p.days, p.label) == (False, 5, "2026-W49 so far (Mon-Fri)")
+    assert p.compared_with == "Mon-Fri of 2026-W48"
+    assert week.shift(-1).day_bounds(p.days, UTC) == (
+        datetime(2026, 11, 23, tzinfo=UTC),
+        datetime(2026, 11, 28, tzinfo=UTC),
+    )
+    assert week_period(week, datetime(2026, 11, 30, 6, tzinfo=UTC), UTC).label == "2026-W49 so far (Mon)"
+    done = week_period(week, datetime(2026, 12, 7, 0, tzinfo=UTC), UTC)
+    assert (done.complete, done.label, done.compared_with) == (True, "2026-W49", "2026-W48")
+
+
+def test_a_running_weeks_trend_uses_the_complete_weeks_before_it(program_db: Path) -> None:
+    w = IsoWeek.parse("2026-W45")
+    start, end = w.bounds(UTC)
+    rows = fetch_report_rows(program_db, start - timedelta(weeks=8), end)
+    wednesday = start + timedelta(days=2, hours=12)
+    doc = report_to_json(build_weekly_report(rows, w, tz=UTC, generated_at=wednesday))
+    clam = _ex(doc, "clamshell")
+    assert doc["period"]["label"] == "2026-W45 so far (Mon-Wed)"
+    assert clam["volumes"][0]["trend"]["weeks"] == ["2026-W41", "2026-W42", "2026-W43", "2026-W44"]
+    # Mon and Tue of W45 (2 x 30 reps x green 3) against Mon-Wed of W44 (one session: 45 reps x red 2).
+    assert clam["volumes"][0]["volume_load"] == pytest.approx(180.0)
+    assert clam["volumes"][0]["previous_volume_load"] == pytest.approx(90.0)

@@ -77,7 +77,7 @@ def test_html_inlines_three_png_charts_or_references_them_by_cid(tmp_path: Path,
     parser = _Images()
     parser.feed(cid_html)
     assert parser.srcs == [f"cid:{chart_cid(k)}" for k in ("volume", "tempo", "rom")]
-    assert "eccentric-pause-concentric-pause" in cid_html and "<style" not in cid_html
+    assert "eccentric-pause-concentric-hold" in cid_html and "<style" not in cid_html
 
 
 def test_markdown_has_the_table_and_the_caveat(tmp_path: Path, hand: Any) -> None:
@@ -85,7 +85,7 @@ def test_markdown_has_the_table_and_the_caveat(tmp_path: Path, hand: Any) -> Non
     out = produce_report(db, IsoWeek.parse("2026-W45"), reports_dir=tmp_path / "r", formats=("md",), tz=UTC)
     md = render_markdown(out.report)
     assert md.startswith("# Hip training report 2026-W45")
-    assert "| clamshell | left | 3 | 9 | 108 |" in md
+    assert "| clamshell (left) | 3 | 9 | 108 | 216 band-level reps (red band) |" in md
     assert "disputed" in md
 
 
@@ -93,4 +93,5 @@ def test_empty_week_still_renders(tmp_path: Path) -> None:
     out = produce_report(
         tmp_path / "none.duckdb", IsoWeek.parse("2026-W01"), reports_dir=tmp_path, store=False
     )
-    assert "No sets recorded this week." in out.paths["html"].read_text()
+    html = out.paths["html"].read_text()
+    assert "No recognised sets this week." in html and "No sessions with sets." in html
