@@ -164,6 +164,10 @@ def import_recording(
     return _store(path, info, recording, analysis=analysis, loads=loads, on_stage=on_stage)
 
 
+def _mtime(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
 def _spool_info(spool_path: Path, sha: str) -> SourceInfo:
     """What the spool header says (best effort: an unreadable header just yields less metadata)."""
     mtime = datetime.fromtimestamp(spool_path.stat().st_mtime, UTC)
@@ -255,8 +259,9 @@ def import_file(
     """Import a CSV or Parquet recording from another tool (columns ``time,ax,ay,az[,gx,gy,gz]``).
 
     ``acc_units``/``gyro_units`` are passed to :func:`ingest.files.read_recording_file`. ``started_at``
-    (UTC) is the wall-clock time of ``time == 0``; without it the file's modification time is used
-    (a warning is logged). Undecodable files are quarantined; the file itself is never modified.
+    (UTC) is the wall-clock time of ``time == 0``; without it the file's own timestamps date it when it
+    has them (MEx rows), else its modification time is used (a warning is logged). Undecodable files are
+    quarantined; the file itself is never modified.
     A hipsync spool given here is imported as by :func:`sync_one_spool` (it knows its own start time).
     """
     db = Path(db_path)
@@ -270,14 +275,11 @@ def import_file(
     _record_plan(db, plan)
     sha = file_sha256(src)
     kind: Source = "parquet" if fmt == "parquet" else "csv"
-    if started_at is None:
-        started_at = datetime.fromtimestamp(src.stat().st_mtime, UTC)
-        log.warning("%s: no --started-at given; using the file's modification time %s", src, started_at)
     info = SourceInfo(
         source=kind,
         content_sha256=sha,
         source_path=str(src),
-        started_at=as_utc(started_at),
+        started_at=as_utc(started_at) if started_at is not None else _mtime(src),
         profile=kind,
         side=side,
     )
@@ -292,7 +294,14 @@ def import_file(
         return write_with_retry(db, lambda con: write_quarantine(con, info, reason))
     if rec.n_samples == 0:
         return write_with_retry(db, lambda con: write_quarantine(con, info, "file holds no samples"))
-    # The file's own fields win; the caller's side/start fill what the file does not say.
+    if started_at is None and rec.started_at is None:
+        log.warning(
+            "%s: no time in the file and no --started-at; using its modification time %s",
+            src,
+            info.started_at,
+        )
+    # The file's own side wins, the caller's fills in; the start: the caller's, else the file's own (a MEx
+    # file's rows carry their time), else the file's modification time.
     rec = Recording(
         time_s=rec.time_s,
         accel_g=rec.accel_g,
@@ -300,6 +309,6 @@ def import_file(
         fs_hz=rec.fs_hz,
         side=rec.side or (Side(side) if side else None),
         profile=rec.profile or kind,
-        started_at=rec.started_at or info.started_at,
+        started_at=as_utc(started_at) if started_at is not None else rec.started_at or info.started_at,
     )
     return _store(db, info, rec, loads=loads)

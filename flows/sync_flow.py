@@ -21,6 +21,7 @@ from flows.tasks import io_task
 from ingest.spool.reader import finished_spools
 from storage import paths
 from storage.plan import load_plan
+from storage.writes import SessionImport
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +38,22 @@ class SpoolSync:
     n_reps: int
 
 
+def describe_import(status: str, res: SessionImport) -> str:
+    """What happened to one spool, for the run log: a spool imported before is "already stored", not
+    a session of 0 sets (which read like lost data)."""
+    if status == "skipped":
+        return f"already stored (session {(res.session_id or '?')[:8]})"
+    if status == "quarantined":
+        return f"quarantined: {res.reason}"
+    return f"{status}, session {(res.session_id or '?')[:8]}: {res.n_sets} sets, {res.n_reps} reps"
+
+
 @io_task("sync-spool", task_run_name="sync {spool_path.name}")
 def sync_spool_task(db_path: Path, spool_path: Path, plan_file: Path | None = None) -> SpoolSync:
     """Import one spool into the database (idempotent)."""
     plan = load_plan(plan_file) if plan_file is not None and plan_file.exists() else None
     res = sync_one_spool(db_path, spool_path, plan)
-    get_run_logger().info("%s: %s (%d sets, %d reps)", spool_path.name, res.status, res.n_sets, res.n_reps)
+    get_run_logger().info("%s: %s", spool_path.name, describe_import(res.status, res))
     return SpoolSync(
         spool=str(spool_path),
         status=res.status,

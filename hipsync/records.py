@@ -16,12 +16,15 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    # Annotations only: the records themselves never call NumPy, so the commands that only need the
+    # enums (plan, sessions, sensors) start without importing it (~0.5 s).
+    import numpy as np
+    import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+    FloatArray = npt.NDArray[np.float64]
 
 
 class Exercise(enum.StrEnum):

@@ -14,8 +14,8 @@ import duckdb
 
 from storage.db import DEFAULT_LOCK_TIMEOUT_S, connect_readonly, schema_version, transaction
 from storage.errors import NotFoundError
+from storage.history import timestamp_literal
 from storage.plan import Resistance
-from storage.writes import write_with_retry
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +63,10 @@ SELECT s.session_id, s.started_at, epoch(s.ended_at) - epoch(s.started_at) AS du
         WHERE r.session_id = s.session_id AND r.is_current),
        {corrected} AS n_corrected
 FROM sessions s LEFT JOIN sets st ON st.session_id = s.session_id
-WHERE s.started_at >= ?
+WHERE s.started_at >= {since}
 GROUP BY ALL
 ORDER BY s.started_at DESC
-LIMIT ?
+LIMIT {limit:d}
 """
 
 
@@ -82,7 +82,9 @@ def list_sessions(
     with connect_readonly(db_path, timeout_s=timeout_s) as con:
         # a database not yet at schema 4 (read-only, before the next write migrates it) has no corrections
         corrected = "count(st.set_id) FILTER (WHERE st.corrected)" if schema_version(con) >= 4 else "0"
-        rows = con.execute(_LIST_SQL.format(corrected=corrected), [since, limit]).fetchall()
+        # Literals, not bound parameters: binding makes DuckDB import pandas (1-3 s; see storage.history).
+        sql = _LIST_SQL.format(corrected=corrected, since=timestamp_literal(since), limit=int(limit))
+        rows = con.execute(sql).fetchall()
     return [
         SessionSummary(
             session_id=r[0],
@@ -144,6 +146,8 @@ def log_session(
     if load is not None and set_index is None:
         raise ValueError("a load belongs to one set: give the set number")
     res = Resistance.parse(load) if isinstance(load, str) else load
+    # Here, not at the top: storage.writes brings NumPy and pyarrow, which listing sessions never needs.
+    from storage.writes import write_with_retry
 
     def write(con: duckdb.DuckDBPyConnection) -> str:
         with transaction(con):

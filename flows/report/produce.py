@@ -17,6 +17,7 @@ from typing import Any, Literal
 from flows.report.build import build_weekly_report
 from flows.report.charts import render_charts
 from flows.report.model import HISTORY_WEEKS, IsoWeek, WeeklyReport, report_to_json, week_of
+from flows.report.records import new_records, records_json, with_records
 from flows.report.render import render_html, render_markdown
 from storage.report_queries import fetch_report_rows, latest_session_start, store_report
 
@@ -78,6 +79,8 @@ def produce_report(
     """
     report = compute_report(db_path, week, tz=tz, now=now)
     document = report_to_json(report)
+    records = new_records(db_path, week, tz=tz)
+    document["new_records"] = records_json(records)
     charts = render_charts(report) if "html" in formats else {}
     reports_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -88,6 +91,7 @@ def produce_report(
             text = render_markdown(report)
         else:
             text = json.dumps(document, indent=2)
+        text = with_records(fmt, text, records)
         path = reports_dir / report_filename(str(week), fmt)
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(text, encoding="utf-8")

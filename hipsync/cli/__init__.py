@@ -7,7 +7,9 @@ without the app):
 - :mod:`hipsync.cli.sensors`: ``sensors add|list|remove`` (the sensors file);
 - :mod:`hipsync.cli.analyze`: ``analyze FILE`` (no database, no Prefect);
 - :mod:`hipsync.cli.simulate`: ``simulate session|program``;
-- :mod:`hipsync.cli.sessions`: ``sync``, ``import``, ``sessions``, ``reprocess``, ``log``, ``export``;
+- :mod:`hipsync.cli.sessions`: ``sync``, ``import``, ``sessions [show ID|last]``, ``reprocess``, ``log``,
+  ``export``;
+- :mod:`hipsync.cli.history`: ``history EXERCISE``, ``records``;
 - :mod:`hipsync.cli.plan`: ``plan show|set|edit``;
 - :mod:`hipsync.cli.edit`: ``edit exercise|reps|merge|split|delete|undo|list|show`` (corrections);
 - :mod:`hipsync.cli.report`, :mod:`hipsync.cli.demo`, :mod:`hipsync.cli.serve`: the flows-level commands;
@@ -25,7 +27,20 @@ import logging
 
 import typer
 
-from hipsync.cli import analyze, ble, cohort, demo, edit, plan, report, sensors, serve, sessions, simulate
+from hipsync.cli import (
+    analyze,
+    ble,
+    cohort,
+    demo,
+    edit,
+    history,
+    plan,
+    report,
+    sensors,
+    serve,
+    sessions,
+    simulate,
+)
 
 app = typer.Typer(
     name="hipsync",
@@ -57,7 +72,9 @@ app.add_typer(simulate.app, name="simulate")
 app.command("analyze")(analyze.analyze_cmd)
 app.command("sync")(sessions.sync_cmd)
 app.command("import")(sessions.import_cmd)
-app.command("sessions")(sessions.sessions_cmd)
+app.add_typer(sessions.app, name="sessions")
+app.command("history")(history.history)
+app.command("records")(history.records)
 app.command("reprocess")(sessions.reprocess_cmd)
 app.add_typer(plan.app, name="plan")
 app.command("log")(sessions.log_cmd)

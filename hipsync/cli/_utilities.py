@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -70,3 +70,33 @@ def db_or_default(db: Path | None) -> Path:
     from storage import paths  # storage.paths imports platformdirs only, but not before a command runs
 
     return db if db is not None else paths.db_path()
+
+
+#: Exercise names short enough for an 80-column table (keys: the values of ``hipsync.records.Exercise``).
+SHORT_EXERCISE = {
+    "clamshell": "clam",
+    "side_lying_leg_raise": "side raise",
+    "banded_abduction_standing": "abd standing",
+    "banded_abduction_seated": "abd seated",
+    "single_leg_glute_bridge": "bridge",
+    "unknown": "unknown",
+}
+
+
+def short_exercise(name: str) -> str:
+    """The short display name of an exercise (the name itself when unknown to the table)."""
+    return SHORT_EXERCISE.get(name, name)
+
+
+def minutes_text(seconds: float | None) -> str:
+    """A duration for people: ``16 min``, ``45 s`` under a minute, empty when unknown."""
+    if seconds is None:
+        return ""
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.0f} min"
+
+
+def narrow_table(*headers: str) -> Any:
+    """A rich table for 80 columns: no rules, two spaces between columns, a bold header."""
+    from rich.table import Table
+
+    return Table(*headers, box=None, padding=(0, 1), pad_edge=False, header_style="bold")

@@ -6,24 +6,23 @@ hipsync's bleak backend on bumble (:mod:`ingest.ble.virtual_backend`) with emula
 machine without Bluetooth. Data flows: targets (``--sensor`` or ``--virtual``) -> :func:`ingest.ble.record`
 -> one spool per sensor in ``$HIPSYNC_HOME/spool`` -> a summary (``hipsync sync`` imports the spools).
 
-bleak and bumble are imported inside the commands so ``hipsync --help`` stays fast.
+bleak and bumble, and even asyncio, are imported inside the commands so ``hipsync --help`` stays fast.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import enum
-import json
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from hipsync.cli._utilities import VIRTUAL_HELP, ProfileOption, exit_with_error
+from hipsync.cli._utilities import VIRTUAL_HELP, ProfileOption, exit_with_error, short_exercise
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from flows.live import LiveAnalyzer, LiveEvent, LiveRep, LiveSetEnd
     from ingest.ble.recorder import RecordSummary, RecordTarget, SensorStatus
     from ingest.emulator import EmulatedSensor
     from ingest.sensors import SensorEntry
@@ -38,7 +37,10 @@ class MotionOption(enum.StrEnum):
 
 
 async def _start_emulators(
-    specs: list[tuple[str, str | None, str | None]], motion: str = "leg-raises", seed: int = 0
+    specs: list[tuple[str, str | None, str | None]],
+    motion: str = "leg-raises",
+    seed: int = 0,
+    time_scale: float = 1.0,
 ) -> list[EmulatedSensor]:
     """Start one emulated sensor per (profile, address, name) in the process' virtual world."""
     from ingest.ble.virtual_backend import current_world
@@ -64,7 +66,7 @@ async def _start_emulators(
         else:
             source = LegRaiseMotion()
         sensor = create_emulated_sensor(
-            world, profile, index=index, address=address, name=name, motion=source
+            world, profile, index=index, address=address, name=name, motion=source, time_scale=time_scale
         )
         await sensor.start()
         sensors.append(sensor)
@@ -124,6 +126,9 @@ def scan(
 
     Nothing is connected to. Add the ones you own with `hipsync sensors add ADDRESS --side left`.
     """
+    import asyncio
+    import json
+
     try:
         rows = asyncio.run(scan_sensors(timeout, virtual, show_all))
     except OSError as e:
@@ -177,6 +182,16 @@ def record(
         ),
     ] = MotionOption.leg_raises,
     seed: Annotated[int, typer.Option(help="Simulator seed for --motion simulated.")] = 0,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live/--no-live",
+            help="Show each rep (tempo phases, ROM, cues) and a summary per set while recording, on stderr.",
+        ),
+    ] = True,
+    time_scale: Annotated[
+        float, typer.Option("--time-scale", min=1.0, hidden=True, help="Emulated sensors' clock speed-up.")
+    ] = 1.0,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -188,9 +203,14 @@ def record(
 ) -> None:
     """Record one or two sensors to crash-safe spool files until Ctrl-C, --duration or --until-idle.
 
-    Shows a live status line (samples, rate, link state per sensor). Link drops and stalled streams
-    are reconnected with backoff; the gap is recorded. Import the spools with `hipsync sync`.
+    Shows a live status line (samples, rate, link state per sensor) and, as you train, each rep: its
+    tempo phases (up, top, down, pause in s), ROM, and a cue when a rep is much faster than the first
+    reps of its set, loses range, or slows (velocity loss); a summary when a set ends. Link drops and
+    stalled streams are reconnected with backoff; the gap is recorded. Import the spools with
+    `hipsync sync`.
     """
+    import asyncio
+
     from ingest.ble.scan import BluetoothUnavailableError
     from ingest.errors import ControlPointError, SensorError, SensorNotFoundError
     from storage import paths
@@ -215,6 +235,8 @@ def record(
                 live_status=not as_json,
                 motion=motion.value,
                 seed=seed,
+                live=live,
+                time_scale=time_scale,
             )
         )
     except SensorNotFoundError as e:
@@ -286,7 +308,14 @@ async def _record(
     live_status: bool,
     motion: str = "leg-raises",
     seed: int = 0,
+    live: bool = False,
+    time_scale: float = 1.0,
 ) -> list[RecordSummary]:
+    import asyncio
+    import contextlib
+    import signal
+
+    from flows.live import LiveAnalyzer
     from ingest.ble.recorder import record
 
     scanner_cls, client_cls = _backends(virtual_mode)
@@ -295,10 +324,13 @@ async def _record(
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGTERM, stop.set)
-    emulators = await _start_emulators(emulate, motion, seed) if emulate else []
+    emulators = await _start_emulators(emulate, motion, seed, time_scale) if emulate else []
     status = _StatusLine(enabled=live_status)
+    lines = LiveLines(status.console, {t.address: t.label for t in targets} if len(targets) > 1 else {})
+    analyzer = LiveAnalyzer(lines.show) if live else None
+    status.analyzer = analyzer
     try:
-        with status:
+        with status, analyzer or contextlib.nullcontext():
             return await record(
                 targets,
                 spool_dir,
@@ -309,6 +341,7 @@ async def _record(
                 client_backend=client_cls,
                 connect_timeout_s=connect_timeout_s,
                 on_status=status.update,
+                on_samples=None if analyzer is None else analyzer.observe,
             )
     finally:
         await _stop_emulators(emulators)
@@ -318,16 +351,17 @@ async def _record(
 
 
 class _StatusLine:
-    """A rich live line on stderr: per sensor, link state, samples and rate."""
+    """A rich live line on stderr: per sensor, link state, samples and rate (and the set in progress)."""
 
     def __init__(self, *, enabled: bool) -> None:
         from rich.console import Console
         from rich.live import Live
 
-        self._console = Console(stderr=True)
+        self.console = Console(stderr=True)
+        self.analyzer: LiveAnalyzer | None = None
         self._live: Live | None = (
-            Live(console=self._console, refresh_per_second=4, transient=False)
-            if enabled and self._console.is_terminal
+            Live(console=self.console, refresh_per_second=4, transient=False)
+            if enabled and self.console.is_terminal
             else None
         )
 
@@ -346,7 +380,14 @@ class _StatusLine:
         from rich.text import Text
 
         parts = []
+        sets = {} if self.analyzer is None else self.analyzer.current_sets()
         for s in statuses:
+            current = sets.get(s.sensor)
+            in_set = (
+                ""
+                if current is None
+                else f" [cyan]set {current[0]} {short_exercise(current[1])}: {current[2]} reps[/cyan]"
+            )
             colour = {"streaming": "green", "reconnecting": "yellow", "failed": "red"}.get(
                 str(s.state), "white"
             )
@@ -355,11 +396,67 @@ class _StatusLine:
                 f"{s.samples} samples {s.rate_hz:5.1f} Hz"
                 + (f" reconnects {s.reconnects}" if s.reconnects else "")
                 + (f" malformed {s.malformed}" if s.malformed else "")
+                + in_set
             )
         self._live.update(Text.from_markup("   |   ".join(parts) + "   (Ctrl-C to stop)"))
 
 
+def rep_line(event: LiveRep) -> str:
+    """One rep of the live view: set, exercise, rep number, phases (s), ROM and the cues."""
+    from flows.live import tempo_text
+
+    p = event.rep.phases()
+    pause = "" if event.pause_before_s is None else f", pause {event.pause_before_s:.1f}"
+    line = (
+        f"set {event.set_number} {short_exercise(event.exercise)} rep {event.rep_number}: "
+        f"up {p.concentric_s:.1f}, top {p.top_hold_s:.1f}, down {p.eccentric_s:.1f}{pause} s "
+        f"(tempo {tempo_text(event.rep, event.pause_before_s)}), ROM {event.rep.rom_deg:.0f} deg"
+    )
+    return line + (f"  ! {event.cue_text}" if event.cues else "")
+
+
+def set_line(event: LiveSetEnd) -> str:
+    """The summary of a finished set: reps, ROM, mean phases, velocity loss, reps cued."""
+    loss = "" if event.velocity_loss is None else f", velocity loss {event.velocity_loss:.0%}"
+    cued = f", {event.n_cued} reps cued" if event.n_cued else ""
+    return (
+        f"set {event.set_number} {short_exercise(event.exercise)} done: {event.n_reps} reps, "
+        f"ROM {event.rom_deg:.0f} deg ({event.rom_min_deg:.0f}-{event.rom_max_deg:.0f}), "
+        f"up/top/down {event.mean_concentric_s:.1f}/{event.mean_top_hold_s:.1f}/"
+        f"{event.mean_eccentric_s:.1f} s{loss}{cued}"
+    )
+
+
+class LiveLines:
+    """Prints the live view's events, one line each, on ``console`` (above a rich live status line).
+
+    ``labels`` maps sensor addresses to the names put in front of each line (with two sensors).
+    Called from the analysis thread; rich's console serialises the writes.
+    """
+
+    def __init__(self, console: Console | None = None, labels: dict[str, str] | None = None) -> None:
+        if console is None:
+            from rich.console import Console
+
+            console = Console(stderr=True)
+        self.console = console
+        self.labels = labels or {}
+
+    def show(self, event: LiveEvent) -> None:
+        from flows.live import LiveRep
+
+        label = self.labels.get(event.sensor)
+        prefix = f"{label}: " if label else ""
+        if isinstance(event, LiveRep):
+            text, style = rep_line(event), "yellow" if event.cues else None
+        else:
+            text, style = set_line(event), "bold"
+        self.console.print(prefix + text, style=style, highlight=False, soft_wrap=True)
+
+
 def _print_summaries(summaries: list[RecordSummary], as_json: bool) -> None:
+    import json
+
     if as_json:
         docs = [s.to_json() for s in summaries]
         typer.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))

@@ -8,7 +8,7 @@ imported inside the command so ``hipsync --help`` stays fast.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -57,13 +57,14 @@ def serve(
 ) -> None:
     """Run in the background: record whenever a sensor is worn, sync each session, build weekly reports.
 
-    Uses an embedded Prefect server unless PREFECT_API_URL is set. Ctrl-C or SIGTERM stops cleanly: an open recording is closed and kept, and synced on the next start.
+    Uses an embedded Prefect server (token-protected, its files in $HIPSYNC_HOME/prefect) unless PREFECT_API_URL is set. On a terminal it shows your reps live. Ctrl-C or SIGTERM stops within a few seconds: an open recording is closed and kept, and synced on the next start; a second Ctrl-C quits at once.
     """  # noqa: E501 (one line per paragraph: Typer keeps docstring line breaks in --help)
     import asyncio
     import os
-    import signal
+    import sys
 
     from flows.serve import PrefectServer, ServeConfig, serve_async
+    from hipsync.cli.ble import LiveLines
     from storage import paths
 
     profile = virtual
@@ -80,22 +81,59 @@ def serve(
         catchup_interval_s=catchup_min * 60,
         max_sessions=max_sessions,
     )
+    live = LiveLines() if sys.stderr.isatty() else None
 
     async def main() -> None:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-
-        def on_ready() -> None:
-            # Installed after the Prefect runner started: it sets its own SIGTERM handler that exits.
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-
-        stats = await serve_async(cfg, stop, on_ready=on_ready, on_event=lambda m: typer.echo(m, err=True))
+        shutdown = _Shutdown(stop, asyncio.get_running_loop())
+        shutdown.install()
+        stats = await serve_async(
+            cfg,
+            stop,
+            on_ready=shutdown.install,  # again: the Prefect runner sets its own SIGTERM handler
+            on_event=lambda m: typer.echo(m, err=True),
+            on_live=None if live is None else live.show,
+        )
         if stats.interrupted_recording is not None:
             typer.echo(
                 f"stopped during a session; kept {stats.interrupted_recording} for the next sync", err=True
             )
 
-    with PrefectServer() as api_url:
+    with PrefectServer(cfg.home) as api_url:
         typer.echo(f"Prefect API: {api_url}", err=True)
         asyncio.run(main())
+
+
+class _Shutdown:
+    """Ctrl-C / SIGTERM: the first sets ``stop`` and arms a deadline; a second one, or the deadline
+    passing, ends the process at once (spools are crash-safe: at most the last second is lost)."""
+
+    DEADLINE_S = 15.0
+
+    def __init__(self, stop: Any, loop: Any) -> None:
+        self.stop = stop
+        self.loop = loop
+
+    def install(self) -> None:
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.loop.add_signal_handler(sig, self.signalled)
+
+    def signalled(self) -> None:
+        import os
+        import threading
+
+        if self.stop.is_set():
+            typer.echo("stopping now", err=True)
+            os._exit(130)
+        typer.echo("stopping (Ctrl-C again to quit at once)", err=True)
+        self.stop.set()
+
+        def deadline() -> None:
+            typer.echo(f"not stopped after {self.DEADLINE_S:g} s: quitting", err=True)
+            os._exit(1)
+
+        timer = threading.Timer(self.DEADLINE_S, deadline)
+        timer.daemon = True
+        timer.start()

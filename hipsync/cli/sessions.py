@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,8 +22,14 @@ from hipsync.cli._utilities import (
     SideOption,
     db_or_default,
     exit_with_error,
+    minutes_text,
+    narrow_table,
+    short_exercise,
 )
 from hipsync.cli.plan import current_plan
+
+if TYPE_CHECKING:
+    from storage.history import SessionDetail
 
 
 class ExportFormat(enum.StrEnum):
@@ -131,7 +137,7 @@ def import_cmd(
         typer.Option(
             "--started-at",
             help="Wall-clock time of time=0, ISO format (local time unless it has an offset). "
-            "Default: the file's modification time.",
+            "Default: the file's own timestamps when it has them (MEx), else its modification time.",
         ),
     ] = None,
     db: DbOption = None,
@@ -170,18 +176,36 @@ def import_cmd(
         typer.echo(res.reason)
 
 
+app = typer.Typer(
+    help="List stored sessions (`hipsync sessions`), or one session's sets (`hipsync sessions show last`).",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+@app.callback(invoke_without_command=True)
 def sessions_cmd(
+    ctx: typer.Context,
     limit: Annotated[
         int, typer.Option("--limit", "-n", help="Show at most this many sessions (newest first).")
     ] = 50,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
 ) -> None:
-    """List stored sessions: date, duration, exercises, reps, status and quarantine reason."""
+    """List stored sessions: date, duration, exercises, reps, status and quarantine reason.
+
+    `hipsync sessions show ID|last` lists one session's sets by number, as `hipsync log` takes them.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    list_sessions_cmd(limit, db, as_json)
+
+
+def list_sessions_cmd(limit: int, db: Path | None, as_json: bool) -> None:
+    """``hipsync sessions`` without a subcommand: the table (or JSON lines) of stored sessions."""
     import json
 
     from rich.console import Console
-    from rich.table import Table
 
     from storage.errors import NotFoundError, StorageError
     from storage.sessions import list_sessions
@@ -214,24 +238,92 @@ def sessions_cmd(
     if not rows:
         typer.echo("no sessions stored yet; run `hipsync sync` or `hipsync import FILE`")
         return
-    table = Table("session", "started (local)", "duration", "exercises", "sets", "reps", "RPE", "status")
+    # Fits 80 columns: no vertical rules, short exercise names, lengths in minutes, and the status only
+    # when a session is not simply analysed.
+    show_rpe = any(r.rpe is not None for r in rows)
+    show_status = any(r.status != "analysed" for r in rows)
+    table = narrow_table("session", "started", "length", "exercises", "sets", "reps")
+    for shown, name in ((show_rpe, "RPE"), (show_status, "status")):
+        if shown:
+            table.add_column(name)
     for r in rows:
-        dur = "" if r.duration_s is None else f"{int(r.duration_s // 60)}:{int(r.duration_s % 60):02d}"
-        table.add_row(
+        cells = [
             r.session_id[:8],
             r.started_at.astimezone().strftime("%Y-%m-%d %H:%M"),
-            dur,
-            ", ".join(r.exercises),
-            f"{r.n_sets} ({r.n_corrected} corrected)" if r.n_corrected else str(r.n_sets),
+            minutes_text(r.duration_s),
+            ", ".join(short_exercise(e) for e in r.exercises),
+            f"{r.n_sets} ({r.n_corrected} fixed)" if r.n_corrected else str(r.n_sets),
             str(r.n_reps),
-            "" if r.rpe is None else f"{r.rpe:g}",
-            r.status,
-        )
+        ]
+        cells += ["" if r.rpe is None else f"{r.rpe:g}"] if show_rpe else []
+        table.add_row(*cells, *([r.status] if show_status else []))
     Console().print(table)
     # Reasons are long (file paths, decoder messages): printed in full below the table, not squeezed in.
     for r in rows:
         if r.status_reason:
             typer.echo(f"{r.session_id[:8]} {r.status}: {r.status_reason}")
+
+
+@app.command("show")
+def show_cmd(
+    session: Annotated[
+        str, typer.Argument(help="Session id, a unique prefix of it (6+ characters), or 'last'.")
+    ],
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the session and its sets as JSON.")] = False,
+) -> None:
+    """One session's sets, numbered as `hipsync log SESSION SET` takes them: exercise, reps, load, tempo
+    (mean up / top / down / pause, s) and ROM (mean of full reps, deg). * marks a value you corrected."""
+    import json
+    from dataclasses import asdict
+
+    from storage.errors import NotFoundError, StorageError
+    from storage.history import session_detail
+
+    try:
+        detail = session_detail(db_or_default(db), session)
+    except NotFoundError as e:
+        exit_with_error(str(e), code=2)
+    except StorageError as e:
+        exit_with_error(str(e))
+    if as_json:
+        doc = asdict(detail)
+        doc["started_at"] = detail.started_at.isoformat()
+        typer.echo(json.dumps(doc, indent=2))
+        return
+    _print_session(detail)
+
+
+def _phase(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _print_session(detail: SessionDetail) -> None:
+    from rich.console import Console
+
+    rpe = "" if detail.rpe is None else f", RPE {detail.rpe:g}"
+    typer.echo(
+        f"session {detail.session_id[:8]}  {detail.started_at.astimezone().strftime('%Y-%m-%d %H:%M')}  "
+        f"{minutes_text(detail.duration_s)}  {detail.status}{rpe}"
+    )
+    if not detail.sets:
+        typer.echo("no sets found in this session")
+        return
+    table = narrow_table("set", "exercise", "side", "reps", "load", "up/top/down/pause s", "ROM")
+    for s in detail.sets:
+        table.add_row(
+            str(s.set_index),
+            short_exercise(s.exercise),
+            s.side or "",
+            str(s.n_reps),
+            (s.resistance or "") + (" *" if s.corrected else ""),
+            "/".join(_phase(v) for v in (s.concentric_s, s.top_hold_s, s.eccentric_s, s.bottom_pause_s)),
+            "" if s.rom_deg is None else f"{s.rom_deg:.0f} deg",
+        )
+    Console(width=80).print(table)
+    if any(s.corrected for s in detail.sets):
+        typer.echo("* corrected by you (hipsync log)")
+    typer.echo(f"correct a set's load: hipsync log {detail.session_id[:8]} SET --load band:green")
 
 
 def reprocess_cmd(

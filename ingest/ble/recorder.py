@@ -47,6 +47,7 @@ from ingest.polar.client import PmdControlClient, PmdStreamConfig
 from ingest.polar.decode import PmdStreamDecoder
 from ingest.polar.formats import PmdFrameHeader
 from ingest.profiles import SensorProfile, get_profile
+from ingest.samples import SampleBlock
 from ingest.spool.decode import decode_spool
 from ingest.spool.format import SpoolEventKind, SpoolHeader
 from ingest.spool.reader import read_spool
@@ -62,9 +63,14 @@ __all__ = [
     "LinkState",
     "RecordSummary",
     "RecordTarget",
+    "SampleObserver",
     "SensorStatus",
     "record",
 ]
+
+#: Called on the consumer task with each decoded block: ``(sensor address, block)``, sensor clock seconds
+#: (host clock for WitMotion). It must return at once (e.g. only enqueue): it runs on the BLE loop.
+SampleObserver = Callable[[str, SampleBlock], None]
 
 #: Movement threshold for idle detection: a change of the acceleration vector by more than this (g)
 #: within a notification, or |gyro| above ``IDLE_GYRO_DPS``, counts as movement.
@@ -224,8 +230,10 @@ class _Session:
         stall_timeout_s: float,
         backoff: Backoff,
         stop: asyncio.Event,
+        on_samples: SampleObserver | None = None,
     ) -> None:
         self.target = target
+        self.on_samples = on_samples
         self.profile: SensorProfile = get_profile(target.profile)
         self.spool_dir = spool_dir
         self.scanner_backend = scanner_backend
@@ -428,6 +436,7 @@ class _Session:
                 frame = decoder.decode(payload)
                 self.last_frame_ts[mtype] = frame.header.timestamp_ns
                 values, t_last = frame.block.values, float(frame.block.sensor_time_s[-1])
+                self._observe(frame.block)
                 if mtype != 2:
                     if np.abs(values).max(initial=0.0) > IDLE_GYRO_DPS:
                         live.last_motion_s = t_last
@@ -437,6 +446,7 @@ class _Session:
                 if batch.n_samples == 0:
                     return
                 values, t_last = batch.accel_g, host_t
+                self._observe_witmotion(batch.accel_g, batch.gyro_dps, host_t)
         except FrameError as e:
             live.malformed += 1
             logger.debug("%s: malformed notification skipped: %s", self.target.label, e)
@@ -450,6 +460,23 @@ class _Session:
         if moved or live.last_motion_s is None:
             live.last_motion_s = t_last
         live.latest_s = t_last
+
+    def _observe(self, block: SampleBlock) -> None:
+        if self.on_samples is not None:
+            self.on_samples(self.target.address, block)
+
+    def _observe_witmotion(
+        self, accel_g: np.ndarray[Any, Any], gyro_dps: np.ndarray[Any, Any], host_t: float
+    ) -> None:
+        if self.on_samples is None:
+            return
+        # WitMotion samples carry no time: spaced at the output rate, the last one at its arrival.
+        n = int(accel_g.shape[0])
+        t = host_t - np.arange(n - 1, -1, -1, dtype=np.float64) / self.wit_rate_hz
+        self._observe(SampleBlock(kind="acc", sensor_time_s=t, values=np.asarray(accel_g, dtype=np.float64)))
+        self._observe(
+            SampleBlock(kind="gyro", sensor_time_s=t, values=np.asarray(gyro_dps, dtype=np.float64))
+        )
 
     # -- run ---------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -592,6 +619,7 @@ async def record(
     backoff: Backoff | None = None,
     on_status: Callable[[list[SensorStatus]], None] | None = None,
     status_interval_s: float = 0.5,
+    on_samples: SampleObserver | None = None,
 ) -> list[RecordSummary]:
     """Record ``targets`` concurrently into spools in ``spool_dir``; one summary per target.
 
@@ -607,6 +635,7 @@ async def record(
         stall_timeout_s: a stream silent this long while connected is treated as a lost link.
         backoff: reconnect policy.
         on_status: called every ``status_interval_s`` with a snapshot per sensor (live status line).
+        on_samples: called with every decoded sample block (the live rep view); see :data:`SampleObserver`.
 
     Raises:
         SensorNotFoundError: a sensor did not appear within ``connect_timeout_s`` (nothing is recorded).
@@ -628,6 +657,7 @@ async def record(
             stall_timeout_s=stall_timeout_s,
             backoff=backoff or Backoff(),
             stop=stop,
+            on_samples=on_samples,
         )
         for t in targets
     ]
