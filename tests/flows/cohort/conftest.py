@@ -1,16 +1,14 @@
-"""Fixtures for the cohort tests: one small simulated cohort per test session, copies to change, a cluster.
+"""Fixtures for the cohort tests: one small simulated cohort per test session and copies to change.
 
 - ``small_cohort``: 4 athletes x 2 weeks (seed 1: left, both legs, right, right; Verity Sense and
   WitMotion), simulated once per session into a temporary folder; never changed by a test;
 - ``cohort``: a fresh copy of it for a test that writes;
 - ``lake``: the small cohort's lake, exported once;
-- ``dask_address``: a 2-worker Dask ``LocalCluster`` (processes) shared by the tests that run the flow.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -51,15 +49,6 @@ def lake(small_cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     lake_dir = tmp_path_factory.mktemp("lake") / "lake"
     export_lake(small_cohort, lake_dir)
     return lake_dir
-
-
-@pytest.fixture(scope="session")
-def dask_address() -> Iterator[str]:
-    """The scheduler address of a 2-worker LocalCluster (worker processes, one thread each)."""
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
-        yield str(cluster.scheduler_address)
 
 
 @pytest.fixture(scope="session")
