@@ -174,6 +174,26 @@ def _run(root: Path, workers: int) -> CohortReprocess:
     return run
 
 
+def _one_session_changed(root: Path, lake: Path) -> None:
+    """Re-analyse one session of one athlete (new set and rep ids), then export: what an incremental
+    export costs when one athlete has something new."""
+    from flows.cohort.lake import export_lake
+    from flows.cohort.layout import find_athletes
+    from flows.reprocess import reprocess
+    from storage.reprocess import stale_session_ids
+
+    athlete = find_athletes(root)[0]
+    session = stale_session_ids(athlete.db_path, "", force=True)[-1]
+    reprocess(athlete.db_path, session_ids=[session])
+    t0 = time.perf_counter()
+    done = export_lake(root, lake)
+    print(
+        f"lake: after one session of {athlete.athlete} was re-analysed {time.perf_counter() - t0:.2f} s "
+        f"({done.written} athlete partition file(s) written, {done.removed} removed, {done.by_week} by-week "
+        f"file(s) rebuilt, {done.unchanged} athletes unchanged)"
+    )
+
+
 def _report_timings(root: Path, lake: Path) -> None:
     from flows.cohort.flow import cohort_report
     from flows.cohort.lake import export_lake
@@ -192,6 +212,7 @@ def _report_timings(root: Path, lake: Path) -> None:
         f"again with nothing changed {t2 - t1:.2f} s ({again.written} written, "
         f"{again.unchanged} athletes unchanged)"
     )
+    _one_session_changed(root, lake)
     week = IsoWeek.of(START).shift(WEEKS - 1)
     compute, full = [], []
     out = lake.parent / "reports"
@@ -249,6 +270,10 @@ def main() -> None:
             for workers in (1, 2):
                 runs[workers].append(_run(root, workers))
         best = {w: max(r.sessions_per_s for r in rs) for w, rs in runs.items()}
+        print(
+            f"1 worker against the plain loop: {best[1]:.2f} against {1 / wall:.2f} sessions/s "
+            f"({1 - best[1] * wall:.1%} slower: Prefect, Dask and the worker process together)"
+        )
         print(
             f"speed-up at 2 workers: {best[2] / best[1]:.2f}x (best of {REPEATS} each: {best[1]:.2f} -> "
             f"{best[2]:.2f} sessions/s; every pair: "

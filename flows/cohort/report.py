@@ -436,26 +436,43 @@ class _Week:
     now: datetime
 
 
+def _weekly(
+    mine: _AthleteRows, in_week: dict[datetime, IsoWeek], trained: list[datetime]
+) -> tuple[dict[IsoWeek, int], dict[IsoWeek, float]]:
+    """Training sessions and time under tension (s) per ISO week."""
+    sessions: dict[IsoWeek, int] = defaultdict(int)
+    for t in trained:
+        sessions[in_week[t]] += 1
+    tut: dict[IsoWeek, float] = defaultdict(float)
+    for t, v in mine.tut_by_session.items():
+        tut[in_week[t]] += v
+    return sessions, tut
+
+
+def _sessions_history(
+    info: AthleteRow, weekly_sessions: dict[IsoWeek, int], history: tuple[IsoWeek, ...]
+) -> tuple[int | None, ...]:
+    """Sessions per history week; None before the athlete's first recording (nothing to miss yet)."""
+    first = info.first_week
+    return tuple(None if first is None or str(h) < first else weekly_sessions.get(h, 0) for h in history)
+
+
+def _trend_weeks(w: _Week) -> list[IsoWeek]:
+    """The 4 weeks of the volume trend: up to the report week, or up to the week before a running one."""
+    last = 0 if w.period.complete else -1
+    return [w.week.shift(k) for k in range(last - 3, last + 1)]
+
+
 def athlete_week(info: AthleteRow, mine: _AthleteRows, tempo: TempoRow | None, w: _Week) -> AthleteWeek:
     """One athlete's figures and flags for the week from its rows."""
     in_week = weeks_of(itertools.chain((s.session_started_at for s in mine.sets), mine.tut_by_session), w.tz)
     trained = bouts(s.session_started_at for s in mine.sets)
-    weekly_sessions: dict[IsoWeek, int] = defaultdict(int)
-    for t in trained:
-        weekly_sessions[in_week[t]] += 1
-    weekly_tut: dict[IsoWeek, float] = defaultdict(float)
-    for t, tut in mine.tut_by_session.items():
-        weekly_tut[in_week[t]] += tut
+    weekly_sessions, weekly_tut = _weekly(mine, in_week, trained)
     this_week = [s for s in mine.sets if w.start <= s.session_started_at < w.end]
     gaps = session_gaps(trained, w.start, w.end)
     # As in the single-user report: a running week's last 7 days are the 7 days before now.
     acwr, acute, chronic = acute_chronic(mine.tut_by_session, min(w.end, w.now))
     done = sum(1 for t in trained if w.start <= t < w.end)
-    trend_weeks = (
-        [w.week.shift(k) for k in range(-3, 1)]
-        if w.period.complete
-        else [w.week.shift(k) for k in range(-4, 0)]
-    )
     draft = AthleteWeek(
         athlete=info.athlete,
         sensor=info.sensor,
@@ -463,16 +480,13 @@ def athlete_week(info: AthleteRow, mine: _AthleteRows, tempo: TempoRow | None, w
         sessions_done=done,
         sessions_planned=info.sessions_per_week,
         sessions_status=plan_status(done, info.sessions_per_week),
-        weekly_sessions=tuple(
-            None if info.first_week is None or str(h) < info.first_week else weekly_sessions.get(h, 0)
-            for h in w.history
-        ),
+        weekly_sessions=_sessions_history(info, weekly_sessions, w.history),
         sets=len(this_week),
         reps=sum(s.n_reps for s in this_week),
         unrecognised_sets=sum(1 for s in this_week if s.exercise == UNKNOWN),
         tut_s=sum(v for t, v in mine.tut_by_session.items() if w.start <= t < w.end),
         weekly_tut_s=tuple(weekly_tut.get(h, 0.0) for h in w.history),
-        trend=trend_direction([weekly_tut.get(h) for h in trend_weeks]),
+        trend=trend_direction([weekly_tut.get(h) for h in _trend_weeks(w)]),
         tempo=tempo_of(tempo),
         min_rest_h=min((g.hours for g in gaps), default=None),
         short_rests=sum(g.short for g in gaps),
