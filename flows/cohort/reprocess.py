@@ -76,26 +76,31 @@ def _cpu_s() -> float:
     return t.user + t.system
 
 
-def _counts_before(db_path: Path) -> dict[str, tuple[int, int]]:
-    """session id -> (sets, reps) of its current analysis."""
+def _counts(db_path: Path) -> dict[str, tuple[int, int]]:
+    """session id -> (sets, reps) as stored now: the current analysis with the user's corrections applied
+    (a set the user said had 9 reps counts 9), so before and after compare like with like."""
     return {s.session_id: (s.n_sets, s.n_reps) for s in list_sessions(db_path, limit=_ALL_SESSIONS)}
 
 
 def _compare(
-    athlete: str, before: dict[str, tuple[int, int]], results: Sequence[ReprocessResult]
+    athlete: str,
+    before: dict[str, tuple[int, int]],
+    after: dict[str, tuple[int, int]],
+    results: Sequence[ReprocessResult],
 ) -> AthleteReprocess:
     """What the re-analysis changed: counts over the sessions re-analysed, before and after."""
     ok = [r for r in results if r.error is None]
     old = [before.get(r.session_id, (0, 0)) for r in ok]
+    new = [after.get(r.session_id, (0, 0)) for r in ok]
     return AthleteReprocess(
         athlete=athlete,
         sessions=len(ok),
         failed=len(results) - len(ok),
-        changed=sum(1 for r, o in zip(ok, old, strict=True) if o != (r.n_sets, r.n_reps)),
+        changed=sum(1 for o, n in zip(old, new, strict=True) if o != n),
         sets_before=sum(o[0] for o in old),
-        sets_after=sum(r.n_sets for r in ok),
+        sets_after=sum(n[0] for n in new),
         reps_before=sum(o[1] for o in old),
-        reps_after=sum(r.n_reps for r in ok),
+        reps_after=sum(n[1] for n in new),
         kept_user_loads=sum(r.kept_user_loads for r in ok),
         versions_before=tuple(sorted({r.old_version or "none" for r in results})),
         version_after=ok[-1].new_version if ok else None,
@@ -107,12 +112,14 @@ def reprocess_athlete(athlete: str, db_path: Path, *, force: bool = False) -> At
     """Re-analyse the athlete's stale sessions (all with ``force``) with :func:`flows.reprocess.reprocess`."""
     t0, c0, started = time.perf_counter(), _cpu_s(), time.time()
     before: dict[str, tuple[int, int]] = {}
+    after: dict[str, tuple[int, int]] = {}
     results: list[ReprocessResult] = []
     if db_path.exists():
-        before = _counts_before(db_path)
+        before = _counts(db_path)
         results = reprocess(db_path, force=force)
+        after = _counts(db_path) if results else before
     return replace(
-        _compare(athlete, before, results),
+        _compare(athlete, before, after, results),
         work_s=time.perf_counter() - t0,
         cpu_s=_cpu_s() - c0,
         peak_rss_mb=_peak_rss_mb(),

@@ -40,6 +40,10 @@ LakeOption = Annotated[
 ]
 
 
+#: Characters of a progress bar's note.
+NOTE_CHARS = 34
+
+
 class CohortFormat(enum.StrEnum):
     """Output format of ``hipsync cohort report``."""
 
@@ -52,14 +56,20 @@ def _bars() -> Progress:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    # Sized for 80 columns: a long note would squeeze the bar and the elapsed time to nothing.
     return Progress(
-        TextColumn("{task.description:<22}"),
-        BarColumn(),
+        TextColumn("{task.description:<10}"),
+        BarColumn(bar_width=16),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.fields[note]}"),
         console=Console(stderr=True),
     )
+
+
+def _note(text: str) -> str:
+    """A progress note that fits the bar's line (see :func:`_bars`)."""
+    return text if len(text) <= NOTE_CHARS else text[: NOTE_CHARS - 1] + "…"
 
 
 def _quiet_engines() -> None:
@@ -92,8 +102,7 @@ def simulate(
         ),
     ] = 1,
 ) -> None:
-    """Simulate ATHLETES athletes with varied programs, adherence, sides, sensors and progress, and import
-    each into its own home under ROOT (running it again imports nothing new)."""
+    """Simulate --athletes athletes with varied programs, adherence, sides, sensors and progress, each imported into its own home under ROOT (running it again imports nothing new)."""  # noqa: E501
     try:
         first = date.fromisoformat(start) if start else None
     except ValueError as e:
@@ -104,11 +113,11 @@ def simulate(
     with _bars() as bars:
         ids = {
             "athletes": bars.add_task("athletes", total=athletes, note=""),
-            "sessions": bars.add_task("sessions of the athlete", total=None, note="", visible=workers == 1),
+            "sessions": bars.add_task("sessions", total=None, note="", visible=workers == 1),
         }
 
         def on_progress(stage: str, done: int, total: int, message: str) -> None:
-            bars.update(ids[stage], completed=done, total=max(total, 1), note=message[:60])
+            bars.update(ids[stage], completed=done, total=max(total, 1), note=_note(message))
 
         done = simulate_cohort(
             root, athletes, weeks, seed=seed, start=first, workers=workers, progress=on_progress
@@ -167,7 +176,7 @@ def reprocess(
 
         def on_athlete(done: int, total: int, res: AthleteReprocess | None, who: str) -> None:
             note = f"{who}: {res.sessions} sessions, {res.changed} changed" if res else f"{who}: failed"
-            bars.update(bar, completed=done, total=total, note=note)
+            bars.update(bar, completed=done, total=total, note=_note(note))
 
         result = run_cohort_reprocess(
             root, workers=workers, address=dask_address, force=force, athletes=athlete, on_athlete=on_athlete
@@ -197,11 +206,11 @@ def _export(root: Path, lake_dir: Path) -> str:
     from storage.errors import StorageError
 
     with _bars() as bars:
-        bar = bars.add_task("exporting athletes", total=None, note="")
+        bar = bars.add_task("athletes", total=None, note="")
 
         def on_athlete(done: int, total: int, res: AthleteExport) -> None:
             note = f"{res.athlete}: unchanged" if res.unchanged else f"{res.athlete}: {res.written} file(s)"
-            bars.update(bar, completed=done, total=total, note=note)
+            bars.update(bar, completed=done, total=total, note=_note(note))
 
         try:
             done = export_lake(root, lake_dir, on_athlete=on_athlete)

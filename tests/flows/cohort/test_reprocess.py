@@ -9,6 +9,7 @@ import duckdb
 
 import processing
 from flows.cohort.reprocess import AthleteReprocess, CohortReprocess, reprocess_athlete, summarize
+from flows.edits import correct_reps
 from storage.sessions import list_sessions, log_session
 
 
@@ -42,6 +43,20 @@ def test_a_load_the_user_corrected_survives_a_forced_reanalysis(cohort: Path) ->
             [first.session_id],
         ).fetchone()
     assert row == ("band:black", "user")
+
+
+def test_a_rep_count_the_user_corrected_survives_and_is_no_change(cohort: Path) -> None:
+    db = cohort / "athlete-002" / "hipsync.duckdb"
+    last = list_sessions(db)[0]
+    correct_reps(db, last.session_id, 1, 3)
+    res = reprocess_athlete("athlete-002", db, force=True)
+    # Before and after count the corrected set as the user said: the analysis found the same reps.
+    assert res.changed == 0 and res.reps_before == res.reps_after
+    with duckdb.connect(str(db), read_only=True) as con:
+        row = con.execute(
+            "SELECT n_reps, corrected FROM sets WHERE session_id = ? AND set_index = 1", [last.session_id]
+        ).fetchone()
+    assert row == (3, True)
 
 
 def test_an_athlete_without_a_database_is_done_with_nothing(tmp_path: Path) -> None:
