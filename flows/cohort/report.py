@@ -41,7 +41,7 @@ from typing import Any
 from flows.report.build import week_period
 from flows.report.figures import IMPLAUSIBLE_ROM_FACTOR, TYPICAL_ROM_TOP_DEG, UNKNOWN, by_unit, volume_load
 from flows.report.model import HISTORY_WEEKS, Asymmetry, IsoWeek, WeekPeriod, week_of
-from flows.report.names import TEMPO_ORDER, volume_unit
+from flows.report.names import TEMPO_ORDER, exercise_name, volume_unit
 from flows.report.progression import (
     MIN_CONTROLLED_PHASE_S,
     STALL_WEEKS,
@@ -357,7 +357,7 @@ def recovery_flags(a: AthleteWeek) -> list[Flag]:
         flags.append(
             _flag(
                 "short_rest",
-                f"{a.short_rests} rest(s) under {MIN_RECOVERY_H:.0f} h (shortest {a.min_rest_h:.0f} h)",
+                f"{a.short_rests} rest(s) under {MIN_RECOVERY_H:.0f} h (shortest {a.min_rest_h:.1f} h)",
             )
         )
     if a.acwr is not None and a.acwr > ACWR_BAND[1]:
@@ -378,7 +378,7 @@ def training_flags(a: AthleteWeek) -> list[Flag]:
         for s in a.stalls
     ]
     uneven = [
-        f"{b.exercise} {abs(v):.0%} less on the {'right' if v > 0 else 'left'}"
+        f"{exercise_name(b.exercise)} {abs(v):.0%} less on the {'right' if v > 0 else 'left'}"
         for b in a.balance
         if (v := b.volume_asymmetry) is not None and abs(v) > ASYMMETRY_ADVICE_FRACTION
     ]
