@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from html import escape
 
 from flows.cohort.report import CohortReport
+from flows.report.names import exercise_name
 from flows.report.progression import MIN_CONTROLLED_PHASE_S
 from flows.report.recovery import ASYMMETRY_ADVICE_FRACTION
 
@@ -151,7 +152,7 @@ def balance_bars(report: CohortReport, *, width: int = 460) -> str:
     bars to the left when the left side did more; the band of +-:data:`ASYMMETRY_ADVICE_FRACTION` is
     shaded. Empty when nobody trained both sides this week."""
     rows = [
-        (a.athlete, b.exercise.replace("_", " "), b.volume_asymmetry)
+        (a.athlete, exercise_name(b.exercise), b.volume_asymmetry)
         for a in report.athletes
         for b in a.balance
         if b.volume_asymmetry is not None

@@ -18,7 +18,7 @@ import jinja2
 
 from flows.cohort.charts import adherence_heatmap, balance_bars, sparkline, tempo_scatter
 from flows.cohort.report import AthleteWeek, CohortReport
-from flows.report.names import TEMPO_ORDER
+from flows.report.names import TEMPO_ORDER, exercise_name
 from flows.report.recovery import ACWR_CAVEAT
 
 __all__ = [
@@ -77,7 +77,7 @@ def _balance(a: AthleteWeek) -> str:
 def _stalls(a: AthleteWeek) -> str:
     return (
         ", ".join(
-            f"{s.exercise.replace('_', ' ')}{' ' + s.side[0].upper() if s.side else ''} {s.weeks} wk"
+            f"{exercise_name(s.exercise)}{' ' + s.side[0].upper() if s.side else ''} {s.weeks} wk"
             for s in a.stalls
         )
         or "-"

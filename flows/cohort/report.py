@@ -41,7 +41,7 @@ from typing import Any
 from flows.report.build import week_period
 from flows.report.figures import IMPLAUSIBLE_ROM_FACTOR, TYPICAL_ROM_TOP_DEG, UNKNOWN, by_unit, volume_load
 from flows.report.model import HISTORY_WEEKS, Asymmetry, IsoWeek, WeekPeriod, week_of
-from flows.report.names import TEMPO_ORDER, exercise_name, volume_unit
+from flows.report.names import TEMPO_ORDER, exercise_name, exercise_title, volume_unit
 from flows.report.progression import (
     MIN_CONTROLLED_PHASE_S,
     STALL_WEEKS,
@@ -374,8 +374,7 @@ def recovery_flags(a: AthleteWeek) -> list[Flag]:
 def training_flags(a: AthleteWeek) -> list[Flag]:
     """Stalls, left/right balance, tempo and volume trend."""
     flags = [
-        _flag("stalled", f"{s.exercise}{f' ({s.side})' if s.side else ''}: stalled {s.weeks} weeks")
-        for s in a.stalls
+        _flag("stalled", f"{exercise_title(s.exercise, s.side)}: stalled {s.weeks} weeks") for s in a.stalls
     ]
     uneven = [
         f"{exercise_name(b.exercise)} {abs(v):.0%} less on the {'right' if v > 0 else 'left'}"

@@ -155,7 +155,13 @@ def test_each_finding_is_a_weighted_flag() -> None:
         "quarantined",
     ]
     assert _codes(recovery_flags(_athlete(acwr=0.5))) == ["load_drop"]
-    stall = Stall(exercise="clamshell", side="left", load_unit="band_level", weeks=4, resistance="band:red")
+    stall = Stall(
+        exercise="single_leg_glute_bridge",
+        side="left",
+        load_unit="band_level",
+        weeks=4,
+        resistance="band:red",
+    )
     uneven = Asymmetry(
         exercise="clamshell",
         measure="band-level reps",
@@ -177,7 +183,8 @@ def test_each_finding_is_a_weighted_flag() -> None:
     )
     flags = training_flags(_athlete(stalls=(stall,), balance=(uneven,), tempo=rushed, trend="falling"))
     assert _codes(flags) == ["stalled", "asymmetry", "rushed_tempo", "volume_falling"]
-    assert "stalled 4 weeks" in flags[0].text and "50% less on the right" in flags[1].text
+    assert "stalled 4 weeks" in flags[0].text and "clamshell 50% less on the right" in flags[1].text
+    assert "_" not in flags[0].text + flags[1].text  # exercises in words, as the charts name them
 
 
 def test_recordings_close_together_are_one_training_session() -> None:
