@@ -26,6 +26,7 @@ import duckdb
 from storage.db import as_utc
 from storage.lake import first_weeks, open_lake
 from storage.report_queries import PlanRow, SetRow
+from storage.report_queries import _set_row as report_set_row  # the same columns, read the same way
 
 log = logging.getLogger(__name__)
 
@@ -192,23 +193,8 @@ def _utc(t: datetime) -> datetime:
 
 
 def _set_row(r: tuple[Any, ...]) -> tuple[str, SetRow]:
-    return r[-1], SetRow(
-        set_id=r[0],
-        session_id=r[1],
-        session_started_at=_utc(r[2]),
-        set_index=int(r[3]),
-        exercise=r[4],
-        side=r[5],
-        n_reps=int(r[6]),
-        velocity_loss=r[7],
-        resistance=r[8],
-        load_value=r[9],
-        load_unit=r[10],
-        load_source=r[11],
-        exercise_confidence=r[12],
-        exercise_source=r[13],
-        corrected=bool(r[14]),
-    )
+    """(athlete, set) from a row of :data:`_SETS_SQL`: the single-user report's set columns, then athlete."""
+    return r[-1], report_set_row(r[:-1])
 
 
 def _plan_row(r: tuple[Any, ...]) -> tuple[str, PlanRow]:
