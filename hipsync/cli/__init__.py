@@ -13,6 +13,7 @@ without the app):
 - :mod:`hipsync.cli.plan`: ``plan show|set|edit``;
 - :mod:`hipsync.cli.edit`: ``edit exercise|reps|merge|split|delete|undo|list|show`` (corrections);
 - :mod:`hipsync.cli.report`, :mod:`hipsync.cli.demo`, :mod:`hipsync.cli.serve`: the flows-level commands;
+- :mod:`hipsync.cli.cohort`: ``cohort simulate|reprocess|export|report`` (many athletes, Dask, the lake);
 - :mod:`hipsync.cli._utilities`: the error exit, option enums and common options they share.
 
 Data flows one way: a command parses its options, calls one function of ``flows``, ``storage``,
@@ -26,7 +27,20 @@ import logging
 
 import typer
 
-from hipsync.cli import analyze, ble, demo, edit, history, plan, report, sensors, serve, sessions, simulate
+from hipsync.cli import (
+    analyze,
+    ble,
+    cohort,
+    demo,
+    edit,
+    history,
+    plan,
+    report,
+    sensors,
+    serve,
+    sessions,
+    simulate,
+)
 
 app = typer.Typer(
     name="hipsync",
@@ -69,5 +83,6 @@ app.command("export")(sessions.export_cmd)
 app.command("report")(report.report)
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+app.add_typer(cohort.app, name="cohort")
 
 __all__ = ["app"]
